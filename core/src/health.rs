@@ -1,0 +1,192 @@
+//! Backend health: the paper's fault-detection centre plus nginx's passive checks.
+//!
+//! * [`HeartbeatWindow`] — each node's status component sends "I am running"
+//!   messages; the centre counts those in a sliding window and compares the count
+//!   with a threshold to set the fault flag `W_F` (paper, §3).
+//! * [`PassiveHealth`] — nginx `max_fails` / `fail_timeout`
+//!   (`ngx_http_upstream_round_robin.c`): after `max_fails` failures a node is out
+//!   until `fail_timeout` has passed since the last failure; one success clears it.
+//! * Slow start — after recovery, a node's weight ramps linearly from 10 % to
+//!   100 % (HAProxy `slowstart`, Envoy's `min_weight_percent` floor).
+
+use crate::config::{Health, Heartbeat};
+
+/// Heartbeat arrival times inside the current window (bounded by the threshold
+/// needed, so memory is O(threshold)).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeartbeatWindow {
+    arrivals: Vec<u64>,
+}
+
+impl HeartbeatWindow {
+    /// Record a heartbeat received at `now_ms`.
+    pub fn record(&mut self, now_ms: u64, cfg: &Heartbeat) {
+        self.arrivals.push(now_ms);
+        self.prune(now_ms, cfg);
+        // Keep only as many as the verdict needs (the newest ones).
+        let keep = cfg.threshold as usize;
+        if self.arrivals.len() > keep {
+            let drop = self.arrivals.len() - keep;
+            self.arrivals.drain(..drop);
+        }
+    }
+
+    /// Heartbeats inside `(now - window, now]`.
+    pub fn count(&self, now_ms: u64, cfg: &Heartbeat) -> u32 {
+        let from = now_ms.saturating_sub(cfg.window_ms);
+        self.arrivals.iter().filter(|&&t| t > from && t <= now_ms).count() as u32
+    }
+
+    fn prune(&mut self, now_ms: u64, cfg: &Heartbeat) {
+        let from = now_ms.saturating_sub(cfg.window_ms);
+        self.arrivals.retain(|&t| t > from);
+    }
+}
+
+/// nginx-style passive failure accounting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassiveHealth {
+    /// Failures since the last success.
+    pub fails: u32,
+    /// Time of the last failure, ms.
+    pub checked_ms: u64,
+}
+
+impl PassiveHealth {
+    /// A request to the node failed (connect failure, reset, 5xx).
+    pub fn failure(&mut self, now_ms: u64) {
+        self.fails = self.fails.saturating_add(1);
+        self.checked_ms = now_ms;
+    }
+
+    /// A request to the node succeeded.
+    pub fn success(&mut self) {
+        self.fails = 0;
+    }
+
+    /// Whether nginx would skip the node now.
+    pub fn is_out(&self, now_ms: u64, cfg: &Health) -> bool {
+        cfg.max_fails > 0 && self.fails >= cfg.max_fails && now_ms.saturating_sub(self.checked_ms) <= cfg.fail_timeout_ms
+    }
+}
+
+/// Health of one backend: fault flag, passive state and recovery time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthState {
+    /// Heartbeats received.
+    pub heartbeats: HeartbeatWindow,
+    /// Passive failures.
+    pub passive: PassiveHealth,
+    /// `W_F`: set by heartbeat evaluation (or by an operator).
+    pub faulty: bool,
+    /// When the node last came back, for slow start.
+    pub recovered_at_ms: Option<u64>,
+    /// Time evaluation started; no verdict before a whole window has passed.
+    pub since_ms: Option<u64>,
+}
+
+impl HealthState {
+    /// Re-evaluate the heartbeat fault flag at `now_ms`. Returns true when the
+    /// flag changed. Before one whole window has elapsed the node keeps its flag.
+    pub fn evaluate(&mut self, now_ms: u64, cfg: &Health) -> bool {
+        let Some(hb) = &cfg.heartbeat else { return false };
+        let since = *self.since_ms.get_or_insert(now_ms);
+        if now_ms.saturating_sub(since) < hb.window_ms && !self.faulty {
+            return false;
+        }
+        let faulty = self.heartbeats.count(now_ms, hb) < hb.threshold;
+        self.set_faulty(faulty, now_ms)
+    }
+
+    /// Set `W_F` directly (operator action or a verdict computed elsewhere).
+    /// Returns true when the flag changed.
+    pub fn set_faulty(&mut self, faulty: bool, now_ms: u64) -> bool {
+        if faulty == self.faulty {
+            return false;
+        }
+        self.faulty = faulty;
+        if !faulty {
+            self.recovered_at_ms = Some(now_ms);
+            self.passive = PassiveHealth::default();
+        }
+        true
+    }
+
+    /// Healthy: not faulty and not passively out.
+    pub fn is_healthy(&self, now_ms: u64, cfg: &Health) -> bool {
+        !self.faulty && !self.passive.is_out(now_ms, cfg)
+    }
+
+    /// Weight multiplier in `[0.1, 1]` during slow start, else 1.
+    pub fn slow_start_factor(&self, now_ms: u64, cfg: &Health) -> f64 {
+        match self.recovered_at_ms {
+            Some(t) if cfg.slow_start_ms > 0 => {
+                let elapsed = now_ms.saturating_sub(t) as f64 / cfg.slow_start_ms as f64;
+                elapsed.clamp(0.1, 1.0)
+            }
+            _ => 1.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Health {
+        Health {
+            heartbeat: Some(Heartbeat {
+                interval_ms: 100,
+                window_ms: 300,
+                threshold: 2,
+                path: "/health".into(),
+                timeout_ms: 50,
+                cluster: "c".into(),
+            }),
+            slow_start_ms: 1000,
+            ..Health::default()
+        }
+    }
+
+    #[test]
+    fn heartbeat_window_sets_and_clears_fault() {
+        let c = cfg();
+        let hb = c.heartbeat.clone().unwrap();
+        let mut h = HealthState::default();
+        assert!(!h.evaluate(0, &c), "no verdict before a window");
+        h.heartbeats.record(100, &hb);
+        h.heartbeats.record(200, &hb);
+        assert!(!h.evaluate(300, &c));
+        assert!(h.is_healthy(300, &c));
+        // Heartbeats stop: at 501 only the one at 200 is inside (201..=501]? no: 200 is out.
+        assert!(h.evaluate(501, &c));
+        assert!(h.faulty);
+        h.heartbeats.record(600, &hb);
+        assert!(!h.evaluate(650, &c), "one heartbeat is below the threshold of 2");
+        h.heartbeats.record(700, &hb);
+        assert!(h.evaluate(700, &c));
+        assert!(!h.faulty);
+        assert_eq!(h.recovered_at_ms, Some(700));
+        assert!((h.slow_start_factor(700, &c) - 0.1).abs() < 1e-9);
+        assert!((h.slow_start_factor(1200, &c) - 0.5).abs() < 1e-9);
+        assert_eq!(h.slow_start_factor(5000, &c), 1.0);
+    }
+
+    #[test]
+    fn passive_matches_nginx() {
+        let c = Health { max_fails: 2, fail_timeout_ms: 1000, ..Health::default() };
+        let mut p = PassiveHealth::default();
+        p.failure(10);
+        assert!(!p.is_out(10, &c));
+        p.failure(20);
+        assert!(p.is_out(20, &c));
+        assert!(p.is_out(1020, &c));
+        assert!(!p.is_out(1021, &c), "tried again after fail_timeout");
+        p.success();
+        assert!(!p.is_out(1022, &c));
+        let off = Health { max_fails: 0, ..c };
+        p.failure(1);
+        p.failure(1);
+        assert!(!p.is_out(1, &off));
+    }
+}

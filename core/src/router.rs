@@ -1,0 +1,219 @@
+//! [`Router`]: configuration + live backend state + one selector. Front ends
+//! (the Envoy filter, the simulator, the host runner's tests) feed it requests
+//! and outcomes; it never reads a clock or a random source of its own.
+
+use crate::backend::{BackendState, LoadSample};
+use crate::client::client_address;
+use crate::config::{Config, HashKey};
+use crate::cookie::{self, CookieVerdict};
+use crate::decision::{Decision, Reason};
+use crate::rng::Rng;
+use crate::select::{self, Candidates, Key, Selector};
+use std::net::IpAddr;
+
+/// The parts of a request the core looks at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// Address of the connection's peer.
+    pub peer: Option<IpAddr>,
+    /// Value of `X-Forwarded-For`, if any.
+    pub forwarded_for: Option<&'a str>,
+    /// Value of the `Cookie` header, if any.
+    pub cookie: Option<&'a str>,
+    /// Path and query.
+    pub path: &'a str,
+    /// Request headers (names lower-case), for `header:NAME` hash keys.
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+/// How a request to a backend ended.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Outcome {
+    /// HTTP status, or `None` for a connect failure, reset or timeout.
+    pub status: Option<u16>,
+    /// Time to response headers, ms (`None` when not measured).
+    pub latency_ms: Option<f64>,
+    /// Response bytes transferred.
+    pub bytes: u64,
+    /// Load the backend reported with the response, in `[0, 1]`.
+    pub load: Option<f64>,
+}
+
+impl Outcome {
+    /// Connect failures, resets, timeouts and 5xx count as failures (nginx
+    /// `proxy_next_upstream error timeout http_5xx`).
+    pub fn is_failure(&self) -> bool {
+        self.status.is_none_or(|s| s >= 500)
+    }
+}
+
+/// Configuration, live state and the configured selector.
+pub struct Router {
+    config: Config,
+    states: Vec<BackendState>,
+    selector: Box<dyn Selector>,
+    eligible: Vec<bool>,
+    weights: Vec<f64>,
+}
+
+impl core::fmt::Debug for Router {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Router").field("algorithm", &self.selector.name()).field("states", &self.states).finish()
+    }
+}
+
+impl Router {
+    /// A router over a validated configuration, every backend idle and healthy.
+    pub fn new(config: Config) -> Router {
+        let n = config.backends.len();
+        let selector = select::build(&config.algorithm, &config.backends);
+        Router { states: vec![BackendState::default(); n], selector, eligible: vec![false; n], weights: vec![0.0; n], config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Live state, in backend order.
+    pub fn states(&self) -> &[BackendState] {
+        &self.states
+    }
+
+    /// Mutable live state (for owners that sync it from elsewhere, e.g. shared data).
+    pub fn states_mut(&mut self) -> &mut [BackendState] {
+        &mut self.states
+    }
+
+    /// Pick for `req` at `now_ms`: cookie first (RFWS step 2, for every algorithm
+    /// when cookies are configured), then the selector over eligible backends.
+    pub fn pick(&mut self, req: &Request<'_>, now_ms: u64, rng: &mut dyn Rng) -> (Decision, CookieVerdict) {
+        let panic = self.refresh_candidates(now_ms);
+        let verdict = match (&self.config.cookie, req.cookie) {
+            (Some(cfg), Some(header)) => cookie::verify_header(cfg, header, now_ms, &self.config.backends),
+            _ => CookieVerdict::Absent,
+        };
+        let limit = 1 + self.config.fallbacks;
+        let client = client_address(req.peer, req.forwarded_for, self.config.trusted_hops);
+        let hash_owned = self.hash_key(req, client);
+        let key = Key { client, hash: hash_owned.as_deref() };
+        let c = Candidates {
+            backends: &self.config.backends,
+            states: &self.states,
+            eligible: &self.eligible,
+            weights: &self.weights,
+            now_ms,
+        };
+        let sticky = match verdict {
+            // A drained (weight 0) node keeps its sessions; a failed one does not.
+            CookieVerdict::Valid(i) if self.states[i].is_healthy(now_ms, &self.config.health) || panic => Some(i),
+            _ => None,
+        };
+        let sel = self.selector.select(&c, &key, rng, limit);
+        let decision = match sticky {
+            Some(i) => {
+                let mut ranked = Vec::with_capacity(limit);
+                ranked.push(i);
+                ranked.extend(sel.ranked.iter().copied().filter(|&j| j != i).take(limit - 1));
+                Decision { ranked, algorithm: self.selector.name(), reason: Reason::Cookie, scores: sel.scores, panic }
+            }
+            None => {
+                Decision { ranked: sel.ranked, algorithm: self.selector.name(), reason: sel.reason, scores: sel.scores, panic }
+            }
+        };
+        (decision, verdict)
+    }
+
+    /// Computes eligibility and effective weights; returns true in panic mode.
+    fn refresh_candidates(&mut self, now_ms: u64) -> bool {
+        let h = &self.config.health;
+        let mut healthy = 0usize;
+        for (i, (b, s)) in self.config.backends.iter().zip(&self.states).enumerate() {
+            let ok = s.is_healthy(now_ms, h);
+            healthy += usize::from(ok);
+            self.eligible[i] = ok && b.weight > 0;
+            self.weights[i] = s.effective_weight(b, now_ms, h);
+        }
+        let n = self.config.backends.len();
+        let panic = (healthy as f64) < h.panic_threshold * n as f64 || !self.eligible.iter().any(|&e| e);
+        if panic {
+            for (e, b) in self.eligible.iter_mut().zip(&self.config.backends) {
+                *e = b.weight > 0;
+            }
+        }
+        panic
+    }
+
+    fn hash_key(&self, req: &Request<'_>, client: Option<IpAddr>) -> Option<Vec<u8>> {
+        let crate::config::Algorithm::ConsistentHash { key, .. } = &self.config.algorithm else { return None };
+        match key {
+            HashKey::Header(name) => {
+                req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_bytes().to_vec())
+            }
+            HashKey::Cookie(name) => req.cookie.and_then(|c| cookie::find(c, name)).map(|v| v.as_bytes().to_vec()),
+            HashKey::Path => Some(req.path.as_bytes().to_vec()),
+            HashKey::ClientAddress => client.map(|ip| ip.to_string().into_bytes()),
+        }
+    }
+
+    /// A request was sent to backend `i`.
+    pub fn request_started(&mut self, i: usize) {
+        if let Some(s) = self.states.get_mut(i) {
+            s.inflight = s.inflight.saturating_add(1);
+        }
+    }
+
+    /// A request to backend `i` ended with `outcome` at `now_ms`.
+    pub fn request_finished(&mut self, i: usize, outcome: &Outcome, now_ms: u64) {
+        let tau = match self.config.algorithm {
+            crate::config::Algorithm::LeastResponseTime { decay_ms, .. } => decay_ms,
+            _ => crate::backend::MEASURE_TAU_MS,
+        };
+        let Some(s) = self.states.get_mut(i) else { return };
+        s.inflight = s.inflight.saturating_sub(1);
+        self.record_outcome(i, outcome, now_ms, tau);
+    }
+
+    fn record_outcome(&mut self, i: usize, outcome: &Outcome, now_ms: u64, tau: f64) {
+        let s = &mut self.states[i];
+        let h = &self.config.health;
+        if outcome.is_failure() {
+            s.health.passive.failure(now_ms);
+        } else {
+            let was_out = h.max_fails > 0 && s.health.passive.fails >= h.max_fails;
+            s.health.passive.success();
+            if was_out {
+                s.health.recovered_at_ms = Some(now_ms);
+            }
+        }
+        if let Some(ms) = outcome.latency_ms {
+            s.latency.observe(ms, now_ms, tau);
+        }
+        if outcome.bytes > 0 {
+            s.observe_bytes(outcome.bytes, now_ms);
+        }
+        if let Some(u) = outcome.load.filter(|u| u.is_finite()) {
+            s.load = Some(LoadSample { utilization: u.clamp(0.0, 1.0), at_ms: now_ms });
+        }
+    }
+
+    /// A heartbeat from backend `i` arrived at `now_ms`.
+    pub fn heartbeat(&mut self, i: usize, now_ms: u64) {
+        if let (Some(s), Some(hb)) = (self.states.get_mut(i), &self.config.health.heartbeat) {
+            s.health.heartbeats.record(now_ms, hb);
+        }
+    }
+
+    /// Re-evaluate heartbeat fault flags; returns the backends whose flag changed.
+    pub fn evaluate_health(&mut self, now_ms: u64) -> Vec<usize> {
+        let h = &self.config.health;
+        self.states.iter_mut().enumerate().filter_map(|(i, s)| s.health.evaluate(now_ms, h).then_some(i)).collect()
+    }
+
+    /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are on.
+    pub fn session_cookie(&self, i: usize, now_ms: u64) -> Option<String> {
+        let cfg = self.config.cookie.as_ref()?;
+        let b = self.config.backends.get(i)?;
+        Some(cookie::set_cookie_header(cfg, &cookie::sign(cfg, &b.name, now_ms)))
+    }
+}

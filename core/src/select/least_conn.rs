@@ -1,0 +1,19 @@
+//! STUB — to be replaced.
+#![allow(unused)]
+use super::{Candidates, Key, Ranked, Selection, Selector};
+use crate::decision::Reason;
+use crate::rng::Rng;
+/// Stub.
+#[derive(Debug, Clone)]
+pub struct LeastConnections;
+impl LeastConnections {
+    /// Stub.
+    pub fn new(c: Option<u32>) -> Self { LeastConnections }
+}
+impl Selector for LeastConnections {
+    fn name(&self) -> &'static str { "least_connections" }
+    fn select(&mut self, c: &Candidates<'_>, _k: &Key<'_>, _r: &mut dyn Rng, limit: usize) -> Selection {
+        let mut r = Ranked::new(c.eligible, limit); r.fill_cyclic(c.len().saturating_sub(1));
+        Selection { ranked: r.list, reason: Reason::Random, scores: vec![] }
+    }
+}

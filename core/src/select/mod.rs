@@ -1,0 +1,164 @@
+//! Selection algorithms: each a small type behind [`Selector`].
+//!
+//! After pingora's `selection/`: a selector is built once from the configuration
+//! (tables such as the ketama ring or the maglev table are made then), and each
+//! pick yields the choice *and its fallbacks*, de-duplicated and bounded
+//! ([`Ranked`]). Health, weight-0 draining and panic mode are resolved by the
+//! [`crate::Router`] into [`Candidates::eligible`] before a selector runs.
+
+mod ip_hash;
+mod ketama;
+mod least_conn;
+mod maglev;
+mod peak_ewma;
+mod random;
+mod rfws;
+mod round_robin;
+
+pub use ip_hash::IpHash;
+pub use ketama::Ketama;
+pub use least_conn::LeastConnections;
+pub use maglev::Maglev;
+pub use peak_ewma::LeastResponseTime;
+pub use random::{Random, WeightedRandom};
+pub use rfws::Rfws;
+pub use round_robin::RoundRobin;
+
+use crate::backend::BackendState;
+use crate::config::{Algorithm, Backend, HashFlavour};
+use crate::decision::Reason;
+use crate::rng::Rng;
+use std::net::IpAddr;
+
+/// What a selector sees for one pick.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidates<'a> {
+    /// Configured backends, in configuration order.
+    pub backends: &'a [Backend],
+    /// Live state, same order.
+    pub states: &'a [BackendState],
+    /// Which backends may receive this request (healthy, weight > 0, not excluded).
+    pub eligible: &'a [bool],
+    /// Effective weights (configured weight × slow start), same order.
+    pub weights: &'a [f64],
+    /// Current time, ms.
+    pub now_ms: u64,
+}
+
+impl Candidates<'_> {
+    /// Number of backends (eligible or not).
+    pub fn len(&self) -> usize {
+        self.backends.len()
+    }
+
+    /// True when there are no backends.
+    pub fn is_empty(&self) -> bool {
+        self.backends.is_empty()
+    }
+
+    /// Indices of eligible backends, in order.
+    pub fn eligible_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.eligible.iter().enumerate().filter(|(_, &e)| e).map(|(i, _)| i)
+    }
+}
+
+/// The request-derived key hash algorithms use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Key<'a> {
+    /// The client address (after trusted X-Forwarded-For hops).
+    pub client: Option<IpAddr>,
+    /// The consistent-hash key bytes, when the configured source had one.
+    pub hash: Option<&'a [u8]>,
+}
+
+/// A selector's answer before the router adds cookie and panic information.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Choice then fallbacks; unique; at most the requested limit.
+    pub ranked: Vec<usize>,
+    /// Why `ranked[0]`.
+    pub reason: Reason,
+    /// Scores by backend index, if the algorithm scores.
+    pub scores: Vec<(usize, f64)>,
+}
+
+impl Selection {
+    /// An empty answer: nothing eligible.
+    pub fn none() -> Self {
+        Selection { ranked: Vec::new(), reason: Reason::NoBackend, scores: Vec::new() }
+    }
+}
+
+/// One selection algorithm.
+pub trait Selector: Send {
+    /// The configuration name (`rfws`, `ip_hash`, …).
+    fn name(&self) -> &'static str;
+
+    /// Rank up to `limit` distinct eligible backends, best first. Must return an
+    /// empty list only when no backend is eligible, and must never return an
+    /// ineligible backend.
+    fn select(&mut self, c: &Candidates<'_>, key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection;
+}
+
+/// Build the selector the configuration names. Tables are built here, once.
+pub fn build(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn Selector> {
+    match algorithm {
+        Algorithm::Rfws { tie_tolerance, load_threshold } => Box::new(Rfws::new(*tie_tolerance, *load_threshold)),
+        Algorithm::RoundRobin => Box::new(RoundRobin::new(backends)),
+        Algorithm::Random => Box::new(Random),
+        Algorithm::WeightedRandom => Box::new(WeightedRandom),
+        Algorithm::LeastConnections { choices } => Box::new(LeastConnections::new(*choices)),
+        Algorithm::LeastResponseTime { decay_ms, default_rtt_ms } => {
+            Box::new(LeastResponseTime::new(*decay_ms, *default_rtt_ms))
+        }
+        Algorithm::IpHash => Box::new(IpHash::new(backends)),
+        Algorithm::ConsistentHash { flavour: HashFlavour::Ketama, .. } => Box::new(Ketama::new(backends)),
+        Algorithm::ConsistentHash { flavour: HashFlavour::Maglev { table_size }, .. } => {
+            Box::new(Maglev::new(backends, *table_size))
+        }
+    }
+}
+
+/// Collects a ranked list: skips duplicates and ineligible backends, stops at
+/// the limit (pingora's `UniqueIterator` with `max_iterations`).
+#[derive(Debug)]
+pub struct Ranked<'a> {
+    eligible: &'a [bool],
+    limit: usize,
+    seen: Vec<bool>,
+    /// The list so far.
+    pub list: Vec<usize>,
+}
+
+impl<'a> Ranked<'a> {
+    /// An empty list over `eligible`, holding at most `limit`.
+    pub fn new(eligible: &'a [bool], limit: usize) -> Self {
+        Ranked { eligible, limit, seen: vec![false; eligible.len()], list: Vec::with_capacity(limit.min(eligible.len())) }
+    }
+
+    /// Add `i` unless seen, ineligible or full. Returns true when added.
+    pub fn push(&mut self, i: usize) -> bool {
+        if self.is_full() || i >= self.eligible.len() || !self.eligible[i] || self.seen[i] {
+            return false;
+        }
+        self.seen[i] = true;
+        self.list.push(i);
+        true
+    }
+
+    /// True when the limit is reached.
+    pub fn is_full(&self) -> bool {
+        self.list.len() >= self.limit
+    }
+
+    /// Fill remaining places with eligible backends in cyclic order after `start`.
+    pub fn fill_cyclic(&mut self, start: usize) {
+        let n = self.eligible.len();
+        for k in 1..=n {
+            if self.is_full() {
+                break;
+            }
+            self.push((start + k) % n);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! STUB — to be replaced.
+#![allow(unused)]
+use super::{Candidates, Key, Ranked, Selection, Selector};
+use crate::decision::Reason;
+use crate::rng::Rng;
+/// Stub.
+#[derive(Debug, Clone)]
+pub struct Rfws;
+impl Rfws {
+    /// Stub.
+    pub fn new(t: f64, l: f64) -> Self { Rfws }
+}
+impl Selector for Rfws {
+    fn name(&self) -> &'static str { "rfws" }
+    fn select(&mut self, c: &Candidates<'_>, _k: &Key<'_>, _r: &mut dyn Rng, limit: usize) -> Selection {
+        let mut r = Ranked::new(c.eligible, limit); r.fill_cyclic(c.len().saturating_sub(1));
+        Selection { ranked: r.list, reason: Reason::Random, scores: vec![] }
+    }
+}

@@ -1,0 +1,219 @@
+//! [`Filter`] (a module compiled once) and [`Host`] (one plugin with its
+//! shared state, running any number of [`Vm`]s).
+
+use crate::error::HostError;
+use crate::shared::Shared;
+use crate::state::VmState;
+use crate::types::{HeaderMap, LogLevel};
+use crate::vm::Vm;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use wasmtime::{Config, Engine, InstancePre, Linker, Module};
+
+/// The ABI version a module declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbiVersion {
+    /// `proxy_abi_version_0_2_0`
+    V0_2_0,
+    /// `proxy_abi_version_0_2_1`
+    V0_2_1,
+}
+
+/// A module compiled and linked once; cheap to clone and instantiate.
+#[derive(Clone)]
+pub struct Filter {
+    engine: Engine,
+    pre: InstancePre<VmState>,
+    abi: AbiVersion,
+}
+
+impl Filter {
+    /// Compiles `wasm` (binary or text), checks its ABI export and that it
+    /// imports only what Envoy provides, and links it.
+    pub fn compile(wasm: &[u8]) -> Result<Filter, HostError> {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = Engine::new(&config).map_err(|e| HostError::Load(format!("{e:#}")))?;
+        let module = Module::new(&engine, wasm).map_err(|e| HostError::Load(format!("{e:#}")))?;
+        for import in module.imports() {
+            if !crate::hostcalls::is_provided(import.module(), import.name()) {
+                return Err(HostError::MissingImport {
+                    module: import.module().to_string(),
+                    name: import.name().to_string(),
+                });
+            }
+        }
+        let has = |n: &str| module.get_export(n).is_some();
+        let abi = if has("proxy_abi_version_0_2_1") {
+            AbiVersion::V0_2_1
+        } else if has("proxy_abi_version_0_2_0") {
+            AbiVersion::V0_2_0
+        } else {
+            let found: Vec<_> = module
+                .exports()
+                .map(|e| e.name().to_string())
+                .filter(|n| n.starts_with("proxy_abi_version_"))
+                .collect();
+            return Err(HostError::UnsupportedAbi(if found.is_empty() {
+                "the module exports no proxy_abi_version_* function".into()
+            } else {
+                format!("{} (supported: 0_2_0, 0_2_1)", found.join(", "))
+            }));
+        };
+        let mut linker = Linker::new(&engine);
+        crate::hostcalls::add_to_linker(&mut linker).map_err(|e| HostError::Load(format!("{e:#}")))?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| HostError::Load(format!("{e:#}")))?;
+        Ok(Filter { engine, pre, abi })
+    }
+
+    /// Reads and compiles a `.wasm` (or `.wat`) file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Filter, HostError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| HostError::Load(format!("{}: {e}", path.display())))?;
+        Filter::compile(&bytes)
+    }
+
+    /// The ABI version the module declares.
+    pub fn abi(&self) -> AbiVersion {
+        self.abi
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn pre(&self) -> &InstancePre<VmState> {
+        &self.pre
+    }
+}
+
+/// A canned answer to `proxy_http_call`.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptedResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers (without `:status`).
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Virtual time the call takes.
+    pub latency_ms: u64,
+}
+
+/// Where a cluster named in `proxy_http_call` leads.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// A real HTTP/1.1 server on loopback.
+    Address(SocketAddr),
+    /// A scripted response.
+    Scripted(ScriptedResponse),
+}
+
+/// How a [`Host`] runs its plugin: Envoy's plugin settings plus test knobs.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// `configuration` of the plugin (read in `proxy_on_configure`).
+    pub plugin_config: Vec<u8>,
+    /// `vm_config.configuration` (read in `proxy_on_vm_start`).
+    pub vm_config: Vec<u8>,
+    /// Plugin name (`plugin_name` property).
+    pub plugin_name: String,
+    /// Root id (`plugin_root_id` property).
+    pub root_id: String,
+    /// VM id: shared data and queues are scoped by it.
+    pub vm_id: String,
+    /// What `proxy_get_log_level` answers (Envoy's default: info).
+    pub log_level: LogLevel,
+    /// Properties every context sees (path segments joined by NUL).
+    pub properties: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Clusters callouts may name.
+    pub clusters: HashMap<String, Upstream>,
+    /// Seed for WASI `random_get`; the same seed replays identically.
+    pub seed: u64,
+    /// Virtual clock start, nanoseconds since the Unix epoch.
+    pub start_time_nanos: u64,
+    /// Instructions (fuel) one callback may run before it is stopped.
+    pub fuel_per_callback: u64,
+    /// Largest guest linear memory, bytes.
+    pub max_memory_bytes: usize,
+    /// Run the filter's `on_response_headers` on its own local replies, as
+    /// Envoy's filter chain does.
+    pub local_reply_through_filter: bool,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            plugin_config: Vec::new(),
+            vm_config: Vec::new(),
+            plugin_name: "edgepick".into(),
+            root_id: String::new(),
+            vm_id: String::new(),
+            log_level: LogLevel::Info,
+            properties: BTreeMap::new(),
+            clusters: HashMap::new(),
+            seed: 0x5eed,
+            start_time_nanos: 1_700_000_000_000_000_000,
+            fuel_per_callback: 1_000_000_000,
+            max_memory_bytes: 256 << 20,
+            local_reply_through_filter: true,
+        }
+    }
+}
+
+pub(crate) struct HostInner {
+    pub(crate) config: HostConfig,
+    pub(crate) shared: Shared,
+    pub(crate) filter: Filter,
+    next_vm: AtomicUsize,
+}
+
+/// One plugin: a compiled filter, its configuration and the state its VMs
+/// share (shared data, queues, metrics, virtual clock). Clone to share.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) inner: Arc<HostInner>,
+}
+
+impl Host {
+    /// A host running `filter` with `config`.
+    pub fn new(filter: Filter, config: HostConfig) -> Host {
+        let shared = Shared::new(config.start_time_nanos);
+        Host {
+            inner: Arc::new(HostInner {
+                config,
+                shared,
+                filter,
+                next_vm: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Starts a VM (an Envoy worker): instantiates the module and runs
+    /// `_initialize`, `proxy_on_vm_start` and `proxy_on_configure`.
+    pub fn start_vm(&self) -> Result<Vm, HostError> {
+        let index = self.inner.next_vm.fetch_add(1, Ordering::SeqCst);
+        Vm::start(self.inner.clone(), index)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HostConfig {
+        &self.inner.config
+    }
+
+    /// Shared data, queues, metrics and the virtual clock.
+    pub fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// Moves the virtual clock forward by `ms` milliseconds.
+    pub fn advance_ms(&self, ms: u64) {
+        self.inner.shared.advance_nanos(ms.saturating_mul(1_000_000));
+    }
+}

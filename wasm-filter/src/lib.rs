@@ -1,0 +1,1 @@
+//! The edgepick Envoy filter.

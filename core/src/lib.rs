@@ -43,6 +43,7 @@ pub mod load_report;
 pub mod rng;
 pub mod router;
 pub mod select;
+pub mod sim;
 
 pub use backend::BackendState;
 pub use config::{Algorithm, Config, ConfigError, Mode};

@@ -44,6 +44,7 @@ pub mod rng;
 pub mod router;
 pub mod select;
 pub mod sim;
+pub mod vectors;
 
 pub use backend::BackendState;
 pub use config::{Algorithm, Config, ConfigError, Mode};

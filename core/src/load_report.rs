@@ -26,18 +26,26 @@ fn err(s: impl Into<String>) -> LoadReportError {
 }
 
 fn number(field: &str, v: &str) -> Result<f64, LoadReportError> {
-    let x: f64 = v.trim().parse().map_err(|_| err(format!("{field}: {v:?} is not a number")))?;
+    let x: f64 = v
+        .trim()
+        .parse()
+        .map_err(|_| err(format!("{field}: {v:?} is not a number")))?;
     if !x.is_finite() || x < 0.0 {
-        return Err(err(format!("{field}: {v:?} must be a finite non-negative number")));
+        return Err(err(format!(
+            "{field}: {v:?} must be a finite non-negative number"
+        )));
     }
     Ok(x)
 }
 
 fn pick(cpu: Option<f64>, app: Option<f64>) -> Result<f64, LoadReportError> {
-    match (app.filter(|a| *a > 0.0), cpu) {
-        (Some(a), _) => Ok(a.min(1.0)),
-        (None, Some(c)) => Ok(c.min(1.0)),
-        (None, None) => Err(err("no cpu_utilization or application_utilization")),
+    // An explicit `application_utilization: 0` with no CPU figure is a report of
+    // zero load (proto3 reads the absent CPU field as 0 too).
+    match (app.filter(|a| *a > 0.0), cpu, app) {
+        (Some(a), _, _) => Ok(a.min(1.0)),
+        (None, Some(c), _) => Ok(c.min(1.0)),
+        (None, None, Some(a)) => Ok(a),
+        (None, None, None) => Err(err("no cpu_utilization or application_utilization")),
     }
 }
 
@@ -47,10 +55,13 @@ pub fn parse_orca(value: &str) -> Result<f64, LoadReportError> {
         return Err(err("longer than 4096 bytes"));
     }
     let v = value.trim();
-    if let Some(body) = v.strip_prefix("TEXT ") {
+    let (format, body) = v.split_once([' ', '\t']).unwrap_or((v, ""));
+    if format == "TEXT" {
         let (mut cpu, mut app) = (None, None);
         for pair in body.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, val) = pair.split_once([':', '=']).ok_or_else(|| err(format!("{pair:?} is not key:value")))?;
+            let (k, val) = pair
+                .split_once([':', '='])
+                .ok_or_else(|| err(format!("{pair:?} is not key:value")))?;
             match k.trim() {
                 "cpu_utilization" => cpu = Some(number("cpu_utilization", val)?),
                 "application_utilization" => app = Some(number("application_utilization", val)?),
@@ -58,20 +69,27 @@ pub fn parse_orca(value: &str) -> Result<f64, LoadReportError> {
             }
         }
         pick(cpu, app)
-    } else if let Some(body) = v.strip_prefix("JSON ") {
-        let doc: serde_json::Value = serde_json::from_str(body).map_err(|e| err(format!("JSON: {e}")))?;
+    } else if format == "JSON" {
+        let doc: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| err(format!("JSON: {e}")))?;
         let field = |k: &str| -> Result<Option<f64>, LoadReportError> {
             match doc.get(k).or_else(|| doc.get(camel(k).as_str())) {
                 None => Ok(None),
-                Some(serde_json::Value::Number(n)) => n.as_f64().map(|x| number(k, &x.to_string())).transpose(),
+                Some(serde_json::Value::Number(n)) => {
+                    n.as_f64().map(|x| number(k, &x.to_string())).transpose()
+                }
                 Some(other) => Err(err(format!("{k}: {other} is not a number"))),
             }
         };
         pick(field("cpu_utilization")?, field("application_utilization")?)
-    } else if v.starts_with("BIN ") {
-        Err(err("BIN (protobuf) reports are not read; send TEXT or JSON"))
+    } else if format == "BIN" {
+        Err(err(
+            "BIN (protobuf) reports are not read; send TEXT or JSON",
+        ))
     } else {
-        Err(err(format!("unknown format {:?}; expected TEXT or JSON", v.split(' ').next().unwrap_or(""))))
+        Err(err(format!(
+            "unknown format {format:?}; expected TEXT or JSON"
+        )))
     }
 }
 
@@ -97,4 +115,104 @@ pub fn parse_plain(value: &str) -> Result<f64, LoadReportError> {
         return Err(err("x-edgepick-load longer than 64 bytes"));
     }
     Ok(number("x-edgepick-load", value)?.min(1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn text_with_colon_and_equals() {
+        let v = "TEXT cpu_utilization:0.3,mem_utilization:0.8,rps_fractional:10,eps:1,named_metrics.x:0.4";
+        assert!(close(parse_orca(v).unwrap(), 0.3));
+        assert!(close(
+            parse_orca("TEXT cpu_utilization=0.25, mem_utilization=0.5").unwrap(),
+            0.25
+        ));
+        assert!(close(
+            parse_orca("  TEXT  cpu_utilization : 0.5 ,").unwrap(),
+            0.5
+        ));
+    }
+
+    #[test]
+    fn application_utilization_wins_when_positive() {
+        assert!(close(
+            parse_orca("TEXT cpu_utilization:0.3,application_utilization:0.6").unwrap(),
+            0.6
+        ));
+        assert!(close(
+            parse_orca("TEXT cpu_utilization:0.3,application_utilization:0").unwrap(),
+            0.3
+        ));
+        assert!(close(
+            parse_orca("TEXT application_utilization:0").unwrap(),
+            0.0
+        ));
+        assert!(
+            close(parse_orca("TEXT cpu_utilization:2.5").unwrap(), 1.0),
+            "clamped"
+        );
+    }
+
+    #[test]
+    fn json_snake_and_camel_case() {
+        assert!(close(
+            parse_orca(r#"JSON {"cpu_utilization": 0.4, "mem_utilization": 0.1}"#).unwrap(),
+            0.4
+        ));
+        assert!(close(
+            parse_orca(r#"JSON {"cpuUtilization": 0.45}"#).unwrap(),
+            0.45
+        ));
+        assert!(close(
+            parse_orca(r#"JSON {"cpuUtilization": 0.2, "applicationUtilization": 0.7}"#).unwrap(),
+            0.7
+        ));
+        assert!(close(
+            parse_orca(r#"JSON {"cpu_utilization": 1, "named_metrics": {"x": 3}}"#).unwrap(),
+            1.0
+        ));
+    }
+
+    #[test]
+    fn plain_number() {
+        assert!(close(parse_plain("0.42").unwrap(), 0.42));
+        assert!(close(parse_plain(" 0 ").unwrap(), 0.0));
+        assert!(close(parse_plain("7").unwrap(), 1.0));
+    }
+
+    fn message(r: Result<f64, LoadReportError>) -> String {
+        r.expect_err("should be rejected").to_string()
+    }
+
+    #[test]
+    fn garbage_is_an_error_with_a_clear_message() {
+        assert!(message(parse_plain("abc")).contains("\"abc\" is not a number"));
+        assert!(message(parse_plain("-0.5")).contains("non-negative"));
+        assert!(message(parse_plain("NaN")).contains("finite"));
+        assert!(message(parse_plain(&"1".repeat(65))).contains("longer than 64"));
+        assert!(message(parse_orca("TEXT cpu_utilization:high"))
+            .contains("cpu_utilization: \"high\" is not a number"));
+        assert!(message(parse_orca("TEXT cpu_utilization")).contains("is not key:value"));
+        assert!(message(parse_orca("TEXT mem_utilization:0.5")).contains("no cpu_utilization"));
+        assert!(message(parse_orca("TEXT")).contains("no cpu_utilization"));
+        assert!(message(parse_orca("JSON {not json")).contains("JSON:"));
+        assert!(
+            message(parse_orca(r#"JSON {"cpu_utilization": "0.5"}"#)).contains("is not a number")
+        );
+        assert!(message(parse_orca(r#"JSON {"cpu_utilization": -1}"#)).contains("non-negative"));
+        assert!(message(parse_orca("BIN CgQIARAB")).contains("BIN"));
+        assert!(message(parse_orca("XML <load/>")).contains("unknown format \"XML\""));
+        assert!(message(parse_orca("")).contains("unknown format"));
+        assert!(
+            message(parse_orca(&format!("TEXT {}", "x".repeat(MAX_REPORT_LEN))))
+                .contains("longer than 4096")
+        );
+        assert!(message(parse_orca("0.5")).starts_with("load report: "));
+    }
 }

@@ -54,6 +54,19 @@ pub struct Router {
     selector: Box<dyn Selector>,
     eligible: Vec<bool>,
     weights: Vec<f64>,
+    cache: EligibilityCache,
+}
+
+/// When the eligibility and weights computed last are still right: nothing
+/// changed through the router's methods and no time-driven transition (a
+/// passive `fail_timeout` ending, a slow-start ramp) is due. Keeps hash picks
+/// O(1) in the number of backends between state changes.
+#[derive(Debug, Clone, Copy, Default)]
+struct EligibilityCache {
+    dirty: bool,
+    computed_at: u64,
+    valid_until: u64,
+    panic: bool,
 }
 
 impl core::fmt::Debug for Router {
@@ -67,7 +80,14 @@ impl Router {
     pub fn new(config: Config) -> Router {
         let n = config.backends.len();
         let selector = select::build(&config.algorithm, &config.backends);
-        Router { states: vec![BackendState::default(); n], selector, eligible: vec![false; n], weights: vec![0.0; n], config }
+        Router {
+            states: vec![BackendState::default(); n],
+            selector,
+            eligible: vec![false; n],
+            weights: vec![0.0; n],
+            cache: EligibilityCache { dirty: true, ..Default::default() },
+            config,
+        }
     }
 
     /// The configuration.
@@ -82,6 +102,7 @@ impl Router {
 
     /// Mutable live state (for owners that sync it from elsewhere, e.g. shared data).
     pub fn states_mut(&mut self) -> &mut [BackendState] {
+        self.cache.dirty = true;
         &mut self.states
     }
 
@@ -124,15 +145,27 @@ impl Router {
         (decision, verdict)
     }
 
-    /// Computes eligibility and effective weights; returns true in panic mode.
+    /// Computes eligibility and effective weights (or reuses them while still
+    /// valid); returns true in panic mode.
     fn refresh_candidates(&mut self, now_ms: u64) -> bool {
+        let c = self.cache;
+        if !c.dirty && now_ms >= c.computed_at && now_ms < c.valid_until {
+            return c.panic;
+        }
         let h = &self.config.health;
         let mut healthy = 0usize;
+        let mut valid_until = u64::MAX;
         for (i, (b, s)) in self.config.backends.iter().zip(&self.states).enumerate() {
             let ok = s.is_healthy(now_ms, h);
             healthy += usize::from(ok);
             self.eligible[i] = ok && b.weight > 0;
             self.weights[i] = s.effective_weight(b, now_ms, h);
+            if s.health.passive.is_out(now_ms, h) {
+                valid_until = valid_until.min(s.health.passive.checked_ms.saturating_add(h.fail_timeout_ms + 1));
+            }
+            if s.health.slow_start_factor(now_ms, h) < 1.0 {
+                valid_until = valid_until.min(now_ms + 1);
+            }
         }
         let n = self.config.backends.len();
         let panic = (healthy as f64) < h.panic_threshold * n as f64 || !self.eligible.iter().any(|&e| e);
@@ -141,6 +174,7 @@ impl Router {
                 *e = b.weight > 0;
             }
         }
+        self.cache = EligibilityCache { dirty: false, computed_at: now_ms, valid_until, panic };
         panic
     }
 
@@ -177,6 +211,7 @@ impl Router {
     fn record_outcome(&mut self, i: usize, outcome: &Outcome, now_ms: u64, tau: f64) {
         let s = &mut self.states[i];
         let h = &self.config.health;
+        self.cache.dirty |= outcome.is_failure() || s.health.passive.fails > 0;
         if outcome.is_failure() {
             s.health.passive.failure(now_ms);
         } else {
@@ -207,7 +242,10 @@ impl Router {
     /// Re-evaluate heartbeat fault flags; returns the backends whose flag changed.
     pub fn evaluate_health(&mut self, now_ms: u64) -> Vec<usize> {
         let h = &self.config.health;
-        self.states.iter_mut().enumerate().filter_map(|(i, s)| s.health.evaluate(now_ms, h).then_some(i)).collect()
+        let changed: Vec<usize> =
+            self.states.iter_mut().enumerate().filter_map(|(i, s)| s.health.evaluate(now_ms, h).then_some(i)).collect();
+        self.cache.dirty |= !changed.is_empty();
+        changed
     }
 
     /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are on.

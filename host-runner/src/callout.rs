@@ -15,13 +15,15 @@ use std::time::Duration;
 /// Runs the callout and calls `proxy_on_http_call_response` on its context.
 pub(crate) fn deliver(vm: &mut Vm, c: PendingCallout) -> Result<(), HostError> {
     let host = vm.store.data().host.clone();
-    let alive = c.context_id == vm.store.data().root_context_id || vm.store.data().streams.contains_key(&c.context_id);
+    let alive = c.context_id == vm.store.data().root_context_id
+        || vm.store.data().streams.contains_key(&c.context_id);
     if !alive {
         return Ok(());
     }
     let answer = match host.config.clusters.get(&c.upstream) {
         Some(Upstream::Scripted(s)) => {
-            host.shared.advance_nanos(s.latency_ms.saturating_mul(1_000_000));
+            host.shared
+                .advance_nanos(s.latency_ms.saturating_mul(1_000_000));
             let mut headers = vec![(":status".to_string(), s.status.to_string())];
             headers.extend(s.headers.iter().cloned());
             CalloutAnswer {
@@ -60,7 +62,10 @@ fn local_reply(status: u16, body: &str) -> CalloutAnswer {
 
 fn http_exchange(addr: SocketAddr, c: &PendingCallout) -> CalloutAnswer {
     if !addr.ip().is_loopback() {
-        return local_reply(503, "upstream connect error: only loopback upstreams are allowed");
+        return local_reply(
+            503,
+            "upstream connect error: only loopback upstreams are allowed",
+        );
     }
     let timeout = Duration::from_millis(u64::from(c.timeout_ms.max(1)));
     match try_exchange(addr, c, timeout) {
@@ -75,16 +80,38 @@ fn http_exchange(addr: SocketAddr, c: &PendingCallout) -> CalloutAnswer {
     }
 }
 
-fn try_exchange(addr: SocketAddr, c: &PendingCallout, timeout: Duration) -> std::io::Result<CalloutAnswer> {
+fn try_exchange(
+    addr: SocketAddr,
+    c: &PendingCallout,
+    timeout: Duration,
+) -> std::io::Result<CalloutAnswer> {
     let mut sock = TcpStream::connect_timeout(&addr, timeout)?;
     sock.set_read_timeout(Some(timeout))?;
     sock.set_write_timeout(Some(timeout))?;
-    let get = |k: &str| c.headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
-    let mut req = format!("{} {} HTTP/1.1\r\nhost: {}\r\n", get(":method"), get(":path"), get(":authority"));
-    for (k, v) in c.headers.iter().filter(|(k, _)| !k.starts_with(':') && k != "content-length") {
+    let get = |k: &str| {
+        c.headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let mut req = format!(
+        "{} {} HTTP/1.1\r\nhost: {}\r\n",
+        get(":method"),
+        get(":path"),
+        get(":authority")
+    );
+    for (k, v) in c
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.starts_with(':') && k != "content-length")
+    {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
-    req.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", c.body.len()));
+    req.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        c.body.len()
+    ));
     sock.write_all(req.as_bytes())?;
     sock.write_all(&c.body)?;
     let mut raw = Vec::new();
@@ -97,7 +124,12 @@ fn parse_response(raw: &[u8]) -> Option<CalloutAnswer> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..end]).ok()?;
     let mut lines = head.split("\r\n");
-    let status = lines.next()?.split_whitespace().nth(1)?.parse::<u16>().ok()?;
+    let status = lines
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse::<u16>()
+        .ok()?;
     let mut headers: HeaderMap = vec![(":status".into(), status.to_string())];
     for line in lines {
         let (k, v) = line.split_once(':')?;
@@ -107,7 +139,11 @@ fn parse_response(raw: &[u8]) -> Option<CalloutAnswer> {
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
+    let body = if chunked {
+        dechunk(rest)?
+    } else {
+        rest.to_vec()
+    };
     Some(CalloutAnswer {
         headers: Some(headers),
         body,
@@ -139,7 +175,10 @@ mod tests {
         let a = parse_response(b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nhello").unwrap();
         assert_eq!(a.body, b"hello");
         assert_eq!(a.headers.unwrap()[1], ("x-a".into(), "b".into()));
-        let c = parse_response(b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n").unwrap();
+        let c = parse_response(
+            b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(c.body, b"abc");
     }
 }

@@ -75,7 +75,8 @@ struct Common {
 
 impl Common {
     fn load(&self) -> Result<(Filter, HostConfig)> {
-        let config = std::fs::read(&self.config).with_context(|| format!("reading config {}", self.config.display()))?;
+        let config = std::fs::read(&self.config)
+            .with_context(|| format!("reading config {}", self.config.display()))?;
         serde_json::from_slice::<serde_json::Value>(&config)
             .with_context(|| format!("config {} is not valid JSON", self.config.display()))?;
         let mut host = HostConfig {
@@ -84,9 +85,14 @@ impl Common {
             ..HostConfig::default()
         };
         for m in &self.upstream_map {
-            let (name, addr) = m.split_once('=').ok_or_else(|| anyhow!("--upstream-map {m}: expected NAME=ADDR"))?;
-            let addr = addr.parse().with_context(|| format!("--upstream-map {m}: bad address"))?;
-            host.clusters.insert(name.to_string(), Upstream::Address(addr));
+            let (name, addr) = m
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--upstream-map {m}: expected NAME=ADDR"))?;
+            let addr = addr
+                .parse()
+                .with_context(|| format!("--upstream-map {m}: bad address"))?;
+            host.clusters
+                .insert(name.to_string(), Upstream::Address(addr));
         }
         if !self.wasm.exists() {
             bail!("wasm file {} not found", self.wasm.display());
@@ -98,9 +104,14 @@ impl Common {
 /// Runs the command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Replay { common, trace, workers } => {
+        Cmd::Replay {
+            common,
+            trace,
+            workers,
+        } => {
             let (filter, config) = common.load()?;
-            let file = std::fs::File::open(&trace).with_context(|| format!("opening trace {}", trace.display()))?;
+            let file = std::fs::File::open(&trace)
+                .with_context(|| format!("opening trace {}", trace.display()))?;
             let stdout = std::io::stdout().lock();
             let summary = replay(filter, config, workers, BufReader::new(file), stdout)
                 .with_context(|| format!("replaying {}", trace.display()))?;
@@ -119,7 +130,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut req = Request::get(&path).client(&client);
             req.method = method;
             for h in &headers {
-                let (k, v) = h.split_once(':').ok_or_else(|| anyhow!("--header {h}: expected NAME:VALUE"))?;
+                let (k, v) = h
+                    .split_once(':')
+                    .ok_or_else(|| anyhow!("--header {h}: expected NAME:VALUE"))?;
                 req = req.header(k.trim(), v.trim());
             }
             let ex = vm.run_http(&req, |_| None)?;
@@ -141,7 +154,9 @@ fn bench(common: &Common, requests: usize) -> Result<()> {
     let t2 = Instant::now();
     for i in 0..requests {
         let client = format!("10.0.{}.{}:{}", (i / 250) % 250, i % 250, 1024 + i % 60000);
-        let req = Request::get("/bench").client(&client).header("x-user", &i.to_string());
+        let req = Request::get("/bench")
+            .client(&client)
+            .header("x-user", &i.to_string());
         vm.run_http(&req, |_| None)?;
         if i % 1000 == 999 {
             vm.take_logs();

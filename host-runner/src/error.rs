@@ -70,7 +70,10 @@ impl fmt::Display for HostError {
         match self {
             HostError::Load(m) => write!(f, "failed to load Wasm module: {m}"),
             HostError::MissingImport { module, name } => {
-                write!(f, "Failed to load Wasm module due to a missing import: {module}.{name}")
+                write!(
+                    f,
+                    "Failed to load Wasm module due to a missing import: {module}.{name}"
+                )
             }
             HostError::UnsupportedAbi(m) => write!(f, "unsupported proxy-wasm ABI: {m}"),
             HostError::VmStartFailed { logs } => {
@@ -78,7 +81,10 @@ impl fmt::Display for HostError {
                 fmt_logs(f, logs)
             }
             HostError::ConfigurationRejected { logs } => {
-                write!(f, "plugin configuration rejected (proxy_on_configure returned false)")?;
+                write!(
+                    f,
+                    "plugin configuration rejected (proxy_on_configure returned false)"
+                )?;
                 fmt_logs(f, logs)
             }
             HostError::Fault {

@@ -61,7 +61,11 @@ impl Request {
             (":method".into(), self.method.clone()),
             (":scheme".into(), self.scheme.clone()),
         ];
-        m.extend(self.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
+        m.extend(
+            self.headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
+        );
         m
     }
 }
@@ -117,7 +121,10 @@ impl Exchange {
     /// All `set-cookie` values sent to the client.
     pub fn set_cookies(&self) -> Vec<&str> {
         let m = &self.response_headers;
-        m.iter().filter(|(k, _)| k == "set-cookie").map(|(_, v)| v.as_str()).collect()
+        m.iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -133,7 +140,10 @@ impl Vm {
         let mut s = self.http_stream()?;
         if let Some(client) = &req.client {
             s.set_property("source.address", client.as_bytes());
-            if let Some(port) = client.rsplit_once(':').and_then(|(_, p)| p.parse::<i64>().ok()) {
+            if let Some(port) = client
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<i64>().ok())
+            {
                 s.set_property("source.port", port.to_le_bytes());
             }
         }
@@ -185,7 +195,8 @@ impl Vm {
 impl crate::stream::HttpStream<'_> {
     fn vm_host_advance(&mut self, ms: u64) {
         if ms > 0 {
-            self.host_shared().advance_nanos(ms.saturating_mul(1_000_000));
+            self.host_shared()
+                .advance_nanos(ms.saturating_mul(1_000_000));
         }
     }
 }

@@ -31,7 +31,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Compiles `wasm` (binary or text), checks its ABI export and that it
+    /// Compiles a binary `wasm` module, checks its ABI export and that it
     /// imports only what Envoy provides, and links it.
     pub fn compile(wasm: &[u8]) -> Result<Filter, HostError> {
         let mut config = Config::new();
@@ -65,17 +65,19 @@ impl Filter {
             }));
         };
         let mut linker = Linker::new(&engine);
-        crate::hostcalls::add_to_linker(&mut linker).map_err(|e| HostError::Load(format!("{e:#}")))?;
+        crate::hostcalls::add_to_linker(&mut linker)
+            .map_err(|e| HostError::Load(format!("{e:#}")))?;
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| HostError::Load(format!("{e:#}")))?;
         Ok(Filter { engine, pre, abi })
     }
 
-    /// Reads and compiles a `.wasm` (or `.wat`) file.
+    /// Reads and compiles a `.wasm` file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Filter, HostError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| HostError::Load(format!("{}: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| HostError::Load(format!("{}: {e}", path.display())))?;
         Filter::compile(&bytes)
     }
 
@@ -214,6 +216,8 @@ impl Host {
 
     /// Moves the virtual clock forward by `ms` milliseconds.
     pub fn advance_ms(&self, ms: u64) {
-        self.inner.shared.advance_nanos(ms.saturating_mul(1_000_000));
+        self.inner
+            .shared
+            .advance_nanos(ms.saturating_mul(1_000_000));
     }
 }

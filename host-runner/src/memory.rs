@@ -37,8 +37,13 @@ pub(crate) fn read(cx: &Cx<'_>, ptr: u32, len: u32) -> Result<Vec<u8>, Fail> {
     let mem = cx.data().memory.ok_or(Status::InvalidMemoryAccess)?;
     let data = mem.data(cx);
     let start = ptr as usize;
-    let end = start.checked_add(len as usize).ok_or(Status::InvalidMemoryAccess)?;
-    Ok(data.get(start..end).ok_or(Status::InvalidMemoryAccess)?.to_vec())
+    let end = start
+        .checked_add(len as usize)
+        .ok_or(Status::InvalidMemoryAccess)?;
+    Ok(data
+        .get(start..end)
+        .ok_or(Status::InvalidMemoryAccess)?
+        .to_vec())
 }
 
 /// Reads a UTF-8 string (lossily) at `ptr`.
@@ -51,7 +56,9 @@ pub(crate) fn write(cx: &mut Cx<'_>, ptr: u32, bytes: &[u8]) -> Result<(), Fail>
     let mem = cx.data().memory.ok_or(Status::InvalidMemoryAccess)?;
     let data = mem.data_mut(cx);
     let start = ptr as usize;
-    let end = start.checked_add(bytes.len()).ok_or(Status::InvalidMemoryAccess)?;
+    let end = start
+        .checked_add(bytes.len())
+        .ok_or(Status::InvalidMemoryAccess)?;
     data.get_mut(start..end)
         .ok_or(Status::InvalidMemoryAccess)?
         .copy_from_slice(bytes);
@@ -71,11 +78,20 @@ pub(crate) fn write_u64(cx: &mut Cx<'_>, ptr: u32, v: u64) -> Result<(), Fail> {
 /// Copies `bytes` into memory the guest allocates (its `malloc` /
 /// `proxy_on_memory_allocate`), then writes the pointer and size to
 /// `ptr_ptr` and `size_ptr`. Empty data gives pointer 0, like Envoy.
-pub(crate) fn copy_out(cx: &mut Cx<'_>, bytes: &[u8], ptr_ptr: u32, size_ptr: u32) -> Result<(), Fail> {
+pub(crate) fn copy_out(
+    cx: &mut Cx<'_>,
+    bytes: &[u8],
+    ptr_ptr: u32,
+    size_ptr: u32,
+) -> Result<(), Fail> {
     let mut ptr = 0u32;
     if !bytes.is_empty() {
         let len = u32::try_from(bytes.len()).map_err(|_| Status::InvalidMemoryAccess)?;
-        let malloc = cx.data().malloc.clone().ok_or(Status::InvalidMemoryAccess)?;
+        let malloc = cx
+            .data()
+            .malloc
+            .clone()
+            .ok_or(Status::InvalidMemoryAccess)?;
         ptr = malloc.call(&mut *cx, len).map_err(Fail::Trap)?;
         if ptr == 0 {
             return Err(Status::InvalidMemoryAccess.into());

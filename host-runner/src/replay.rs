@@ -49,9 +49,16 @@ pub struct TraceResponse {
 }
 
 fn header_pairs(v: &Option<Value>) -> Vec<(String, String)> {
-    let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
     match v {
-        Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.to_ascii_lowercase(), text(v))).collect(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), text(v)))
+            .collect(),
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(|p| Some((p.get(0)?.as_str()?.to_ascii_lowercase(), text(p.get(1)?))))
@@ -134,7 +141,9 @@ pub fn replay(
 ) -> anyhow::Result<Summary> {
     let host = Host::new(filter, config);
     let start = host.config().start_time_nanos;
-    let mut vms: Vec<Vm> = (0..workers.max(1)).map(|_| host.start_vm()).collect::<Result<_, HostError>>()?;
+    let mut vms: Vec<Vm> = (0..workers.max(1))
+        .map(|_| host.start_vm())
+        .collect::<Result<_, HostError>>()?;
     let mut summary = Summary::new();
     let mut n = 0usize;
     for (i, line) in trace.lines().enumerate() {
@@ -145,7 +154,8 @@ pub fn replay(
         let t: TraceLine = serde_json::from_str(&line)
             .map_err(|e| anyhow::anyhow!("trace line {}: bad JSON: {e}", i + 1))?;
         if let Some(ms) = t.time_ms {
-            host.shared().set_now_nanos(start.saturating_add(ms.saturating_mul(1_000_000)));
+            host.shared()
+                .set_now_nanos(start.saturating_add(ms.saturating_mul(1_000_000)));
         }
         for vm in vms.iter_mut() {
             vm.poll()?;
@@ -155,13 +165,24 @@ pub fn replay(
         let req = t.request();
         let value = match vms[w].run_http(&req, |fwd| Some(simulate(&t.response, fwd))) {
             Ok(ex) => {
-                let endpoint = ex.request_header(ENDPOINT_HEADER).unwrap_or("(none)").to_string();
+                let endpoint = ex
+                    .request_header(ENDPOINT_HEADER)
+                    .unwrap_or("(none)")
+                    .to_string();
                 let status = ex.status.map_or("paused".to_string(), |s| s.to_string());
-                *summary.entry(endpoint).or_default().entry(status).or_default() += 1;
+                *summary
+                    .entry(endpoint)
+                    .or_default()
+                    .entry(status)
+                    .or_default() += 1;
                 decision(&ex, w)
             }
             Err(e) => {
-                *summary.entry("(vm fault)".into()).or_default().entry("error".into()).or_default() += 1;
+                *summary
+                    .entry("(vm fault)".into())
+                    .or_default()
+                    .entry("error".into())
+                    .or_default() += 1;
                 vms[w] = host.start_vm()?;
                 json!({ "endpoint": null, "status": null, "error": e.to_string(), "worker": w })
             }

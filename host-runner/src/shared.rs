@@ -99,7 +99,11 @@ impl Shared {
 
     /// `proxy_get_shared_data`: the value and its CAS, or `NotFound`.
     pub fn get_data(&self, key: &[u8]) -> Result<(Vec<u8>, u32), Status> {
-        lock(&self.data).map.get(key).cloned().ok_or(Status::NotFound)
+        lock(&self.data)
+            .map
+            .get(key)
+            .cloned()
+            .ok_or(Status::NotFound)
     }
 
     /// `proxy_set_shared_data` with Envoy's rule: a non-zero `cas` must match
@@ -193,7 +197,11 @@ impl Shared {
     }
 
     /// Applies `f` to the metric `name`.
-    pub(crate) fn with_metric<R>(&self, name: &str, f: impl FnOnce(&mut MetricValue) -> R) -> Option<R> {
+    pub(crate) fn with_metric<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut MetricValue) -> R,
+    ) -> Option<R> {
         lock(&self.metrics).get_mut(name).map(f)
     }
 

@@ -53,7 +53,10 @@ impl HttpStream<'_> {
     /// Sets a property for this stream, by dotted path (`"upstream.address"`).
     pub fn set_property(&mut self, dotted: &str, value: impl Into<Vec<u8>>) {
         let path = crate::hostcalls::property_path(dotted);
-        self.vm.stream_data(self.id).properties.insert(path, value.into());
+        self.vm
+            .stream_data(self.id)
+            .properties
+            .insert(path, value.into());
     }
 
     /// A request header's first value as the filter left it.
@@ -70,7 +73,11 @@ impl HttpStream<'_> {
 
     /// Runs `proxy_on_request_headers`. `headers` should carry `:method`,
     /// `:path`, `:authority` and `:scheme` like Envoy's map.
-    pub fn on_request_headers(&mut self, headers: HeaderMap, end_of_stream: bool) -> Result<FilterOutcome, HostError> {
+    pub fn on_request_headers(
+        &mut self,
+        headers: HeaderMap,
+        end_of_stream: bool,
+    ) -> Result<FilterOutcome, HostError> {
         let n = headers.len() as u32;
         self.vm.stream_data(self.id).request_headers = Some(lower(headers));
         let eos = u32::from(end_of_stream);
@@ -78,15 +85,31 @@ impl HttpStream<'_> {
     }
 
     /// Runs `proxy_on_request_body` with `chunk` appended to the body.
-    pub fn on_request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Result<FilterOutcome, HostError> {
-        let body = self.vm.stream_data(self.id).request_body.get_or_insert_with(Vec::new);
+    pub fn on_request_body(
+        &mut self,
+        chunk: &[u8],
+        end_of_stream: bool,
+    ) -> Result<FilterOutcome, HostError> {
+        let body = self
+            .vm
+            .stream_data(self.id)
+            .request_body
+            .get_or_insert_with(Vec::new);
         body.extend_from_slice(chunk);
         let n = body.len() as u32;
-        self.run("proxy_on_request_body", (self.id, n, u32::from(end_of_stream)), true)
+        self.run(
+            "proxy_on_request_body",
+            (self.id, n, u32::from(end_of_stream)),
+            true,
+        )
     }
 
     /// Runs `proxy_on_response_headers` (`:status` is added if missing).
-    pub fn on_response_headers(&mut self, headers: HeaderMap, end_of_stream: bool) -> Result<FilterOutcome, HostError> {
+    pub fn on_response_headers(
+        &mut self,
+        headers: HeaderMap,
+        end_of_stream: bool,
+    ) -> Result<FilterOutcome, HostError> {
         let mut headers = lower(headers);
         if !headers.iter().any(|(k, _)| k == ":status") {
             headers.insert(0, (":status".into(), "200".into()));
@@ -98,11 +121,23 @@ impl HttpStream<'_> {
     }
 
     /// Runs `proxy_on_response_body` with `chunk` appended to the body.
-    pub fn on_response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Result<FilterOutcome, HostError> {
-        let body = self.vm.stream_data(self.id).response_body.get_or_insert_with(Vec::new);
+    pub fn on_response_body(
+        &mut self,
+        chunk: &[u8],
+        end_of_stream: bool,
+    ) -> Result<FilterOutcome, HostError> {
+        let body = self
+            .vm
+            .stream_data(self.id)
+            .response_body
+            .get_or_insert_with(Vec::new);
         body.extend_from_slice(chunk);
         let n = body.len() as u32;
-        self.run("proxy_on_response_body", (self.id, n, u32::from(end_of_stream)), false)
+        self.run(
+            "proxy_on_response_body",
+            (self.id, n, u32::from(end_of_stream)),
+            false,
+        )
     }
 
     /// Ends the stream: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
@@ -113,12 +148,26 @@ impl HttpStream<'_> {
         self.vm.call::<u32, u32>("proxy_on_done", id, id)?;
         self.vm.call::<u32, ()>("proxy_on_delete", id, id)?;
         self.vm.pump()?;
-        Ok(self.vm.store.data_mut().streams.remove(&id).unwrap_or_default())
+        Ok(self
+            .vm
+            .store
+            .data_mut()
+            .streams
+            .remove(&id)
+            .unwrap_or_default())
     }
 
-    fn run(&mut self, name: &str, args: (u32, u32, u32), request: bool) -> Result<FilterOutcome, HostError> {
+    fn run(
+        &mut self,
+        name: &str,
+        args: (u32, u32, u32),
+        request: bool,
+    ) -> Result<FilterOutcome, HostError> {
         let had_local = self.vm.stream_data(self.id).local_response.is_some();
-        let action = self.vm.call::<(u32, u32, u32), u32>(name, self.id, args)?.unwrap_or(0);
+        let action = self
+            .vm
+            .call::<(u32, u32, u32), u32>(name, self.id, args)?
+            .unwrap_or(0);
         self.vm.pump()?;
         let data = self.vm.stream_data(self.id);
         if data.reset {
@@ -128,7 +177,11 @@ impl HttpStream<'_> {
             self.local_reply_headers(&local)?;
             return Ok(FilterOutcome::LocalResponse(local));
         }
-        let resumed = if request { data.request_resumed } else { data.response_resumed };
+        let resumed = if request {
+            data.request_resumed
+        } else {
+            data.response_resumed
+        };
         Ok(if action != 0 && !resumed {
             FilterOutcome::Paused
         } else {
@@ -151,8 +204,11 @@ impl HttpStream<'_> {
         self.vm.stream_data(self.id).response_headers = Some(headers);
         if self.vm.store.data().host.config.local_reply_through_filter {
             let eos = u32::from(local.body.is_empty());
-            self.vm
-                .call::<(u32, u32, u32), u32>("proxy_on_response_headers", self.id, (self.id, n, eos))?;
+            self.vm.call::<(u32, u32, u32), u32>(
+                "proxy_on_response_headers",
+                self.id,
+                (self.id, n, eos),
+            )?;
             self.vm.pump()?;
         }
         Ok(())
@@ -160,5 +216,7 @@ impl HttpStream<'_> {
 }
 
 fn lower(map: HeaderMap) -> HeaderMap {
-    map.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect()
+    map.into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
 }

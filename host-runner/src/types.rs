@@ -168,7 +168,10 @@ mod tests {
 
     #[test]
     fn map_round_trips() {
-        let m = vec![("a".to_string(), "1".to_string()), (":path".into(), "/".into())];
+        let m = vec![
+            ("a".to_string(), "1".to_string()),
+            (":path".into(), "/".into()),
+        ];
         assert_eq!(deserialize_map(&serialize_map(&m)), Some(m));
     }
 

@@ -24,7 +24,9 @@ impl Vm {
         let (max_memory, fuel) = (cfg.max_memory_bytes, cfg.fuel_per_callback);
         let mut store = Store::new(filter.engine(), VmState::new(host, index, max_memory, seed));
         store.limiter(|s| &mut s.limiter);
-        store.set_fuel(fuel).map_err(|e| HostError::Load(format!("{e:#}")))?;
+        store
+            .set_fuel(fuel)
+            .map_err(|e| HostError::Load(format!("{e:#}")))?;
         let instance = filter
             .pre()
             .instantiate(&mut store)
@@ -32,7 +34,9 @@ impl Vm {
         let memory = instance.get_memory(&mut store, "memory");
         let malloc = instance
             .get_typed_func::<u32, u32>(&mut store, "malloc")
-            .or_else(|_| instance.get_typed_func::<u32, u32>(&mut store, "proxy_on_memory_allocate"))
+            .or_else(|_| {
+                instance.get_typed_func::<u32, u32>(&mut store, "proxy_on_memory_allocate")
+            })
             .ok();
         store.data_mut().memory = memory;
         store.data_mut().malloc = malloc;
@@ -42,7 +46,11 @@ impl Vm {
             failed: None,
             next_context: 2,
         };
-        let init = if vm.has_export("_initialize") { "_initialize" } else { "_start" };
+        let init = if vm.has_export("_initialize") {
+            "_initialize"
+        } else {
+            "_start"
+        };
         vm.call::<(), ()>(init, 0, ())?;
         let root = vm.store.data().root_context_id;
         vm.call::<(u32, u32), ()>("proxy_on_context_create", root, (root, 0))?;
@@ -51,14 +59,18 @@ impl Vm {
         let ok = vm.call::<(u32, u32), u32>("proxy_on_vm_start", root, (root, vm_config_len));
         vm.store.data_mut().phase = Phase::Running;
         if ok? == Some(0) {
-            return Err(HostError::VmStartFailed { logs: vm.logs().to_vec() });
+            return Err(HostError::VmStartFailed {
+                logs: vm.logs().to_vec(),
+            });
         }
         let plugin_len = vm.store.data().host.config.plugin_config.len() as u32;
         vm.store.data_mut().phase = Phase::Configure;
         let ok = vm.call::<(u32, u32), u32>("proxy_on_configure", root, (root, plugin_len));
         vm.store.data_mut().phase = Phase::Running;
         if ok? == Some(0) {
-            return Err(HostError::ConfigurationRejected { logs: vm.logs().to_vec() });
+            return Err(HostError::ConfigurationRejected {
+                logs: vm.logs().to_vec(),
+            });
         }
         vm.pump()?;
         Ok(vm)
@@ -103,7 +115,10 @@ impl Vm {
     pub(crate) fn create_stream(&mut self) -> Result<u32, HostError> {
         let id = self.next_context;
         self.next_context += 1;
-        self.store.data_mut().streams.insert(id, StreamData::default());
+        self.store
+            .data_mut()
+            .streams
+            .insert(id, StreamData::default());
         let root = self.store.data().root_context_id;
         self.call::<(u32, u32), ()>("proxy_on_context_create", id, (id, root))?;
         Ok(id)

@@ -53,7 +53,11 @@ fn fd_write(cx: &mut Cx<'_>, fd: i32, iovs: u32, n: u32, nwritten: u32) -> Resul
         text.extend_from_slice(&read(cx, ptr, len)?);
     }
     let written = text.len() as u32;
-    let level = if fd == 1 { LogLevel::Info } else { LogLevel::Error };
+    let level = if fd == 1 {
+        LogLevel::Info
+    } else {
+        LogLevel::Error
+    };
     let message = crate::types::lossy(&text);
     let message = message.strip_suffix('\n').unwrap_or(&message).to_string();
     if !message.is_empty() {
@@ -74,16 +78,28 @@ fn fill_random(cx: &mut Cx<'_>, buf: u32, len: u32) -> Result<(), Fail> {
 /// Registers the WASI subset under both WASI module names.
 pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
     for m in WASI_MODULES {
-        l.func_wrap(m, "fd_write", |mut cx: Cx<'_>, fd: i32, iovs: u32, n: u32, nw: u32| {
-            if fd != 1 && fd != 2 {
-                return Ok(EBADF);
-            }
-            errno(fd_write(&mut cx, fd, iovs, n, nw))
-        })?;
-        l.func_wrap(m, "fd_read", |_cx: Cx<'_>, _: i32, _: u32, _: u32, _: u32| Ok(ENOSYS))?;
-        l.func_wrap(m, "fd_seek", |_cx: Cx<'_>, fd: i32, _: i64, _: i32, _: u32| {
-            Ok(if (0..=2).contains(&fd) { ESPIPE } else { EBADF })
-        })?;
+        l.func_wrap(
+            m,
+            "fd_write",
+            |mut cx: Cx<'_>, fd: i32, iovs: u32, n: u32, nw: u32| {
+                if fd != 1 && fd != 2 {
+                    return Ok(EBADF);
+                }
+                errno(fd_write(&mut cx, fd, iovs, n, nw))
+            },
+        )?;
+        l.func_wrap(
+            m,
+            "fd_read",
+            |_cx: Cx<'_>, _: i32, _: u32, _: u32, _: u32| Ok(ENOSYS),
+        )?;
+        l.func_wrap(
+            m,
+            "fd_seek",
+            |_cx: Cx<'_>, fd: i32, _: i64, _: i32, _: u32| {
+                Ok(if (0..=2).contains(&fd) { ESPIPE } else { EBADF })
+            },
+        )?;
         l.func_wrap(m, "fd_close", |_cx: Cx<'_>, _: i32| Ok(EBADF))?;
         l.func_wrap(m, "fd_fdstat_get", |mut cx: Cx<'_>, fd: i32, buf: u32| {
             if !(0..=2).contains(&fd) {
@@ -95,23 +111,37 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
             errno(write(&mut cx, buf, &stat))
         })?;
         l.func_wrap(m, "environ_get", |_cx: Cx<'_>, _: u32, _: u32| Ok(ESUCCESS))?;
-        l.func_wrap(m, "environ_sizes_get", |mut cx: Cx<'_>, cp: u32, sp: u32| {
-            errno(write_u32(&mut cx, cp, 0).and_then(|_| write_u32(&mut cx, sp, 0)))
-        })?;
+        l.func_wrap(
+            m,
+            "environ_sizes_get",
+            |mut cx: Cx<'_>, cp: u32, sp: u32| {
+                errno(write_u32(&mut cx, cp, 0).and_then(|_| write_u32(&mut cx, sp, 0)))
+            },
+        )?;
         l.func_wrap(m, "args_get", |_cx: Cx<'_>, _: u32, _: u32| Ok(ESUCCESS))?;
         l.func_wrap(m, "args_sizes_get", |mut cx: Cx<'_>, cp: u32, sp: u32| {
             errno(write_u32(&mut cx, cp, 0).and_then(|_| write_u32(&mut cx, sp, 0)))
         })?;
-        l.func_wrap(m, "proc_exit", |_cx: Cx<'_>, code: i32| -> wasmtime::Result<()> {
-            Err(wasmtime::Error::msg(format!("guest called proc_exit({code})")))
-        })?;
-        l.func_wrap(m, "clock_time_get", |mut cx: Cx<'_>, id: i32, _prec: i64, tp: u32| {
-            if !(0..=3).contains(&id) {
-                return Ok(EINVAL);
-            }
-            let now = cx.data().host.shared.now_nanos();
-            errno(write_u64(&mut cx, tp, now))
-        })?;
+        l.func_wrap(
+            m,
+            "proc_exit",
+            |_cx: Cx<'_>, code: i32| -> wasmtime::Result<()> {
+                Err(wasmtime::Error::msg(format!(
+                    "guest called proc_exit({code})"
+                )))
+            },
+        )?;
+        l.func_wrap(
+            m,
+            "clock_time_get",
+            |mut cx: Cx<'_>, id: i32, _prec: i64, tp: u32| {
+                if !(0..=3).contains(&id) {
+                    return Ok(EINVAL);
+                }
+                let now = cx.data().host.shared.now_nanos();
+                errno(write_u64(&mut cx, tp, now))
+            },
+        )?;
         l.func_wrap(m, "random_get", |mut cx: Cx<'_>, buf: u32, len: u32| {
             errno(fill_random(&mut cx, buf, len))
         })?;

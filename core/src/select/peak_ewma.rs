@@ -1,19 +1,171 @@
-//! STUB — to be replaced.
-#![allow(unused)]
-use super::{Candidates, Key, Ranked, Selection, Selector};
+//! Least response time: peak-EWMA latency × pending requests, power of two
+//! choices (Finagle `PeakEwma.scala` with `P2CBalancer`; tower
+//! `balance/p2c` over `load/peak_ewma.rs`; Linkerd's default balancer).
+//!
+//! Load of backend `i` is `latency.estimate(now, τ, default_rtt) · (inflight + 1)`:
+//! the peak-sensitive moving average of its response time (see
+//! [`crate::backend::PeakEwma`]), decayed to now, times the requests it would
+//! have with this one. Two **distinct** eligible backends are drawn uniformly
+//! (Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing",
+//! 2001) and the lower load wins; on equal loads the first draw wins (tower's
+//! `if aload <= bload`). With one eligible backend it is chosen.
+//!
+//! Fallbacks are the remaining eligible backends by ascending load (ties by
+//! index), kept in a bounded top-`limit` buffer during one O(n) pass that is
+//! skipped when no fallback is asked for. `scores` holds the two loads compared.
+
+use super::least_conn::offer;
+use super::random::draw_eligible;
+use super::{Candidates, Key, Selection, Selector};
 use crate::decision::Reason;
 use crate::rng::Rng;
-/// Stub.
+
+/// Peak-EWMA power-of-two-choices.
 #[derive(Debug, Clone)]
-pub struct LeastResponseTime;
-impl LeastResponseTime {
-    /// Stub.
-    pub fn new(d: f64, r: f64) -> Self { LeastResponseTime }
+pub struct LeastResponseTime {
+    decay_ms: f64,
+    default_rtt_ms: f64,
+    top: Vec<(usize, f64)>,
 }
+
+impl LeastResponseTime {
+    /// Decay constant τ (ms) and the RTT assumed before any sample (ms).
+    pub fn new(decay_ms: f64, default_rtt_ms: f64) -> Self {
+        LeastResponseTime { decay_ms, default_rtt_ms, top: Vec::new() }
+    }
+
+    /// `cost · (pending + 1)` for backend `i`.
+    fn load(&self, c: &Candidates<'_>, i: usize) -> f64 {
+        let s = &c.states[i];
+        s.latency.estimate(c.now_ms, self.decay_ms, self.default_rtt_ms) * (f64::from(s.inflight) + 1.0)
+    }
+}
+
+/// Lower load, then lower index.
+fn before(a: &(usize, f64), b: &(usize, f64)) -> bool {
+    a.1 < b.1 || (a.1 == b.1 && a.0 < b.0)
+}
+
 impl Selector for LeastResponseTime {
-    fn name(&self) -> &'static str { "least_response_time" }
-    fn select(&mut self, c: &Candidates<'_>, _k: &Key<'_>, _r: &mut dyn Rng, limit: usize) -> Selection {
-        let mut r = Ranked::new(c.eligible, limit); r.fill_cyclic(c.len().saturating_sub(1));
-        Selection { ranked: r.list, reason: Reason::Random, scores: vec![] }
+    fn name(&self) -> &'static str {
+        "least_response_time"
+    }
+
+    fn select(&mut self, c: &Candidates<'_>, _key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection {
+        if limit == 0 {
+            return Selection::none();
+        }
+        let Some(a) = draw_eligible(c, rng, &[]) else { return Selection::none() };
+        let la = self.load(c, a);
+        let mut scores = vec![(a, la)];
+        let mut chosen = a;
+        if let Some(b) = draw_eligible(c, rng, &[a]) {
+            let lb = self.load(c, b);
+            scores.push((b, lb));
+            if lb < la {
+                chosen = b;
+            }
+        }
+        let mut ranked = Vec::with_capacity(limit.min(c.len()));
+        ranked.push(chosen);
+        if limit > 1 {
+            let mut top = core::mem::take(&mut self.top);
+            top.clear();
+            for i in c.eligible_indices().filter(|&i| i != chosen) {
+                offer(&mut top, limit - 1, (i, self.load(c, i)), before);
+            }
+            ranked.extend(top.iter().map(|&(i, _)| i));
+            self.top = top;
+        }
+        Selection { ranked, reason: Reason::LeastLoaded, scores }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::PeakEwma;
+    use crate::rng::SplitMix64;
+    use crate::select::testutil::Fixture;
+
+    fn lrt() -> LeastResponseTime {
+        LeastResponseTime::new(10_000.0, 30.0)
+    }
+
+    fn pick(f: &Fixture, seed: u64, limit: usize) -> Selection {
+        lrt().select(&f.candidates(), &Key::default(), &mut SplitMix64::new(seed), limit)
+    }
+
+    fn latency(f: &mut Fixture, i: usize, ms: f64) {
+        f.states[i].latency = PeakEwma { cost_ms: Some(ms), updated_ms: f.now_ms };
+    }
+
+    #[test]
+    fn two_distinct_choices_lower_load_wins() {
+        // Two backends: both are always compared, so the faster always wins.
+        let mut f = Fixture::new(2);
+        latency(&mut f, 0, 50.0);
+        latency(&mut f, 1, 10.0);
+        for seed in 0..100 {
+            let s = pick(&f, seed, 2);
+            assert_eq!(s.ranked, [1, 0]);
+            assert_eq!(s.reason, Reason::LeastLoaded);
+            assert_eq!(s.scores.len(), 2, "two distinct backends compared");
+            assert_ne!(s.scores[0].0, s.scores[1].0);
+        }
+    }
+
+    #[test]
+    fn pending_requests_multiply_latency() {
+        // b0: 10 ms × (4 + 1) = 50; b1: 30 ms default × 1 = 30.
+        let mut f = Fixture::new(2).inflight(0, 4);
+        latency(&mut f, 0, 10.0);
+        let s = pick(&f, 1, 2);
+        assert_eq!(s.ranked, [1, 0]);
+        let mut sc = s.scores.clone();
+        sc.sort_by_key(|p| p.0);
+        assert_eq!(sc, [(0, 50.0), (1, 30.0)]);
+    }
+
+    #[test]
+    fn peaks_decay_with_time() {
+        let mut f = Fixture::new(2);
+        latency(&mut f, 0, 300.0);
+        latency(&mut f, 1, 40.0);
+        assert_eq!(pick(&f, 1, 1).ranked, [1]);
+        // 30 s later without samples b0's peak has decayed to 300·e⁻³ ≈ 15 ms,
+        // b1's to 40·e⁻³ ≈ 2 ms: b1 still wins; refresh b1's sample to 40 ms.
+        f.now_ms = 30_000;
+        latency(&mut f, 1, 40.0);
+        assert_eq!(pick(&f, 1, 1).ranked, [0]);
+    }
+
+    #[test]
+    fn single_eligible_backend_is_chosen() {
+        let mut f = Fixture::new(3);
+        f.eligible = vec![false, true, false];
+        let s = pick(&f, 7, 3);
+        assert_eq!(s.ranked, [1]);
+        assert_eq!(s.scores, [(1, 30.0)]);
+        f.eligible = vec![false; 3];
+        assert_eq!(pick(&f, 7, 3), Selection::none());
+    }
+
+    #[test]
+    fn the_worst_is_never_chosen_and_fallbacks_ascend() {
+        let mut f = Fixture::new(4);
+        for (i, ms) in [(0, 40.0), (1, 10.0), (2, 90.0), (3, 20.0)] {
+            latency(&mut f, i, ms);
+        }
+        let mut counts = [0u32; 4];
+        for seed in 0..600 {
+            let s = pick(&f, seed, 3);
+            counts[s.ranked[0]] += 1;
+            let rest: Vec<usize> = [1, 3, 0, 2].into_iter().filter(|&i| i != s.ranked[0]).take(2).collect();
+            assert_eq!(s.ranked[1..], rest[..]);
+        }
+        assert_eq!(counts[2], 0, "the slowest loses every comparison");
+        // P(win) = P(best among the two drawn): b1 = 3/6, b3 = 2/6, b0 = 1/6.
+        assert!(counts[1] > counts[3] && counts[3] > counts[0] && counts[0] > 0, "{counts:?}");
     }
 }

@@ -1,19 +1,390 @@
-//! STUB — to be replaced.
-#![allow(unused)]
-use super::{Candidates, Key, Ranked, Selection, Selector};
-use crate::decision::Reason;
+//! RFWS — request-forwarding web server selection (Hu & Shi, "E-Commerce
+//! System Based on Distributed Load Balancing"), steps 3–6 of the paper's rule.
+//! Step 2 (the cookie) is the [`crate::Router`]'s; faulty nodes (`W_F = 1`)
+//! are already out of [`Candidates::eligible`].
+//!
+//! 3. Drop every node whose load `V_FS` exceeds `load_threshold`; score the rest
+//!    by availability `A = V_net · (1 − V_FS)` with `V_net = B / h` (bottleneck
+//!    bandwidth over hop count). The printed formula lost its image; this is the
+//!    product form with `V_FS = 1` meaning "availability zero"
+//!    (`shared/reference/rfws.md`). During slow start `A` is also multiplied by
+//!    `effective weight / configured weight` (0.1 → 1), so a recovering node is
+//!    eased back in like every other algorithm does it.
+//! 4. Among the nodes tied on `A`, the smallest delay `D` ([`BackendState::delay_ms`]).
+//! 5. Then the largest residual bandwidth `B_R` ([`BackendState::residual_mbps`]).
+//! 6. Then uniformly at random with `rng`.
+//!
+//! **Ties.** Measured reals rarely tie exactly, so two values tie when the
+//! smaller is within `tie_tolerance` of the larger, relative to the larger:
+//! `A ≥ A_best · (1 − tol)`, `D · (1 − tol) ≤ D_min`, `B_R ≥ B_R,max · (1 − tol)`.
+//! One relative band for all three steps keeps the rule scale-free (Mbps and ms
+//! alike) and makes `tie_tolerance = 0` mean exact comparison everywhere; an
+//! absolute delay floor (say 0.5 ms) would break that. Each band is taken
+//! against the best of the set that reached the step.
+//!
+//! **Everything overloaded.** When every eligible node is above the threshold
+//! the least loaded one (lowest `V_FS`, then highest `A`, then lowest index) is
+//! still chosen, reason `Score { tie: None }`: an answer from a busy node beats
+//! refusing the request, and failover needs a target.
+//!
+//! **Fallbacks.** The other nodes at or below the threshold by `A` descending
+//! (exact ties by `D`, then `B_R`, then index), then — if places remain — the
+//! overloaded ones by lowest `V_FS`. `scores` is `A` for every eligible node.
+//!
+//! **Cost.** One pass over the backends, then passes over the nodes within the
+//! band; fallbacks come from a top-`limit` buffer (O(limit) per insertion). All
+//! working memory lives in the struct and is reused: a pick allocates only its
+//! result.
+//!
+//! [`BackendState::delay_ms`]: crate::backend::BackendState::delay_ms
+//! [`BackendState::residual_mbps`]: crate::backend::BackendState::residual_mbps
+
+use super::least_conn::offer;
+use super::{Candidates, Key, Selection, Selector};
+use crate::config::Backend;
+use crate::decision::{Reason, TieBreak};
 use crate::rng::Rng;
-/// Stub.
-#[derive(Debug, Clone)]
-pub struct Rfws;
-impl Rfws {
-    /// Stub.
-    pub fn new(t: f64, l: f64) -> Self { Rfws }
+
+/// One eligible node's step-3 inputs.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    i: usize,
+    a: f64,
+    v_fs: f64,
 }
+
+/// The paper's selection rule with a configurable tie band and load threshold.
+#[derive(Debug, Clone)]
+pub struct Rfws {
+    tie_tolerance: f64,
+    load_threshold: f64,
+    /// Eligible nodes at or below the threshold.
+    open: Vec<Node>,
+    /// Eligible nodes above it.
+    over: Vec<Node>,
+    /// Steps 4–6 working set: node and the value compared at that step.
+    tied: Vec<(usize, f64)>,
+    /// Best `limit` nodes in fallback order.
+    top: Vec<Node>,
+}
+
+/// `V_net = B / h`, times the slow-start ramp.
+fn v_net(b: &Backend, effective_weight: f64) -> f64 {
+    let v = b.link.bandwidth_mbps / f64::from(b.link.hops.max(1));
+    let configured = f64::from(b.weight);
+    if b.weight == 0 || effective_weight == configured {
+        v
+    } else {
+        v * (effective_weight / configured)
+    }
+}
+
+fn delay(c: &Candidates<'_>, i: usize) -> f64 {
+    c.states[i].delay_ms(&c.backends[i], c.now_ms)
+}
+
+fn residual(c: &Candidates<'_>, i: usize) -> f64 {
+    c.states[i].residual_mbps(&c.backends[i])
+}
+
+/// Fallback order among nodes under the threshold: `A` desc, `D` asc, `B_R` desc, index.
+fn open_before(c: &Candidates<'_>, x: &Node, y: &Node) -> bool {
+    if x.a != y.a {
+        return x.a > y.a;
+    }
+    let (dx, dy) = (delay(c, x.i), delay(c, y.i));
+    if dx != dy {
+        return dx < dy;
+    }
+    let (bx, by) = (residual(c, x.i), residual(c, y.i));
+    if bx != by {
+        return bx > by;
+    }
+    x.i < y.i
+}
+
+/// Order among overloaded nodes: `V_FS` asc, `A` desc, index.
+fn over_before(x: &Node, y: &Node) -> bool {
+    if x.v_fs != y.v_fs {
+        return x.v_fs < y.v_fs;
+    }
+    if x.a != y.a {
+        return x.a > y.a;
+    }
+    x.i < y.i
+}
+
+impl Rfws {
+    /// `tie_tolerance` in `[0, 1)`, `load_threshold` in `(0, 1)` (validated by the config).
+    pub fn new(tie_tolerance: f64, load_threshold: f64) -> Self {
+        Rfws {
+            tie_tolerance: tie_tolerance.clamp(0.0, 1.0),
+            load_threshold,
+            open: Vec::new(),
+            over: Vec::new(),
+            tied: Vec::new(),
+            top: Vec::new(),
+        }
+    }
+
+    /// Step 3's inputs for every eligible node; returns `A` per node and the best `A`
+    /// under the threshold.
+    fn score(&mut self, c: &Candidates<'_>) -> (Vec<(usize, f64)>, f64) {
+        self.open.clear();
+        self.over.clear();
+        let mut scores = Vec::with_capacity(c.len());
+        let mut best = f64::NEG_INFINITY;
+        for i in c.eligible_indices() {
+            let b = &c.backends[i];
+            let v_fs = c.states[i].v_fs(b, c.now_ms);
+            let a = v_net(b, c.weights[i]) * (1.0 - v_fs);
+            scores.push((i, a));
+            if v_fs > self.load_threshold {
+                self.over.push(Node { i, a, v_fs });
+            } else {
+                self.open.push(Node { i, a, v_fs });
+                best = best.max(a);
+            }
+        }
+        (scores, best)
+    }
+
+    /// Steps 3–6 over `self.open` (non-empty); also fills `self.top`.
+    fn choose(&mut self, c: &Candidates<'_>, rng: &mut dyn Rng, best: f64, limit: usize) -> (usize, TieBreak) {
+        let keep = 1.0 - self.tie_tolerance;
+        let band = best * keep;
+        self.tied.clear();
+        self.top.clear();
+        for n in &self.open {
+            if n.a >= band {
+                self.tied.push((n.i, n.a));
+            }
+            offer(&mut self.top, limit, *n, |x, y| open_before(c, x, y));
+        }
+        if let [(i, _)] = self.tied[..] {
+            return (i, TieBreak::None);
+        }
+        // Step 4: smallest delay.
+        let mut d_min = f64::INFINITY;
+        for t in &mut self.tied {
+            t.1 = delay(c, t.0);
+            d_min = d_min.min(t.1);
+        }
+        self.tied.retain(|t| t.1 * keep <= d_min);
+        if let [(i, _)] = self.tied[..] {
+            return (i, TieBreak::Delay);
+        }
+        // Step 5: largest residual bandwidth.
+        let mut b_max = f64::NEG_INFINITY;
+        for t in &mut self.tied {
+            t.1 = residual(c, t.0);
+            b_max = b_max.max(t.1);
+        }
+        self.tied.retain(|t| t.1 >= b_max * keep);
+        if let [(i, _)] = self.tied[..] {
+            return (i, TieBreak::ResidualBandwidth);
+        }
+        // Step 6: at random.
+        let r = rng.below(self.tied.len() as u64) as usize;
+        (self.tied[r].0, TieBreak::Random)
+    }
+}
+
 impl Selector for Rfws {
-    fn name(&self) -> &'static str { "rfws" }
-    fn select(&mut self, c: &Candidates<'_>, _k: &Key<'_>, _r: &mut dyn Rng, limit: usize) -> Selection {
-        let mut r = Ranked::new(c.eligible, limit); r.fill_cyclic(c.len().saturating_sub(1));
-        Selection { ranked: r.list, reason: Reason::Random, scores: vec![] }
+    fn name(&self) -> &'static str {
+        "rfws"
+    }
+
+    fn select(&mut self, c: &Candidates<'_>, _key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection {
+        let (scores, best) = self.score(c);
+        if limit == 0 || (self.open.is_empty() && self.over.is_empty()) {
+            return Selection::none();
+        }
+        let mut ranked = Vec::with_capacity(limit.min(c.len()));
+        let tie = if self.open.is_empty() {
+            TieBreak::None
+        } else {
+            let (chosen, tie) = self.choose(c, rng, best, limit);
+            ranked.push(chosen);
+            ranked.extend(self.top.iter().map(|n| n.i).filter(|&i| i != chosen).take(limit - 1));
+            tie
+        };
+        if ranked.len() < limit && !self.over.is_empty() {
+            // Overloaded nodes last (or first, when nothing else is left).
+            self.top.clear();
+            let k = limit - ranked.len();
+            for n in &self.over {
+                offer(&mut self.top, k, *n, over_before);
+            }
+            ranked.extend(self.top.iter().map(|n| n.i));
+        }
+        Selection { ranked, reason: Reason::Score { tie }, scores }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+    use crate::select::testutil::Fixture;
+
+    fn pick(f: &Fixture, seed: u64, limit: usize) -> Selection {
+        Rfws::new(0.05, 0.9).select(&f.candidates(), &Key::default(), &mut SplitMix64::new(seed), limit)
+    }
+
+    fn score(tie: TieBreak) -> Reason {
+        Reason::Score { tie }
+    }
+
+    #[test]
+    fn highest_availability_wins_outright() {
+        // V_net: 100/1 = 100, 300/2 = 150, 100/4 = 25; all idle.
+        let f = Fixture::new(3).link(0, 100.0, 1, 5.0, 100.0).link(1, 300.0, 2, 50.0, 10.0).link(2, 100.0, 4, 1.0, 100.0);
+        let s = pick(&f, 1, 3);
+        assert_eq!(s.ranked, [1, 0, 2]);
+        assert_eq!(s.reason, score(TieBreak::None));
+        assert_eq!(s.scores, [(0, 100.0), (1, 150.0), (2, 25.0)]);
+    }
+
+    #[test]
+    fn load_lowers_availability() {
+        // b0: 200 · (1 − 60/100) = 80 < b1: 100 · (1 − 0) = 100.
+        let f = Fixture::new(2).link(0, 200.0, 1, 0.0, 200.0).link(1, 100.0, 1, 0.0, 100.0).inflight(0, 60);
+        let s = pick(&f, 1, 2);
+        assert_eq!(s.ranked, [1, 0]);
+        assert!((s.scores[0].1 - 80.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn tie_on_score_goes_to_smaller_delay() {
+        // 100 and 97 are within 5 %; b1's delay is smaller. b2 is outside the band.
+        let f = Fixture::new(3).link(0, 100.0, 1, 20.0, 100.0).link(1, 97.0, 1, 10.0, 97.0).link(2, 50.0, 1, 1.0, 50.0);
+        let s = pick(&f, 1, 3);
+        assert_eq!(s.ranked, [1, 0, 2], "fallbacks by A: b0 then b2");
+        assert_eq!(s.reason, score(TieBreak::Delay));
+    }
+
+    #[test]
+    fn tie_on_delay_goes_to_larger_residual_bandwidth() {
+        // Delays 10 and 10.4 are within 5 % of each other; residual 400 vs 600.
+        let f = Fixture::new(2).link(0, 100.0, 1, 10.0, 400.0).link(1, 100.0, 1, 10.4, 600.0);
+        let s = pick(&f, 1, 2);
+        assert_eq!(s.ranked, [1, 0]);
+        assert_eq!(s.reason, score(TieBreak::ResidualBandwidth));
+        // Outside the band the delay decides.
+        let f = f.link(1, 100.0, 1, 11.0, 600.0);
+        let s = pick(&f, 1, 2);
+        assert_eq!((s.ranked[0], s.reason), (0, score(TieBreak::Delay)));
+    }
+
+    #[test]
+    fn full_tie_is_broken_at_random() {
+        let f = Fixture::new(2).link(0, 100.0, 1, 10.0, 500.0).link(1, 100.0, 1, 10.0, 500.0);
+        let mut seen = [false; 2];
+        for seed in 0..16 {
+            let s = pick(&f, seed, 2);
+            assert_eq!(s.reason, score(TieBreak::Random));
+            seen[s.ranked[0]] = true;
+            assert_eq!(s.ranked.len(), 2);
+        }
+        assert_eq!(seen, [true, true], "both outcomes occur for different seeds");
+        // The same seed always gives the same answer.
+        assert_eq!(pick(&f, 3, 2), pick(&f, 3, 2));
+    }
+
+    #[test]
+    fn zero_tolerance_compares_exactly() {
+        let f = Fixture::new(2).link(0, 100.0, 1, 20.0, 100.0).link(1, 99.9, 1, 1.0, 100.0);
+        let s = Rfws::new(0.0, 0.9).select(&f.candidates(), &Key::default(), &mut SplitMix64::new(1), 2);
+        assert_eq!((s.ranked[0], s.reason), (0, score(TieBreak::None)));
+    }
+
+    #[test]
+    fn nodes_over_the_threshold_are_skipped_but_kept_for_failover() {
+        // b0 has by far the best link but 95/100 in flight (V_FS 0.95 > 0.9);
+        // its A = 10000 · 0.05 = 500 is still the highest score.
+        let f = Fixture::new(3)
+            .link(0, 10_000.0, 1, 0.0, 10_000.0)
+            .link(1, 200.0, 1, 0.0, 200.0)
+            .link(2, 500.0, 1, 0.0, 500.0)
+            .inflight(0, 95);
+        let s = pick(&f, 1, 3);
+        assert_eq!(s.ranked, [2, 1, 0]);
+        assert_eq!(s.reason, score(TieBreak::None));
+        assert_eq!(s.scores.len(), 3);
+        // At exactly the threshold a node is still in (the paper: "exceeds").
+        let f = f.inflight(0, 90);
+        assert_eq!(pick(&f, 1, 1).ranked, [0]);
+    }
+
+    #[test]
+    fn all_overloaded_picks_the_least_loaded() {
+        let f = Fixture::new(3).inflight(0, 98).inflight(1, 93).inflight(2, 100);
+        let s = pick(&f, 1, 3);
+        assert_eq!(s.ranked, [1, 0, 2]);
+        assert_eq!(s.reason, score(TieBreak::None));
+    }
+
+    #[test]
+    fn slow_start_scales_availability() {
+        // b0: V_net 100 at half weight → 50; b1: 80 at full weight.
+        let mut f = Fixture::new(2).link(0, 100.0, 1, 0.0, 100.0).link(1, 80.0, 1, 0.0, 80.0);
+        f.weights[0] = 0.5;
+        let s = pick(&f, 1, 2);
+        assert_eq!(s.ranked, [1, 0]);
+        assert_eq!(s.scores, [(0, 50.0), (1, 80.0)]);
+        f.weights[0] = 1.0;
+        assert_eq!(pick(&f, 1, 2).ranked, [0, 1]);
+    }
+
+    #[test]
+    fn ineligible_and_limits() {
+        let mut f = Fixture::new(5).link(0, 900.0, 1, 0.0, 900.0);
+        f.eligible[0] = false;
+        let s = pick(&f, 1, 3);
+        assert_eq!(s.ranked.len(), 3);
+        assert!(!s.ranked.contains(&0));
+        assert!(s.scores.iter().all(|&(i, _)| i != 0));
+        assert_eq!(pick(&f, 1, 17).ranked.len(), 4);
+        f.eligible = vec![false; 5];
+        assert_eq!(pick(&f, 1, 3), Selection::none());
+    }
+
+    #[test]
+    fn measured_delay_replaces_the_configured_one() {
+        let mut f = Fixture::new(2).link(0, 100.0, 1, 5.0, 100.0).link(1, 100.0, 1, 50.0, 100.0);
+        assert_eq!(pick(&f, 1, 1).ranked, [0]);
+        f.states[0].latency.observe(80.0, 0, 10_000.0);
+        let s = pick(&f, 1, 1);
+        assert_eq!((s.ranked[0], s.reason), (1, score(TieBreak::Delay)));
+    }
+
+    /// A topology in the spirit of the paper's Figure 2: four web servers behind
+    /// the forwarding server, routes labelled (residual bandwidth Mbps, delay ms)
+    /// plus bottleneck bandwidth and hops, servers with different capacities.
+    #[test]
+    fn figure_2_like_topology() {
+        let mut f = Fixture::new(4)
+            .link(0, 100.0, 2, 12.0, 60.0) // WS1: V_net 50
+            .link(1, 100.0, 2, 8.0, 30.0) // WS2: V_net 50
+            .link(2, 155.0, 3, 8.2, 90.0) // WS3: V_net 51.67
+            .link(3, 1000.0, 5, 3.0, 500.0); // WS4: V_net 200, but busy
+        f.backends[3].capacity = 50;
+        let f = f.inflight(0, 2).inflight(1, 2).inflight(2, 2).inflight(3, 48);
+        // A: WS1 = WS2 = 49, WS3 = 50.63, WS4 = 200 · (1 − 0.96): over 0.9, out.
+        // WS1..3 tie within 5 %; delays 8 and 8.2 tie, 12 does not; WS3 has more
+        // residual bandwidth than WS2.
+        let s = pick(&f, 1, 4);
+        assert_eq!(s.reason, score(TieBreak::ResidualBandwidth));
+        // Fallbacks: WS1 and WS2 tie exactly on A (49), WS2's delay is smaller.
+        assert_eq!(s.ranked, [2, 1, 0, 3]);
+        // WS3 fills up: its A falls out of the band and WS2's delay wins.
+        let f = f.inflight(2, 20);
+        let s = pick(&f, 1, 4);
+        assert_eq!(s.reason, score(TieBreak::Delay));
+        assert_eq!(s.ranked, [1, 0, 2, 3]);
+        // WS4 drains below the threshold: its bandwidth dominates again.
+        let f = f.inflight(3, 10);
+        assert_eq!(pick(&f, 1, 4).ranked[0], 3);
     }
 }

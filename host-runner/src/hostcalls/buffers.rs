@@ -10,7 +10,9 @@ use wasmtime::Linker;
 /// The buffer `ty` as the active callback sees it, or `NotFound`.
 fn buffer(st: &mut VmState, ty: u32) -> Result<Vec<u8>, Status> {
     let found = match ty {
-        buffer_type::VM_CONFIGURATION if st.phase == Phase::VmStart => Some(st.host.config.vm_config.clone()),
+        buffer_type::VM_CONFIGURATION if st.phase == Phase::VmStart => {
+            Some(st.host.config.vm_config.clone())
+        }
         buffer_type::PLUGIN_CONFIGURATION if st.phase == Phase::Configure => {
             Some(st.host.config.plugin_config.clone())
         }
@@ -34,7 +36,14 @@ fn get_bytes(cx: &mut Cx<'_>, ty: u32, start: u32, max: u32, pp: u32, sp: u32) -
     copy_out(cx, &buf[start..end], pp, sp)
 }
 
-fn set_bytes(cx: &mut Cx<'_>, ty: u32, start: u32, size: u32, dp: u32, dl: u32) -> Result<(), Fail> {
+fn set_bytes(
+    cx: &mut Cx<'_>,
+    ty: u32,
+    start: u32,
+    size: u32,
+    dp: u32,
+    dl: u32,
+) -> Result<(), Fail> {
     let data = read(cx, dp, dl)?;
     let stream = cx.data_mut().stream().ok_or(Status::NotFound)?;
     let buf = match ty {
@@ -64,7 +73,9 @@ pub fn property_path(dotted: &str) -> Vec<u8> {
 
 fn header_value(map: Option<&HeaderMap>, name: &str) -> Option<Vec<u8>> {
     let map = map?;
-    map.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone().into_bytes())
+    map.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone().into_bytes())
 }
 
 /// Envoy's attribute lookup: explicitly set values first, then values
@@ -158,12 +169,16 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_get_property",
-        |mut cx: Cx<'_>, p: u32, len: u32, vpp: u32, vsp: u32| finish(get_property(&mut cx, p, len, vpp, vsp)),
+        |mut cx: Cx<'_>, p: u32, len: u32, vpp: u32, vsp: u32| {
+            finish(get_property(&mut cx, p, len, vpp, vsp))
+        },
     )?;
     l.func_wrap(
         "env",
         "proxy_set_property",
-        |mut cx: Cx<'_>, p: u32, len: u32, vp: u32, vl: u32| finish(set_property(&mut cx, p, len, vp, vl)),
+        |mut cx: Cx<'_>, p: u32, len: u32, vp: u32, vl: u32| {
+            finish(set_property(&mut cx, p, len, vp, vl))
+        },
     )?;
     l.func_wrap(
         "env",

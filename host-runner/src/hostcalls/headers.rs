@@ -16,7 +16,9 @@ use wasmtime::Linker;
 pub(crate) fn map_mut(st: &mut VmState, ty: u32) -> Result<&mut HeaderMap, Status> {
     let found = match ty {
         map_type::HTTP_CALL_RESPONSE_HEADERS => st.answer.as_mut().and_then(|a| a.headers.as_mut()),
-        map_type::HTTP_CALL_RESPONSE_TRAILERS => st.answer.as_mut().and_then(|a| a.trailers.as_mut()),
+        map_type::HTTP_CALL_RESPONSE_TRAILERS => {
+            st.answer.as_mut().and_then(|a| a.trailers.as_mut())
+        }
         _ => {
             let s = st.stream().ok_or(Status::BadArgument)?;
             match ty {

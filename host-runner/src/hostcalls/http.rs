@@ -88,9 +88,17 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_http_call",
-        |mut cx: Cx<'_>, a: u32, b: u32, c: u32, d: u32, e: u32, f: u32, g: u32, h: u32, t: u32, tp: u32| {
-            finish(http_call(&mut cx, (a, b), (c, d), (e, f), (g, h), t, tp))
-        },
+        |mut cx: Cx<'_>,
+         a: u32,
+         b: u32,
+         c: u32,
+         d: u32,
+         e: u32,
+         f: u32,
+         g: u32,
+         h: u32,
+         t: u32,
+         tp: u32| { finish(http_call(&mut cx, (a, b), (c, d), (e, f), (g, h), t, tp)) },
     )?;
     l.func_wrap(
         "env",
@@ -107,17 +115,35 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
     })?;
     // ABI 0.1/0.2.0 spellings.
     l.func_wrap("env", "proxy_continue_request", |mut cx: Cx<'_>| {
-        finish(stream_control(cx.data_mut(), stream_type::HTTP_REQUEST, false))
+        finish(stream_control(
+            cx.data_mut(),
+            stream_type::HTTP_REQUEST,
+            false,
+        ))
     })?;
     l.func_wrap("env", "proxy_continue_response", |mut cx: Cx<'_>| {
-        finish(stream_control(cx.data_mut(), stream_type::HTTP_RESPONSE, false))
+        finish(stream_control(
+            cx.data_mut(),
+            stream_type::HTTP_RESPONSE,
+            false,
+        ))
     })?;
     l.func_wrap(
         "env",
         "proxy_grpc_call",
-        |_cx: Cx<'_>, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32| {
-            finish(Err(Status::InternalFailure.into()))
-        },
+        |_cx: Cx<'_>,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32| { finish(Err(Status::InternalFailure.into())) },
     )?;
     l.func_wrap(
         "env",
@@ -126,16 +152,26 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
             finish(Err(Status::InternalFailure.into()))
         },
     )?;
-    l.func_wrap("env", "proxy_grpc_send", |_cx: Cx<'_>, _: u32, _: u32, _: u32, _: u32| {
+    l.func_wrap(
+        "env",
+        "proxy_grpc_send",
+        |_cx: Cx<'_>, _: u32, _: u32, _: u32, _: u32| finish(Err(Status::NotFound.into())),
+    )?;
+    l.func_wrap("env", "proxy_grpc_cancel", |_cx: Cx<'_>, _: u32| {
         finish(Err(Status::NotFound.into()))
     })?;
-    l.func_wrap("env", "proxy_grpc_cancel", |_cx: Cx<'_>, _: u32| finish(Err(Status::NotFound.into())))?;
-    l.func_wrap("env", "proxy_grpc_close", |_cx: Cx<'_>, _: u32| finish(Err(Status::NotFound.into())))?;
-    l.func_wrap("env", "proxy_get_status", |mut cx: Cx<'_>, cp: u32, mpp: u32, msp: u32| {
-        finish((|| {
-            write_u32(&mut cx, cp, 0)?;
-            copy_out(&mut cx, &[], mpp, msp)
-        })())
+    l.func_wrap("env", "proxy_grpc_close", |_cx: Cx<'_>, _: u32| {
+        finish(Err(Status::NotFound.into()))
     })?;
+    l.func_wrap(
+        "env",
+        "proxy_get_status",
+        |mut cx: Cx<'_>, cp: u32, mpp: u32, msp: u32| {
+            finish((|| {
+                write_u32(&mut cx, cp, 0)?;
+                copy_out(&mut cx, &[], mpp, msp)
+            })())
+        },
+    )?;
     Ok(())
 }

@@ -72,5 +72,6 @@ pub fn add_to_linker(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
 /// Whether the host provides import `module.name`.
 pub fn is_provided(module: &str, name: &str) -> bool {
     (module == "env" && HOSTCALLS.contains(&name))
-        || (crate::wasi::WASI_MODULES.contains(&module) && crate::wasi::WASI_FUNCTIONS.contains(&name))
+        || (crate::wasi::WASI_MODULES.contains(&module)
+            && crate::wasi::WASI_FUNCTIONS.contains(&name))
 }

@@ -10,14 +10,28 @@ use crate::state::VmState;
 use crate::types::Status;
 use wasmtime::Linker;
 
-fn get_shared_data(cx: &mut Cx<'_>, kp: u32, kl: u32, vpp: u32, vsp: u32, casp: u32) -> Result<(), Fail> {
+fn get_shared_data(
+    cx: &mut Cx<'_>,
+    kp: u32,
+    kl: u32,
+    vpp: u32,
+    vsp: u32,
+    casp: u32,
+) -> Result<(), Fail> {
     let key = read(cx, kp, kl)?;
     let (value, cas) = cx.data().host.shared.get_data(&key)?;
     copy_out(cx, &value, vpp, vsp)?;
     write_u32(cx, casp, cas)
 }
 
-fn set_shared_data(cx: &mut Cx<'_>, kp: u32, kl: u32, vp: u32, vl: u32, cas: u32) -> Result<(), Fail> {
+fn set_shared_data(
+    cx: &mut Cx<'_>,
+    kp: u32,
+    kl: u32,
+    vp: u32,
+    vl: u32,
+    cas: u32,
+) -> Result<(), Fail> {
     let key = read(cx, kp, kl)?;
     let value = read(cx, vp, vl)?;
     match cx.data().host.shared.set_data(&key, &value, cas) {
@@ -30,17 +44,31 @@ fn register_queue(cx: &mut Cx<'_>, np: u32, nl: u32, idp: u32) -> Result<(), Fai
     let name = read_str(cx, np, nl)?;
     let st = cx.data();
     // Readiness goes to the root context, like Envoy's queue registration.
-    let token = st
-        .host
-        .shared
-        .register_queue(&st.host.config.vm_id, &name, st.vm_index, st.root_context_id);
+    let token = st.host.shared.register_queue(
+        &st.host.config.vm_id,
+        &name,
+        st.vm_index,
+        st.root_context_id,
+    );
     write_u32(cx, idp, token)
 }
 
-fn resolve_queue(cx: &mut Cx<'_>, vp: u32, vl: u32, np: u32, nl: u32, idp: u32) -> Result<(), Fail> {
+fn resolve_queue(
+    cx: &mut Cx<'_>,
+    vp: u32,
+    vl: u32,
+    np: u32,
+    nl: u32,
+    idp: u32,
+) -> Result<(), Fail> {
     let vm_id = read_str(cx, vp, vl)?;
     let name = read_str(cx, np, nl)?;
-    let token = cx.data().host.shared.resolve_queue(&vm_id, &name).ok_or(Status::NotFound)?;
+    let token = cx
+        .data()
+        .host
+        .shared
+        .resolve_queue(&vm_id, &name)
+        .ok_or(Status::NotFound)?;
     write_u32(cx, idp, token)
 }
 
@@ -170,16 +198,24 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_define_metric",
-        |mut cx: Cx<'_>, ty: u32, np: u32, nl: u32, idp: u32| finish(define_metric(&mut cx, ty, np, nl, idp)),
+        |mut cx: Cx<'_>, ty: u32, np: u32, nl: u32, idp: u32| {
+            finish(define_metric(&mut cx, ty, np, nl, idp))
+        },
     )?;
-    l.func_wrap("env", "proxy_increment_metric", |cx: Cx<'_>, id: u32, offset: i64| {
-        finish(increment(&cx, id, offset))
-    })?;
-    l.func_wrap("env", "proxy_record_metric", |cx: Cx<'_>, id: u32, value: u64| {
-        finish(record(&cx, id, value))
-    })?;
-    l.func_wrap("env", "proxy_get_metric", |mut cx: Cx<'_>, id: u32, rp: u32| {
-        finish(get_metric(&mut cx, id, rp))
-    })?;
+    l.func_wrap(
+        "env",
+        "proxy_increment_metric",
+        |cx: Cx<'_>, id: u32, offset: i64| finish(increment(&cx, id, offset)),
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_record_metric",
+        |cx: Cx<'_>, id: u32, value: u64| finish(record(&cx, id, value)),
+    )?;
+    l.func_wrap(
+        "env",
+        "proxy_get_metric",
+        |mut cx: Cx<'_>, id: u32, rp: u32| finish(get_metric(&mut cx, id, rp)),
+    )?;
     Ok(())
 }

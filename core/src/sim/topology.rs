@@ -1,0 +1,457 @@
+//! The scenario a simulation runs: client groups, the edge node, web server
+//! nodes, the links between them, the load-balancing method, the algorithm and
+//! scheduled faults. It is one JSON document (the browser page edits it and
+//! shares it in the URL) and maps onto the core [`Config`] the Envoy filter reads
+//! ([`Topology::to_config`], [`Topology::apply_config`]).
+
+use crate::config::{Config, ConfigError, Mode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// How clients reach the chosen node (seed 001: redirect, DNS, reverse proxy, LVS NAT / DR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// L7 reverse proxy: every request and response passes the edge; it retries and reads cookies.
+    #[default]
+    Proxy,
+    /// HTTP 302: the first request goes to the edge; afterwards the client talks to the node directly.
+    Redirect,
+    /// DNS: the edge answers name lookups; clients cache the answer for the TTL.
+    Dns,
+    /// L4 NAT (LVS-NAT): requests and responses pass the edge; its bandwidth is the bottleneck.
+    Nat,
+    /// L4 direct routing (LVS-DR): requests pass the edge, responses go straight to the client.
+    Dr,
+}
+
+impl Method {
+    /// The edge sees every response (and so measures latency, and can retry when L7).
+    pub fn responses_via_edge(self) -> bool {
+        matches!(self, Method::Proxy | Method::Nat)
+    }
+
+    /// Requests go through the edge (not cached by the client).
+    pub fn requests_via_edge(self) -> bool {
+        matches!(self, Method::Proxy | Method::Nat | Method::Dr)
+    }
+
+    /// The edge reads HTTP (cookies) when it picks.
+    pub fn is_l7(self) -> bool {
+        matches!(self, Method::Proxy | Method::Redirect)
+    }
+}
+
+/// One network link: bandwidth, propagation delay, hop count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinkSpec {
+    /// Bandwidth, Mbps (> 0).
+    pub bandwidth_mbps: f64,
+    /// One-way delay, ms.
+    pub delay_ms: f64,
+    /// Hop count `h(r)` (RFWS's `V_net = B / h`).
+    pub hops: u32,
+}
+
+impl Default for LinkSpec {
+    fn default() -> Self {
+        LinkSpec { bandwidth_mbps: 1000.0, delay_ms: 2.0, hops: 1 }
+    }
+}
+
+/// A population of clients behind one access link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientGroup {
+    /// Display name.
+    pub name: String,
+    /// Canvas position (page only).
+    pub x: f64,
+    /// Canvas position (page only).
+    pub y: f64,
+    /// Poisson request rate of the whole group, requests per second.
+    pub rate: f64,
+    /// Distinct clients (addresses) in the group.
+    pub clients: u32,
+    /// Fraction of clients that keep cookies (sessions), in `[0, 1]`.
+    pub session_share: f64,
+    /// Request size, KB.
+    pub request_kb: f64,
+    /// Response size, KB.
+    pub response_kb: f64,
+    /// Each client's access link to the edge (not shared between clients).
+    pub link: LinkSpec,
+}
+
+impl Default for ClientGroup {
+    fn default() -> Self {
+        ClientGroup {
+            name: "clients".into(),
+            x: 80.0,
+            y: 200.0,
+            rate: 200.0,
+            clients: 500,
+            session_share: 0.5,
+            request_kb: 1.0,
+            response_kb: 20.0,
+            link: LinkSpec { bandwidth_mbps: 50.0, delay_ms: 10.0, hops: 1 },
+        }
+    }
+}
+
+/// A web server node and its link from the edge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Server {
+    /// Name (also the backend name in the exported configuration).
+    pub name: String,
+    /// Canvas position (page only).
+    pub x: f64,
+    /// Canvas position (page only).
+    pub y: f64,
+    /// Performance: requests per second the node serves with all workers busy.
+    pub rate: f64,
+    /// Requests served in parallel.
+    pub workers: u32,
+    /// Waiting room; a request arriving to a full queue is dropped (503).
+    pub queue: u32,
+    /// Configured weight (weighted algorithms).
+    pub weight: u32,
+    /// The route from the edge to the node (shared by all its traffic).
+    pub link: LinkSpec,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            name: "ws".into(),
+            x: 600.0,
+            y: 200.0,
+            rate: 500.0,
+            workers: 8,
+            queue: 64,
+            weight: 1,
+            link: LinkSpec::default(),
+        }
+    }
+}
+
+/// The edge node (the paper's forwarding server / scheduler).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Edge {
+    /// Display name.
+    pub name: String,
+    /// Canvas position (page only).
+    pub x: f64,
+    /// Canvas position (page only).
+    pub y: f64,
+    /// The edge's network bandwidth per direction, Mbps (the NAT bottleneck).
+    pub bandwidth_mbps: f64,
+    /// Processing per request as an L7 proxy, ms.
+    pub l7_overhead_ms: f64,
+    /// Processing per packet flow as an L4 balancer, ms.
+    pub l4_overhead_ms: f64,
+    /// Retries after a failure (L7 proxy only).
+    pub retries: u32,
+    /// Time to give up on a node that does not answer, ms.
+    pub connect_timeout_ms: f64,
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Edge {
+            name: "edge".into(),
+            x: 330.0,
+            y: 200.0,
+            bandwidth_mbps: 1000.0,
+            l7_overhead_ms: 0.3,
+            l4_overhead_ms: 0.02,
+            retries: 1,
+            connect_timeout_ms: 500.0,
+        }
+    }
+}
+
+/// Fault detection: heartbeats (the paper's status component) and passive checks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthParams {
+    /// Heartbeat period, ms.
+    pub interval_ms: u64,
+    /// Counting window, ms.
+    pub window_ms: u64,
+    /// Heartbeats needed in the window.
+    pub threshold: u32,
+    /// Passive failures before a node is taken out (0 disables).
+    pub max_fails: u32,
+    /// How long a passively failed node stays out, ms.
+    pub fail_timeout_ms: u64,
+    /// Below this healthy fraction every node is eligible (panic mode).
+    pub panic_threshold: f64,
+}
+
+impl Default for HealthParams {
+    fn default() -> Self {
+        HealthParams {
+            interval_ms: 200,
+            window_ms: 600,
+            threshold: 2,
+            max_fails: 5,
+            fail_timeout_ms: 2000,
+            panic_threshold: 0.3,
+        }
+    }
+}
+
+/// A fault or repair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultAction {
+    /// The node stops: queued and running requests fail, heartbeats stop.
+    Kill,
+    /// The node comes back.
+    Revive,
+    /// The node's link: bandwidth divided and delay multiplied by `factor`.
+    Degrade,
+    /// The node's link back to normal.
+    Restore,
+    /// The node's service rate divided by `factor` (background load).
+    Overload,
+    /// The node's service rate back to normal.
+    Relieve,
+}
+
+/// A fault at a given time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledFault {
+    /// When, ms of simulated time.
+    pub at_ms: u64,
+    /// What happens.
+    pub action: FaultAction,
+    /// The server's name.
+    pub target: String,
+    /// Strength for degrade/overload (≥ 1).
+    #[serde(default = "two")]
+    pub factor: f64,
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// The whole scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Topology {
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Load-balancing method.
+    pub method: Method,
+    /// DNS answer lifetime, ms (method `dns`).
+    pub dns_ttl_ms: u64,
+    /// The core `algorithm` object, e.g. `{"name": "rfws"}`.
+    pub algorithm: Value,
+    /// Sticky sessions by signed cookie (L7 methods only).
+    pub sticky: bool,
+    /// Fault detection.
+    pub health: HealthParams,
+    /// Metrics bucket width, ms.
+    pub bucket_ms: u64,
+    /// The edge node.
+    pub edge: Edge,
+    /// Client groups.
+    pub clients: Vec<ClientGroup>,
+    /// Web server nodes.
+    pub servers: Vec<Server>,
+    /// Faults at given times.
+    pub faults: Vec<ScheduledFault>,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology {
+            seed: 1,
+            method: Method::Proxy,
+            dns_ttl_ms: 5000,
+            algorithm: json!({"name": "rfws"}),
+            sticky: false,
+            health: HealthParams::default(),
+            bucket_ms: 500,
+            edge: Edge::default(),
+            clients: vec![ClientGroup::default()],
+            servers: vec![Server::default()],
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// Signing key used for the simulated session cookie.
+pub const SIM_COOKIE_KEY: &str = "edgepick-simulator-demo-key";
+
+fn bad(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError { field: field.into(), problem: problem.into() }
+}
+
+fn positive(field: String, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(bad(field, "must be a finite number greater than 0"))
+    }
+}
+
+fn non_negative(field: String, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad(field, "must be a finite number ≥ 0"))
+    }
+}
+
+fn check_link(at: &str, l: &LinkSpec) -> Result<(), ConfigError> {
+    positive(format!("{at}.link.bandwidth_mbps"), l.bandwidth_mbps)?;
+    non_negative(format!("{at}.link.delay_ms"), l.delay_ms)?;
+    if l.hops == 0 {
+        return Err(bad(format!("{at}.link.hops"), "must be at least 1"));
+    }
+    Ok(())
+}
+
+impl Topology {
+    /// Parse a topology document; errors name the field.
+    pub fn from_json(text: &str) -> Result<Topology, ConfigError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let t: Topology = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            bad(if path == "." { "(document)".into() } else { path }, e.into_inner().to_string())
+        })?;
+        t.validate()?;
+        Ok(t)
+    }
+
+    /// Check the simulation-only fields (the core checks the rest in [`Topology::to_config`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.servers.is_empty() {
+            return Err(bad("servers", "at least one web server node is needed"));
+        }
+        if self.bucket_ms == 0 {
+            return Err(bad("bucket_ms", "must be at least 1"));
+        }
+        positive("edge.bandwidth_mbps".into(), self.edge.bandwidth_mbps)?;
+        non_negative("edge.l7_overhead_ms".into(), self.edge.l7_overhead_ms)?;
+        non_negative("edge.l4_overhead_ms".into(), self.edge.l4_overhead_ms)?;
+        positive("edge.connect_timeout_ms".into(), self.edge.connect_timeout_ms)?;
+        for (i, g) in self.clients.iter().enumerate() {
+            let at = format!("clients[{i}]");
+            non_negative(format!("{at}.rate"), g.rate)?;
+            if g.clients == 0 {
+                return Err(bad(format!("{at}.clients"), "must be at least 1"));
+            }
+            if !(0.0..=1.0).contains(&g.session_share) {
+                return Err(bad(format!("{at}.session_share"), "must be in [0, 1]"));
+            }
+            non_negative(format!("{at}.request_kb"), g.request_kb)?;
+            non_negative(format!("{at}.response_kb"), g.response_kb)?;
+            check_link(&at, &g.link)?;
+        }
+        for (i, s) in self.servers.iter().enumerate() {
+            let at = format!("servers[{i}]");
+            positive(format!("{at}.rate"), s.rate)?;
+            if s.workers == 0 {
+                return Err(bad(format!("{at}.workers"), "must be at least 1"));
+            }
+            check_link(&at, &s.link)?;
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            if !self.servers.iter().any(|s| s.name == f.target) {
+                return Err(bad(format!("faults[{i}].target"), format!("no server named {:?}", f.target)));
+            }
+            if !(f.factor.is_finite() && f.factor >= 1.0) {
+                return Err(bad(format!("faults[{i}].factor"), "must be ≥ 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The core configuration document for this topology (what the filter reads).
+    pub fn config_json(&self) -> Value {
+        let mode = if self.method == Method::Redirect { "redirect" } else { "proxy" };
+        let backends: Vec<Value> = self
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                json!({
+                    "name": s.name,
+                    "address": format!("10.1.{}.{}:80", i / 250, i % 250 + 1),
+                    "url": format!("http://{}.example", s.name.to_ascii_lowercase()),
+                    "weight": s.weight,
+                    "capacity": (s.workers + s.queue).max(1),
+                    "link": {
+                        "bandwidth_mbps": s.link.bandwidth_mbps,
+                        "hops": s.link.hops,
+                        "delay_ms": s.link.delay_ms,
+                        "residual_mbps": s.link.bandwidth_mbps,
+                    },
+                })
+            })
+            .collect();
+        let h = &self.health;
+        let mut doc = json!({
+            "version": 1,
+            "mode": mode,
+            "algorithm": self.algorithm,
+            "backends": backends,
+            "health": {
+                "heartbeat": {"interval_ms": h.interval_ms, "window_ms": h.window_ms, "threshold": h.threshold},
+                "max_fails": h.max_fails,
+                "fail_timeout_ms": h.fail_timeout_ms,
+                "panic_threshold": h.panic_threshold,
+            },
+        });
+        if self.sticky {
+            doc["cookie"] = json!({"name": "edgepick", "keys": [SIM_COOKIE_KEY], "max_age_s": 3600});
+        }
+        doc
+    }
+
+    /// The validated core [`Config`]; errors name the field in the exported document.
+    pub fn to_config(&self) -> Result<Config, ConfigError> {
+        Config::from_json(&self.config_json().to_string())
+    }
+
+    /// Take algorithm, stickiness, fault detection, mode and per-backend
+    /// weight and link from an imported configuration. Backends are matched to
+    /// servers by name; returns the names that matched no server.
+    pub fn apply_config(&mut self, cfg: &Config) -> Vec<String> {
+        let doc: Value = serde_json::from_str(&cfg.to_json()).unwrap_or(Value::Null);
+        self.algorithm = doc["algorithm"].clone();
+        self.sticky = cfg.cookie.is_some();
+        if cfg.mode == Mode::Redirect {
+            self.method = Method::Redirect;
+        } else if self.method == Method::Redirect {
+            self.method = Method::Proxy;
+        }
+        if let Some(hb) = &cfg.health.heartbeat {
+            self.health.interval_ms = hb.interval_ms;
+            self.health.window_ms = hb.window_ms;
+            self.health.threshold = hb.threshold;
+        }
+        self.health.max_fails = cfg.health.max_fails;
+        self.health.fail_timeout_ms = cfg.health.fail_timeout_ms;
+        self.health.panic_threshold = cfg.health.panic_threshold;
+        let mut unmatched = Vec::new();
+        for b in &cfg.backends {
+            match self.servers.iter_mut().find(|s| s.name == b.name) {
+                Some(s) => {
+                    s.weight = b.weight;
+                    s.link = LinkSpec { bandwidth_mbps: b.link.bandwidth_mbps, delay_ms: b.link.delay_ms, hops: b.link.hops };
+                }
+                None => unmatched.push(b.name.clone()),
+            }
+        }
+        unmatched
+    }
+}

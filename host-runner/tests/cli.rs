@@ -1,0 +1,141 @@
+//! The `edgepick-host` binary: replay, run and the error messages.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edgepick-host"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn tmp(name: &str, text: &str) -> String {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn replay_prints_one_decision_per_request_and_a_summary() {
+    let wasm = common::guest_path("headers").display().to_string();
+    let config = tmp("endpoint.json", "\"127.0.0.1:9001\"");
+    let out = cli(&[
+        "replay",
+        "--wasm",
+        &wasm,
+        "--config",
+        &config,
+        "--trace",
+        &example("trace.jsonl"),
+        "--workers",
+        "2",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["endpoint"], "127.0.0.1:9001");
+    assert_eq!(lines[0]["status"], 200);
+    assert_eq!(lines[0]["set_cookie"][0], "ep=127.0.0.1:9001; Path=/");
+    assert_eq!(lines[0]["local_response"], serde_json::Value::Null);
+    assert_eq!(lines[1]["worker"], 1);
+    assert_eq!(lines[2]["status"], 503);
+    assert!(lines[0]["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l == "Info: request /"));
+    assert!(stderr.contains("127.0.0.1:9001"), "{stderr}");
+    assert!(stderr.contains("200=3 503=1"), "{stderr}");
+    // Same inputs, same output.
+    let again = cli(&[
+        "replay",
+        "--wasm",
+        &wasm,
+        "--config",
+        &config,
+        "--trace",
+        &example("trace.jsonl"),
+        "--workers",
+        "2",
+    ]);
+    assert_eq!(out.stdout, again.stdout);
+}
+
+#[test]
+fn run_handles_one_request() {
+    let wasm = common::guest_path("local_response").display().to_string();
+    let out = cli(&[
+        "run",
+        "--wasm",
+        &wasm,
+        "--config",
+        &example("config.json"),
+        "--path",
+        "/deny",
+        "--header",
+        "a:b",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], 403);
+    assert_eq!(v["local_response"]["body"], "denied by filter");
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let wasm = common::guest_path("headers").display().to_string();
+    let config = example("config.json");
+    let out = cli(&["run", "--wasm", "/nope.wasm", "--config", &config]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nope.wasm not found"));
+    let bad = tmp("bad.jsonl", "{\"path\":\"/\"}\n{not json}\n");
+    let out = cli(&[
+        "replay", "--wasm", &wasm, "--config", &config, "--trace", &bad,
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("trace line 2: bad JSON"), "{err}");
+    let bad_config = tmp("bad-config.json", "{");
+    let out = cli(&["run", "--wasm", &wasm, "--config", &bad_config]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not valid JSON"));
+}
+
+#[test]
+fn bench_reports_throughput() {
+    let wasm = common::guest_path("headers").display().to_string();
+    let out = cli(&[
+        "bench",
+        "--wasm",
+        &wasm,
+        "--config",
+        &example("config.json"),
+        "--requests",
+        "200",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["requests_per_second"].as_f64().unwrap() > 0.0);
+}

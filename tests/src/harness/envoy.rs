@@ -1,0 +1,411 @@
+//! A real Envoy as a child process: bootstrap written to a scratch directory,
+//! started with `--disable-hot-restart` (no shared-memory base id to collide on),
+//! waited for on admin `/ready`, killed and reaped on drop. Its log is kept on
+//! disk and, when a test panics, the directory is left behind and its path printed.
+
+use super::bootstrap::{bootstrap, lds_document, BootstrapSpec, ListenerSpec};
+use super::http::{request_once, Response};
+use super::stats::{Prometheus, Stats};
+use super::{envoy_binary, free_port};
+use anyhow::{bail, Context};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// Builds and starts an Envoy running the edgepick filter.
+///
+/// ```no_run
+/// # fn main() -> anyhow::Result<()> {
+/// use edgepick_tests::harness::{Backend, EnvoyBuilder, filter_wasm};
+/// let backends = Backend::spawn_many(&["a", "b"])?;
+/// let cfg = format!(r#"{{"algorithm":{{"name":"round_robin"}},"backends":[
+///   {{"name":"a","address":"{}"}},{{"name":"b","address":"{}"}}]}}"#,
+///   backends[0].addr(), backends[1].addr());
+/// let envoy = EnvoyBuilder::new(filter_wasm(), &cfg).concurrency(2).start()?;
+/// let mut client = edgepick_tests::harness::Client::new(envoy.listener(0));
+/// assert_eq!(client.get("/")?.status, 200);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct EnvoyBuilder {
+    envoy: Option<PathBuf>,
+    wasm: Option<PathBuf>,
+    listeners: Vec<ListenerSpec>,
+    endpoints: Vec<SocketAddr>,
+    concurrency: u32,
+    admin_port: u16,
+    num_retries: u32,
+    route_timeout_ms: u64,
+    per_try_timeout_ms: u64,
+    fail_open: bool,
+    dynamic: bool,
+    ready_timeout: Duration,
+}
+
+/// The `backends[].address` values of a configuration, when it parses that far.
+pub fn config_addresses(config_json: &str) -> Vec<SocketAddr> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(config_json) else {
+        return Vec::new();
+    };
+    let Some(list) = v.get("backends").and_then(|b| b.as_array()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|b| b.get("address")?.as_str()?.parse().ok())
+        .collect()
+}
+
+impl EnvoyBuilder {
+    /// One listener running filter `wasm` with `config_json`; the cluster holds
+    /// the configuration's backend addresses.
+    pub fn new(wasm: impl Into<PathBuf>, config_json: &str) -> Self {
+        let mut b = Self::without_filter(&[]);
+        b.wasm = Some(wasm.into());
+        b.listeners[0].filter_config = Some(config_json.to_string());
+        b
+    }
+
+    /// One listener without the filter (clients choose via the destination header).
+    pub fn without_filter(endpoints: &[SocketAddr]) -> Self {
+        EnvoyBuilder {
+            envoy: None,
+            wasm: None,
+            listeners: vec![ListenerSpec {
+                port: 0,
+                filter_config: None,
+            }],
+            endpoints: endpoints.to_vec(),
+            concurrency: 1,
+            admin_port: 0,
+            num_retries: 2,
+            route_timeout_ms: 15_000,
+            per_try_timeout_ms: 5_000,
+            fail_open: false,
+            dynamic: false,
+            ready_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The envoy binary (default: [`envoy_binary`], from `EDGEPICK_ENVOY`).
+    pub fn envoy_binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.envoy = Some(path.into());
+        self
+    }
+
+    /// Worker threads (`--concurrency`), default 1.
+    pub fn concurrency(mut self, n: u32) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Port of the first listener (default: a free one).
+    pub fn listener_port(mut self, port: u16) -> Self {
+        self.listeners[0].port = port;
+        self
+    }
+
+    /// Admin port (default: a free one).
+    pub fn admin_port(mut self, port: u16) -> Self {
+        self.admin_port = port;
+        self
+    }
+
+    /// Add a listener on a free port, with the filter and `config_json`, or
+    /// without the filter when None. Its backends join the cluster.
+    pub fn add_listener(mut self, config_json: Option<&str>) -> Self {
+        self.listeners.push(ListenerSpec {
+            port: 0,
+            filter_config: config_json.map(str::to_string),
+        });
+        self
+    }
+
+    /// The filter module, for listeners added with a configuration.
+    pub fn wasm(mut self, wasm: impl Into<PathBuf>) -> Self {
+        self.wasm = Some(wasm.into());
+        self
+    }
+
+    /// Extra cluster endpoints beyond those named in the configurations.
+    pub fn endpoints(mut self, endpoints: &[SocketAddr]) -> Self {
+        self.endpoints.extend_from_slice(endpoints);
+        self
+    }
+
+    /// `retry_policy.num_retries` (default 2, the default number of fallbacks).
+    pub fn num_retries(mut self, n: u32) -> Self {
+        self.num_retries = n;
+        self
+    }
+
+    /// Route and per-try timeouts, ms (default 15 000 and 5 000).
+    pub fn timeouts_ms(mut self, route: u64, per_try: u64) -> Self {
+        self.route_timeout_ms = route;
+        self.per_try_timeout_ms = per_try;
+        self
+    }
+
+    /// The wasm filter's `fail_open` (default false).
+    pub fn fail_open(mut self, yes: bool) -> Self {
+        self.fail_open = yes;
+        self
+    }
+
+    /// Also watch an LDS file, so [`Envoy::set_dynamic_listeners`] can add
+    /// listeners to the running Envoy (as a control plane would).
+    pub fn dynamic_listeners(mut self) -> Self {
+        self.dynamic = true;
+        self
+    }
+
+    fn spec<'a>(&'a self, admin_port: u16, lds: Option<&'a Path>) -> BootstrapSpec<'a> {
+        BootstrapSpec {
+            admin_port,
+            listeners: &self.listeners,
+            endpoints: &self.endpoints,
+            wasm: self.wasm.as_deref(),
+            num_retries: self.num_retries,
+            route_timeout_ms: self.route_timeout_ms,
+            per_try_timeout_ms: self.per_try_timeout_ms,
+            fail_open: self.fail_open,
+            lds_path: lds,
+        }
+    }
+
+    /// Write the bootstrap, start Envoy and wait until admin `/ready` answers 200.
+    pub fn start(mut self) -> anyhow::Result<Envoy> {
+        let envoy_bin = match self.envoy.take() {
+            Some(p) => p,
+            None => envoy_binary(),
+        };
+        for l in &mut self.listeners {
+            if l.port == 0 {
+                l.port = free_port()?;
+            }
+            for a in l
+                .filter_config
+                .as_deref()
+                .map(config_addresses)
+                .unwrap_or_default()
+            {
+                if !self.endpoints.contains(&a) {
+                    self.endpoints.push(a);
+                }
+            }
+        }
+        let admin_port = if self.admin_port == 0 {
+            free_port()?
+        } else {
+            self.admin_port
+        };
+        let dir = std::env::temp_dir().join(format!(
+            "edgepick-e2e-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let lds = self.dynamic.then(|| dir.join("lds.yaml"));
+        if let Some(p) = &lds {
+            std::fs::write(
+                p,
+                serde_json::to_string(&lds_document(&self.spec(admin_port, None), 0, &[], 0))?,
+            )?;
+        }
+        let doc = bootstrap(&self.spec(admin_port, lds.as_deref()));
+        let yaml = dir.join("bootstrap.yaml");
+        std::fs::write(&yaml, serde_json::to_string_pretty(&doc)?)?;
+        let log = dir.join("envoy.log");
+        let child = Command::new(&envoy_bin)
+            .arg("-c")
+            .arg(&yaml)
+            .args(["--concurrency", &self.concurrency.to_string()])
+            .args(["--disable-hot-restart", "--log-level", "info"])
+            .arg("--log-path")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("stdout.txt"))?)
+            .stderr(std::fs::File::create(dir.join("stderr.txt"))?)
+            .spawn()
+            .with_context(|| format!("start {}", envoy_bin.display()))?;
+        let local = |p| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
+        let mut envoy = Envoy {
+            child: Some(child),
+            dir,
+            log,
+            admin: local(admin_port),
+            listeners: self.listeners.iter().map(|l| local(l.port)).collect(),
+            template: self.clone(),
+            lds,
+            lds_version: 0,
+        };
+        envoy.wait_ready(self.ready_timeout)?;
+        Ok(envoy)
+    }
+}
+
+/// A running Envoy; killed and reaped on drop.
+#[derive(Debug)]
+pub struct Envoy {
+    child: Option<Child>,
+    dir: PathBuf,
+    log: PathBuf,
+    admin: SocketAddr,
+    listeners: Vec<SocketAddr>,
+    template: EnvoyBuilder,
+    lds: Option<PathBuf>,
+    lds_version: u64,
+}
+
+impl Envoy {
+    /// Replace the dynamic listeners (needs [`EnvoyBuilder::dynamic_listeners`]):
+    /// one per entry, with the filter and that configuration, or without the
+    /// filter for None. Returns their addresses. Envoy applies the file
+    /// asynchronously; listeners it rejects never open.
+    pub fn set_dynamic_listeners(
+        &mut self,
+        configs: &[Option<&str>],
+    ) -> anyhow::Result<Vec<SocketAddr>> {
+        let Some(lds) = self.lds.clone() else {
+            bail!("Envoy was started without dynamic_listeners()")
+        };
+        let specs = configs
+            .iter()
+            .map(|c| {
+                Ok(ListenerSpec {
+                    port: free_port()?,
+                    filter_config: c.map(str::to_string),
+                })
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        self.lds_version += 1;
+        let spec = self.template.spec(self.admin.port(), None);
+        let first = self.template.listeners.len() + 100 * self.lds_version as usize;
+        let doc = lds_document(&spec, first, &specs, self.lds_version);
+        let tmp = lds.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&doc)?)?;
+        std::fs::rename(&tmp, &lds)?;
+        Ok(specs
+            .iter()
+            .map(|l| SocketAddr::from((Ipv4Addr::LOCALHOST, l.port)))
+            .collect())
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(r) = request_once(self.admin, None, "/ready", &[]) {
+                if r.status == 200 {
+                    return Ok(());
+                }
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                bail!(
+                    "envoy exited during start ({status}); log tail:\n{}",
+                    self.log_tail(40)
+                );
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "envoy not ready within {timeout:?}; log tail:\n{}",
+                    self.log_tail(40)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Address of listener `i` (0 is the first).
+    pub fn listener(&self, i: usize) -> SocketAddr {
+        self.listeners[i]
+    }
+
+    /// The admin address.
+    pub fn admin(&self) -> SocketAddr {
+        self.admin
+    }
+
+    /// The scratch directory (bootstrap, log, stdout, stderr).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// GET an admin path.
+    pub fn admin_get(&self, path: &str) -> anyhow::Result<Response> {
+        Ok(request_once(self.admin, None, path, &[])?)
+    }
+
+    /// All of `/stats`.
+    pub fn stats(&self) -> anyhow::Result<Stats> {
+        Ok(Stats::parse(&self.admin_get("/stats")?.text()))
+    }
+
+    /// All of `/stats/prometheus`.
+    pub fn prometheus(&self) -> anyhow::Result<Prometheus> {
+        Ok(Prometheus::parse(
+            &self.admin_get("/stats/prometheus")?.text(),
+        ))
+    }
+
+    /// Envoy's log (log file plus stderr) so far.
+    pub fn log(&self) -> String {
+        let mut s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        s.push_str(&std::fs::read_to_string(self.dir.join("stderr.txt")).unwrap_or_default());
+        s
+    }
+
+    /// The last `n` lines of the log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// Wait until the log contains `needle`; returns the matching line.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.log().lines().find(|l| l.contains(needle)) {
+                return Some(l.to_string());
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kill and reap Envoy. Idempotent.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("envoy files kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

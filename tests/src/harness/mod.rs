@@ -1,0 +1,83 @@
+//! End-to-end harness: test backends, a real Envoy running the edgepick filter,
+//! a raw HTTP client that can speak from many loopback addresses, and admin
+//! statistics. Used by `tests/e2e_*.rs` and by `cargo xtask demo`.
+//!
+//! * [`Backend::spawn`] starts an `edgepick-backend` process on a free port and
+//!   waits for it; [`Backend::kill`] / [`Backend::restart`] simulate failures.
+//! * [`EnvoyBuilder`] writes a bootstrap ([`bootstrap`]) and starts Envoy;
+//!   [`Envoy`] exposes listener and admin addresses, stats and the log.
+//! * [`Client`] / [`request_once`] send HTTP/1.1 requests, optionally from a
+//!   chosen source address.
+//!
+//! Paths to the filter and to Envoy come from `EDGEPICK_FILTER_WASM` and
+//! `EDGEPICK_ENVOY`, which `cargo xtask test` sets; [`filter_wasm`] and
+//! [`envoy_binary`] panic with instructions when they are missing, so a test
+//! run without them fails loudly instead of skipping.
+//!
+//! Every child process is killed and reaped when its handle drops (also when a
+//! test panics).
+
+pub mod backends;
+pub mod bootstrap;
+pub mod envoy;
+pub mod http;
+pub mod stats;
+
+pub use backends::{set_backend_binary, Backend, BackendOptions, BackendStats};
+pub use bootstrap::DESTINATION_HEADER;
+pub use envoy::{Envoy, EnvoyBuilder};
+pub use http::{request_once, Client, Response};
+pub use stats::{Prometheus, Stats};
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::PathBuf;
+
+fn required_file(var: &str, what: &str) -> PathBuf {
+    let Some(p) = std::env::var_os(var) else {
+        panic!("{var} is not set: the end-to-end tests need {what}. Run `cargo xtask test`, which builds the filter and sets {var}.")
+    };
+    let p = PathBuf::from(p);
+    assert!(
+        p.is_file(),
+        "{var}={} does not exist: run `cargo xtask test`, which builds {what}.",
+        p.display()
+    );
+    p
+}
+
+/// The filter module (`EDGEPICK_FILTER_WASM`); panics with instructions when unset.
+pub fn filter_wasm() -> PathBuf {
+    required_file(
+        "EDGEPICK_FILTER_WASM",
+        "the compiled filter (edgepick_filter.wasm)",
+    )
+}
+
+/// The Envoy binary (`EDGEPICK_ENVOY`); panics with instructions when unset.
+pub fn envoy_binary() -> PathBuf {
+    required_file("EDGEPICK_ENVOY", "an Envoy 1.40 binary")
+}
+
+/// A loopback TCP port free at the time of the call.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+/// A backend entry for a configuration: `{"name":…,"address":…}` plus `extra`
+/// fields (a JSON object's members, e.g. `"weight": 5`).
+pub fn backend_json(b: &Backend, extra: &str) -> String {
+    let sep = if extra.trim().is_empty() { "" } else { "," };
+    format!(
+        r#"{{"name":"{}","address":"{}"{sep}{extra}}}"#,
+        b.name(),
+        b.addr()
+    )
+}
+
+/// `backend_json` for each backend, joined into a JSON array.
+pub fn backends_json(backends: &[Backend]) -> String {
+    let items: Vec<String> = backends.iter().map(|b| backend_json(b, "")).collect();
+    format!("[{}]", items.join(","))
+}

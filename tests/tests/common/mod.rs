@@ -1,0 +1,50 @@
+//! Shared set-up for the end-to-end tests.
+#![allow(dead_code)]
+
+use edgepick_tests::harness::{self, Backend, BackendOptions, Response};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Point the harness at this package's backend binary; return the filter path
+/// (panics with "run `cargo xtask test`" when the environment is missing).
+pub fn setup() -> PathBuf {
+    harness::set_backend_binary(env!("CARGO_BIN_EXE_edgepick-backend"));
+    let _ = harness::envoy_binary();
+    harness::filter_wasm()
+}
+
+/// Start backends with the given names and default options.
+pub fn backends(names: &[&str]) -> Vec<Backend> {
+    harness::set_backend_binary(env!("CARGO_BIN_EXE_edgepick-backend"));
+    Backend::spawn_many(names).expect("start backends")
+}
+
+/// Start one backend with options.
+pub fn backend(name: &str, opts: BackendOptions) -> Backend {
+    harness::set_backend_binary(env!("CARGO_BIN_EXE_edgepick-backend"));
+    Backend::spawn(name, opts).expect("start backend")
+}
+
+/// Count responses by `x-served-by` (`-` when missing).
+pub fn tally<'a>(responses: impl IntoIterator<Item = &'a Response>) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in responses {
+        *m.entry(r.served_by().unwrap_or("-").to_string())
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+/// The backend names listed in a received destination header, via their addresses.
+pub fn destination_names(header: &str, backends: &[Backend]) -> Vec<String> {
+    header
+        .split(',')
+        .map(|a| {
+            let a = a.trim();
+            backends
+                .iter()
+                .find(|b| b.addr().to_string() == a)
+                .map_or_else(|| format!("?{a}"), |b| b.name().to_string())
+        })
+        .collect()
+}

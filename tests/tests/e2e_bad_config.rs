@@ -1,0 +1,148 @@
+//! Malformed configurations: each is refused with the log line
+//! `edgepick: invalid configuration: <field>:`. Pushed over LDS to a running
+//! Envoy (as Istio or Envoy Gateway would), the listener carrying it is refused
+//! while Envoy keeps serving its other listeners. In a static bootstrap Envoy
+//! refuses to start at all (whatever `fail_open` says: the plugin fails to load).
+
+mod common;
+
+use common::{backends, setup};
+use edgepick_tests::harness::{backends_json, request_once, EnvoyBuilder};
+use std::time::{Duration, Instant};
+
+/// (configuration, the field its error must name). `{B}` stands for a valid backend list.
+const CASES: &[(&str, &str)] = &[
+    ("this is not json", "(document)"),
+    (r#"{"backends": []}"#, "backends"),
+    (
+        r#"{"backends": [{"name": "a", "address": "not-an-address"}]}"#,
+        "backends[0].address",
+    ),
+    (
+        r#"{"algorithm": {"name": "fastest"}, "backends": {B}}"#,
+        "algorithm.name",
+    ),
+    (
+        r#"{"algorithm": {"name": "rfws", "load_threshold": 1.5}, "backends": {B}}"#,
+        "algorithm.load_threshold",
+    ),
+    (
+        r#"{"algorithm": {"name": "round_robin", "choices": 2}, "backends": {B}}"#,
+        "algorithm.choices",
+    ),
+    (
+        r#"{"backends": [{"name": "a", "address": "127.0.0.1:1", "weight": 2000000}]}"#,
+        "backends[0].weight",
+    ),
+    (
+        r#"{"backends": [{"address": "127.0.0.1:1"}, {"address": "127.0.0.1:1"}]}"#,
+        "backends[1].address",
+    ),
+    (
+        r#"{"mode": "redirect", "backends": [{"name": "a", "address": "127.0.0.1:1"}]}"#,
+        "backends[0].url",
+    ),
+    (
+        r#"{"backends": {B}, "cookie": {"keys": ["short"]}}"#,
+        "cookie.keys[0]",
+    ),
+    (
+        r#"{"backends": {B}, "health": {"heartbeat": {"interval_ms": 5}}}"#,
+        "health.heartbeat.interval_ms",
+    ),
+    (
+        r#"{"backends": {B}, "health": {"panic_threshold": 2}}"#,
+        "health.panic_threshold",
+    ),
+    (r#"{"backends": {B}, "fallbacks": 99}"#, "fallbacks"),
+    (r#"{"version": 2, "backends": {B}}"#, "version"),
+];
+
+#[test]
+fn each_bad_configuration_is_refused_naming_its_field() {
+    let wasm = setup();
+    let bs = backends(&["a", "b"]);
+    let list = backends_json(&bs);
+    let good = format!(r#"{{"algorithm":{{"name":"round_robin"}},"backends":{list}}}"#);
+    let mut envoy = EnvoyBuilder::new(&wasm, &good)
+        .dynamic_listeners()
+        .start()
+        .expect("envoy starts");
+    // As a control plane would: push every bad configuration, plus one valid, over LDS.
+    let bad: Vec<String> = CASES
+        .iter()
+        .map(|(cfg, _)| cfg.replace("{B}", &list))
+        .collect();
+    let mut pushed: Vec<Option<&str>> = bad.iter().map(|c| Some(c.as_str())).collect();
+    pushed.push(Some(&good));
+    let addrs = envoy
+        .set_dynamic_listeners(&pushed)
+        .expect("write LDS file");
+
+    let mut missing = Vec::new();
+    for (i, (cfg, field)) in CASES.iter().enumerate() {
+        let needle = format!("edgepick: invalid configuration: {field}:");
+        if envoy
+            .wait_for_log(&needle, Duration::from_secs(if i == 0 { 10 } else { 1 }))
+            .is_none()
+        {
+            missing.push(format!("{needle}  (config {cfg})"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "log lines missing:\n{}\nlog tail:\n{}",
+        missing.join("\n"),
+        envoy.log_tail(30)
+    );
+
+    // The static listener keeps serving, with the plugin picking.
+    let picked = |r: &edgepick_tests::harness::Response| {
+        r.status == 200 && r.header("x-received-destination").is_some_and(|d| d != "-")
+    };
+    for _ in 0..10 {
+        let r = request_once(envoy.listener(0), None, "/ok", &[]).expect("valid listener answers");
+        assert!(picked(&r), "static listener: {} {:?}", r.status, r.headers);
+    }
+    // The valid dynamic listener comes up beside the refused ones.
+    let valid = *addrs.last().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match request_once(valid, None, "/ok", &[]) {
+            Ok(r) if picked(&r) => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "valid dynamic listener not serving: {other:?}\n{}",
+                envoy.log_tail(10)
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A refused plugin never picks: its listener is absent, fails, or reaches a backend without a choice.
+    for (addr, (cfg, _)) in addrs.iter().zip(CASES) {
+        if let Ok(r) = request_once(*addr, None, "/bad", &[]) {
+            assert!(
+                !picked(&r),
+                "listener with config {cfg} is served by the plugin: {} {:?}",
+                r.status,
+                r.headers
+            );
+        }
+    }
+    assert!(envoy.is_running());
+}
+
+#[test]
+fn fail_closed_envoy_refuses_a_bad_configuration_at_start() {
+    let wasm = setup();
+    let bs = backends(&["a"]);
+    let cfg = format!(r#"{{"backends":{},"fallbacks":99}}"#, backends_json(&bs));
+    let err = EnvoyBuilder::new(&wasm, &cfg)
+        .start()
+        .expect_err("a fail-closed plugin with a bad configuration");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("edgepick: invalid configuration: fallbacks:"),
+        "{msg}"
+    );
+}

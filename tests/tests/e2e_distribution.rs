@@ -1,0 +1,104 @@
+//! Round robin and weighted round robin through real Envoy: shares counted from
+//! `x-served-by`, the ranked list the backend received, and the pick counters.
+
+mod common;
+
+use common::{backends, destination_names, setup, tally};
+use edgepick_tests::harness::{backend_json, Client, EnvoyBuilder, Prometheus, DESTINATION_HEADER};
+use std::collections::BTreeMap;
+
+fn within(t: &BTreeMap<String, usize>, name: &str, expected: f64, tolerance: f64) -> bool {
+    let got = t.get(name).copied().unwrap_or(0) as f64;
+    (got - expected).abs() <= tolerance
+}
+
+#[test]
+fn round_robin_and_weighted_shares_follow_the_weights() {
+    let wasm = setup();
+    let bs = backends(&["a", "b", "c"]);
+    let equal: Vec<String> = bs.iter().map(|b| backend_json(b, "")).collect();
+    let weighted: Vec<String> = bs
+        .iter()
+        .zip([5, 2, 1])
+        .map(|(b, w)| backend_json(b, &format!(r#""weight":{w}"#)))
+        .collect();
+    let cfg = |list: &[String]| {
+        format!(
+            r#"{{"algorithm":{{"name":"round_robin"}},"backends":[{}]}}"#,
+            list.join(",")
+        )
+    };
+    let envoy = EnvoyBuilder::new(&wasm, &cfg(&equal))
+        .add_listener(Some(&cfg(&weighted)))
+        .start()
+        .expect("envoy starts");
+    // A client-sent destination must be overwritten by the filter.
+    let forged = bs[2].addr().to_string();
+
+    let run = |listener: usize, n: usize| {
+        let before = envoy.stats().unwrap();
+        let mut client = Client::new(envoy.listener(listener));
+        let rs: Vec<_> = (0..n)
+            .map(|i| {
+                client
+                    .get_with(&format!("/d?i={i}"), &[(DESTINATION_HEADER, &forged)])
+                    .expect("request")
+            })
+            .collect();
+        let after = envoy.stats().unwrap();
+        for r in &rs {
+            assert_eq!(r.status, 200, "{}", r.text());
+            let list = destination_names(r.header("x-received-destination").unwrap_or("-"), &bs);
+            assert_eq!(
+                list.len(),
+                3,
+                "primary + 2 fallbacks expected, got {list:?}"
+            );
+            assert_eq!(
+                Some(list[0].as_str()),
+                r.served_by(),
+                "primary must be the node that served: {list:?}"
+            );
+            let mut uniq = list.clone();
+            uniq.sort();
+            uniq.dedup();
+            assert_eq!(uniq.len(), 3, "ranked list must not repeat: {list:?}");
+        }
+        let t = tally(&rs);
+        for b in &bs {
+            let picks = after.custom(&format!("edgepick.picks.{}", b.name()))
+                - before.custom(&format!("edgepick.picks.{}", b.name()));
+            assert_eq!(
+                picks as usize,
+                t.get(b.name()).copied().unwrap_or(0),
+                "picks counter of {} vs served",
+                b.name()
+            );
+        }
+        t
+    };
+
+    let t = run(0, 1200);
+    for name in ["a", "b", "c"] {
+        assert!(within(&t, name, 400.0, 20.0), "equal weights: {t:?}");
+    }
+    let t = run(1, 1600);
+    assert!(
+        within(&t, "a", 1000.0, 48.0)
+            && within(&t, "b", 400.0, 48.0)
+            && within(&t, "c", 200.0, 48.0),
+        "5:2:1: {t:?}"
+    );
+
+    // The same counters on /stats/prometheus, without the `wasmcustom.` prefix.
+    let prom = envoy.prometheus().unwrap();
+    let stats = envoy.stats().unwrap();
+    for b in &bs {
+        let metric = format!("edgepick.picks.{}", b.name());
+        assert_eq!(
+            prom.get(&Prometheus::name_of(&metric)),
+            Some(stats.custom(&metric)),
+            "{metric} on /stats/prometheus"
+        );
+    }
+}

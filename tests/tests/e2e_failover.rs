@@ -1,0 +1,124 @@
+//! Failover: kill one of three backends during a run of ≥ 2,000 requests; no
+//! client request fails; restarted on the same port, the node gets traffic again
+//! within the heartbeat window.
+
+mod common;
+
+use common::{backends, setup};
+use edgepick_tests::harness::{backends_json, Client, EnvoyBuilder};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const INTERVAL_MS: u64 = 200;
+const WINDOW_MS: u64 = 600;
+
+#[test]
+fn killing_a_node_fails_no_request_and_it_comes_back() {
+    let wasm = setup();
+    let mut bs = backends(&["a", "b", "c"]);
+    let cfg = format!(
+        r#"{{"algorithm":{{"name":"round_robin"}},"backends":{},
+            "health":{{"heartbeat":{{"interval_ms":{INTERVAL_MS},"window_ms":{WINDOW_MS},"threshold":1,"timeout_ms":150}},
+                       "max_fails":1,"fail_timeout_ms":1000}}}}"#,
+        backends_json(&bs)
+    );
+    let envoy = EnvoyBuilder::new(&wasm, &cfg)
+        .concurrency(2)
+        .start()
+        .expect("envoy starts");
+    let total = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let failures = Mutex::new(Vec::<String>::new());
+    // Time (since `t0`) of every response served by b.
+    let b_served = Mutex::new(Vec::<Duration>::new());
+    let t0 = Instant::now();
+
+    let (killed_at, restarted_at, healthy_while_down) = std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let mut cl = Client::new(envoy.listener(0)).timeout(Duration::from_secs(5));
+                while !stop.load(Ordering::SeqCst) {
+                    let n = total.fetch_add(1, Ordering::SeqCst);
+                    match cl.get(&format!("/f?n={n}")) {
+                        Ok(r) if r.status == 200 => {
+                            if r.served_by() == Some("b") {
+                                b_served.lock().unwrap().push(t0.elapsed());
+                            }
+                        }
+                        Ok(r) => failures.lock().unwrap().push(format!(
+                            "#{n}: {} {}",
+                            r.status,
+                            r.text()
+                        )),
+                        Err(e) => failures.lock().unwrap().push(format!("#{n}: {e}")),
+                    }
+                    // Some requests on fresh connections, so both workers see traffic.
+                    if n.is_multiple_of(16) {
+                        cl.disconnect();
+                    }
+                }
+            });
+        }
+        let wait_for = |n: usize| {
+            while total.load(Ordering::SeqCst) < n && t0.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        wait_for(500);
+        bs[1].kill();
+        let killed_at = t0.elapsed();
+        std::thread::sleep(Duration::from_millis(1500));
+        wait_for(1200);
+        let healthy = envoy.stats().unwrap().custom("edgepick.healthy.b");
+        bs[1].restart().expect("restart b");
+        let restarted_at = t0.elapsed();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline
+            && !b_served.lock().unwrap().iter().any(|t| *t > restarted_at)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        wait_for(2000);
+        stop.store(true, Ordering::SeqCst);
+        (killed_at, restarted_at, healthy)
+    });
+
+    let n = total.load(Ordering::SeqCst);
+    let failures = failures.into_inner().unwrap();
+    assert!(n >= 2000, "only {n} requests");
+    assert!(
+        failures.is_empty(),
+        "{} of {n} client requests failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    let served = b_served.into_inner().unwrap();
+    let while_down = served
+        .iter()
+        .filter(|t| **t > killed_at + Duration::from_millis(50) && **t < restarted_at)
+        .count();
+    assert_eq!(while_down, 0, "b answered while dead?");
+    assert_eq!(
+        healthy_while_down, 0.0,
+        "edgepick.healthy.b should read 0 while b is down"
+    );
+    let back = served
+        .iter()
+        .find(|t| **t > restarted_at)
+        .map(|t| *t - restarted_at);
+    let limit = Duration::from_millis(WINDOW_MS + INTERVAL_MS + 1000);
+    assert!(
+        back.is_some_and(|d| d <= limit),
+        "b got traffic {back:?} after restart; limit {limit:?}"
+    );
+    let stats = envoy.stats().unwrap();
+    assert!(
+        stats.custom("edgepick.failures.b") >= 1.0,
+        "passive failures of b are counted"
+    );
+    assert_eq!(
+        stats.custom("edgepick.failures.a") + stats.custom("edgepick.failures.c"),
+        0.0
+    );
+}

@@ -1,0 +1,228 @@
+//! One request: pick on request headers, write `x-gateway-destination-endpoint`
+//! (or answer 302 in redirect mode), set the session cookie and read load
+//! reports on response headers, account the outcome at the end of the stream.
+
+use crate::headers::{self, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORCA_HEADER};
+use crate::host;
+use crate::log;
+use crate::outcome::{attribute, observe, outcome};
+use crate::root::Shared;
+use edgepick_core::config::{Algorithm, HashKey};
+use edgepick_core::load_report::{parse_orca, parse_plain};
+use edgepick_core::{CookieVerdict, Mode, Request};
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, MapType};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+const REQ: MapType = MapType::HttpRequestHeaders;
+const RESP: MapType = MapType::HttpResponseHeaders;
+
+/// Per-request state.
+pub struct EdgepickHttp {
+    shared: Option<Rc<RefCell<Shared>>>,
+    ranked: Vec<usize>,
+    /// The backend whose in-flight count this request holds.
+    counted: Option<usize>,
+    verdict: CookieVerdict,
+    explain: Option<String>,
+    started_ms: u64,
+    latency_ms: Option<f64>,
+    load: Option<f64>,
+    body_bytes: u64,
+    local_reply: bool,
+    done: bool,
+}
+
+impl EdgepickHttp {
+    /// A request under `shared` (`None`: the plugin is not configured).
+    pub fn new(shared: Option<Rc<RefCell<Shared>>>) -> Self {
+        EdgepickHttp {
+            shared,
+            ranked: Vec::new(),
+            counted: None,
+            verdict: CookieVerdict::Absent,
+            explain: None,
+            started_ms: 0,
+            latency_ms: None,
+            load: None,
+            body_bytes: 0,
+            local_reply: false,
+            done: false,
+        }
+    }
+
+    fn reply(&mut self, status: u32, headers: Vec<(&str, &str)>, body: Option<&[u8]>) -> Action {
+        self.local_reply = true;
+        host::send_response(status, headers, body);
+        Action::Pause
+    }
+
+    fn pick(&mut self, s: &mut Shared) -> Action {
+        let now = host::now_ms();
+        self.started_ms = now;
+        let cfg = s.plugin.config();
+        let cookie = host::header(REQ, "cookie");
+        let xff = if cfg.trusted_hops > 0 { host::header(REQ, "x-forwarded-for") } else { None };
+        let path = host::header(REQ, ":path").unwrap_or_default();
+        let peer = host::property_str(&["source", "address"]).and_then(|a| headers::parse_ip(&a));
+        let hash_header = match &cfg.algorithm {
+            Algorithm::ConsistentHash { key: HashKey::Header(name), .. } => {
+                host::header(REQ, name).map(|v| (name.clone(), v))
+            }
+            _ => None,
+        };
+        let hv: Vec<(&str, &str)> = hash_header.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let req = Request { peer, forwarded_for: xff.as_deref(), cookie: cookie.as_deref(), path: &path, headers: &hv };
+
+        s.sync(now);
+        let (decision, verdict) = s.plugin.pick(&req, now);
+        self.verdict = verdict;
+        if let CookieVerdict::Invalid(why) = verdict {
+            log::warn_limited(&mut s.warn_cookie, || format!("edgepick: session cookie ignored: {why:?}"));
+        }
+        let cfg = s.plugin.config();
+        let explain = decision.explain(cfg);
+        log::debug(|| format!("edgepick: {explain} path={path}"));
+        if cfg.decision_header {
+            self.explain = Some(explain);
+        }
+        self.ranked = decision.ranked.clone();
+        if let Some(m) = decision.primary().and_then(|p| s.metrics.get(p)) {
+            host::increment(m.picks, 1);
+        }
+        // Never let a client choose the node: drop any value it sent.
+        host::set_header(REQ, DESTINATION_HEADER, None);
+
+        match cfg.mode {
+            Mode::Proxy => {
+                let endpoints = decision.endpoints(cfg);
+                let strip = match (&cfg.cookie, cookie.as_deref()) {
+                    (Some(c), Some(h)) if headers::has_cookie(h, &c.name) => Some(headers::strip_cookie(h, &c.name)),
+                    _ => None,
+                };
+                if let Some(primary) = decision.primary() {
+                    host::set_header(REQ, DESTINATION_HEADER, Some(&endpoints));
+                    self.counted = Some(primary);
+                    s.inflight(primary, 1);
+                }
+                if let Some(rest) = strip {
+                    host::set_header(REQ, "cookie", rest.as_deref());
+                }
+                Action::Continue
+            }
+            Mode::Redirect => {
+                let Some(primary) = decision.primary() else {
+                    return self.reply(503, vec![], Some(b"edgepick: no backend available\n"));
+                };
+                let b = &cfg.backends[primary];
+                let location = headers::redirect_location(b.url.as_deref(), &b.address, &path);
+                let set_cookie = match verdict {
+                    CookieVerdict::Valid(i) if i == primary => None,
+                    _ => s.plugin.router.session_cookie(primary, now),
+                };
+                let explain = self.explain.take();
+                let mut hs = vec![("location", location.as_str())];
+                if let Some(c) = &set_cookie {
+                    hs.push(("set-cookie", c.as_str()));
+                }
+                if let Some(e) = &explain {
+                    hs.push((DECISION_HEADER, e.as_str()));
+                }
+                self.reply(302, hs, None)
+            }
+        }
+    }
+
+    fn served(s: &Shared) -> Option<usize> {
+        let addr = host::property_str(&["upstream", "address"])?;
+        s.plugin.config().backend_by_address(&headers::parse_socket(&addr)?)
+    }
+
+    fn read_load(&mut self, s: &mut Shared) {
+        let (value, parsed) = if let Some(v) = host::header(RESP, ORCA_HEADER) {
+            let p = parse_orca(&v);
+            (v, p)
+        } else if let Some(v) = host::header(RESP, LOAD_HEADER) {
+            let p = parse_plain(&v);
+            (v, p)
+        } else {
+            return;
+        };
+        match parsed {
+            Ok(u) => self.load = Some(u),
+            Err(e) => log::warn_limited(&mut s.warn_load, || format!("edgepick: {e} (value {value:?}); ignored")),
+        }
+    }
+
+    fn finish(&mut self, s: &mut Shared) {
+        let Some(counted) = self.counted.take() else { return };
+        let now = host::now_ms();
+        s.inflight(counted, -1);
+        let code = host::property_int(&["response", "code"]);
+        let flags = host::property_int(&["response", "flags"]).map_or(0, |f| f as u64);
+        let observed = observe(code, flags);
+        let served = Self::served(s);
+        let a = attribute(&self.ranked, served, observed);
+        for &f in &a.failed_before {
+            s.passive(f, true, now);
+        }
+        let bytes = host::property_int(&["response", "size"]).map_or(self.body_bytes, |n| n.max(0) as u64);
+        if let (Some(j), Some(o)) = (a.served, outcome(observed, self.latency_ms, bytes, self.load)) {
+            s.plugin.router.request_finished(j, &o, now);
+            s.passive(j, o.is_failure(), now);
+        }
+        log::debug(|| format!("edgepick: done served={served:?} {observed:?} failed_before={:?}", a.failed_before));
+    }
+}
+
+impl Context for EdgepickHttp {}
+
+impl HttpContext for EdgepickHttp {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        let Some(shared) = self.shared.clone() else {
+            return self.reply(503, vec![], Some(b"edgepick: not configured\n"));
+        };
+        let mut s = shared.borrow_mut();
+        self.pick(&mut s)
+    }
+
+    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        if self.local_reply {
+            return Action::Continue;
+        }
+        let Some(shared) = self.shared.clone() else { return Action::Continue };
+        let mut s = shared.borrow_mut();
+        let now = host::now_ms();
+        self.latency_ms = Some(now.saturating_sub(self.started_ms) as f64);
+        self.read_load(&mut s);
+        if let Some(e) = &self.explain {
+            host::set_header(RESP, DECISION_HEADER, Some(e));
+        }
+        if s.plugin.config().cookie.is_some() {
+            if let Some(j) = Self::served(&s) {
+                if self.verdict != CookieVerdict::Valid(j) {
+                    if let Some(c) = s.plugin.router.session_cookie(j, now) {
+                        host::add_header(RESP, "set-cookie", &c);
+                    }
+                }
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
+        self.body_bytes = self.body_bytes.saturating_add(body_size as u64);
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let Some(shared) = self.shared.clone() else { return };
+        let mut s = shared.borrow_mut();
+        self.finish(&mut s);
+    }
+}

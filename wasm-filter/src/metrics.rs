@@ -1,0 +1,59 @@
+//! Per-backend metrics. Envoy shows `define_metric` names under `wasmcustom.`
+//! in `/stats` and without the prefix on `/stats/prometheus`; metrics with the
+//! same name are one stat for every worker, so gauges read the same whichever
+//! worker set them last.
+//!
+//! | name | kind | meaning |
+//! |------|------|---------|
+//! | `edgepick.picks.<backend>` | counter | requests whose first choice was the backend |
+//! | `edgepick.failures.<backend>` | counter | passive failures counted against it |
+//! | `edgepick.inflight.<backend>` | gauge | in-flight requests (shared count) |
+//! | `edgepick.healthy.<backend>` | gauge | 1 healthy, 0 out |
+
+/// Metric name for `kind` (`picks`, `failures`, `inflight`, `healthy`) of a
+/// backend. Characters outside `[A-Za-z0-9_-]` in the name become `_`, so a
+/// backend name never adds stat-name segments.
+pub fn metric_name(kind: &str, backend: &str) -> String {
+    let clean: String =
+        backend.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    format!("edgepick.{kind}.{clean}")
+}
+
+/// Metric ids of one backend (`None` when the host refused to define one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendMetrics {
+    /// `edgepick.picks.<name>` counter.
+    pub picks: Option<u32>,
+    /// `edgepick.failures.<name>` counter.
+    pub failures: Option<u32>,
+    /// `edgepick.inflight.<name>` gauge.
+    pub inflight: Option<u32>,
+    /// `edgepick.healthy.<name>` gauge.
+    pub healthy: Option<u32>,
+}
+
+impl BackendMetrics {
+    /// Define the four metrics of backend `name`.
+    pub fn define(name: &str) -> Self {
+        use crate::host::define;
+        use proxy_wasm::types::MetricType::{Counter, Gauge};
+        BackendMetrics {
+            picks: define(Counter, &metric_name("picks", name)),
+            failures: define(Counter, &metric_name("failures", name)),
+            inflight: define(Gauge, &metric_name("inflight", name)),
+            healthy: define(Gauge, &metric_name("healthy", name)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_contract() {
+        assert_eq!(metric_name("picks", "a"), "edgepick.picks.a");
+        assert_eq!(metric_name("healthy", "eu-west_1"), "edgepick.healthy.eu-west_1");
+        assert_eq!(metric_name("inflight", "a.b c"), "edgepick.inflight.a_b_c");
+    }
+}

@@ -1,0 +1,270 @@
+//! One worker's plugin instance: the configured [`Router`], its view of shared
+//! data, its random stream and worker id. Every method takes the [`Store`] so
+//! the whole per-request and per-tick logic runs natively against an
+//! in-memory store in tests; `root.rs` and `http.rs` only add Envoy I/O.
+
+use crate::shared::{acquire_lease, add_count, update_health, Keys, Store, StoreError, Transition};
+use crate::sync::{Flip, SharedView};
+use edgepick_core::{Config, CookieVerdict, Decision, Request, Router, SplitMix64};
+
+/// Lease time-to-live for `tick_ms`: three ticks, at least one second, so one
+/// late tick never hands probing over.
+pub fn lease_ttl_ms(tick_ms: u64) -> u64 {
+    tick_ms.saturating_mul(3).max(1000)
+}
+
+/// Tick period: the heartbeat interval, or one second for gauge refreshes.
+pub fn tick_ms(config: &Config) -> u64 {
+    config.health.heartbeat.as_ref().map_or(1000, |h| h.interval_ms)
+}
+
+/// A heartbeat verdict that changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// Backend index.
+    pub backend: usize,
+    /// `W_F` now.
+    pub faulty: bool,
+}
+
+/// A worker's plugin state.
+#[derive(Debug)]
+pub struct Plugin {
+    /// Configuration and live state.
+    pub router: Router,
+    /// Shared-data key names.
+    pub keys: Keys,
+    view: SharedView,
+    rng: SplitMix64,
+    /// This worker's id in the probe lease.
+    pub worker: u64,
+}
+
+impl Plugin {
+    /// A plugin over a validated `config`, shared data namespaced by `plugin_name`.
+    pub fn new(config: Config, plugin_name: &str, seed: u64) -> Plugin {
+        let keys = Keys::new(plugin_name, config.backends.iter().map(|b| (b.name.as_str(), b.address.to_string())));
+        let n = config.backends.len();
+        let view = SharedView::new(&keys, n);
+        let mut rng = SplitMix64::new(seed);
+        let worker = edgepick_core::Rng::next_u64(&mut rng) | 1;
+        Plugin { router: Router::new(config), keys, view, rng, worker }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.router.config()
+    }
+
+    /// Number of backends.
+    pub fn len(&self) -> usize {
+        self.config().backends.len()
+    }
+
+    /// True when there are no backends (never, for a validated configuration).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Create shared keys that do not exist yet (counters 0, all healthy).
+    pub fn init_shared(&self, store: &dyn Store) {
+        for i in 0..self.len() {
+            let k = self.keys.inflight(i);
+            if store.get(&k).0.is_none() {
+                let _ = store.set(&k, b"0", None);
+            }
+        }
+        let k = self.keys.health();
+        if store.get(&k).0.is_none() {
+            let _ = store.set(&k, &crate::shared::HealthRecord::new(self.len()).encode(), None);
+        }
+    }
+
+    /// Pull shared state into the router (before every pick and tick).
+    pub fn sync(&mut self, store: &dyn Store, now_ms: u64) -> Vec<Flip> {
+        self.view.pull(store, &mut self.router, now_ms)
+    }
+
+    /// Pick for `req` (after [`Plugin::sync`]).
+    pub fn pick(&mut self, req: &Request<'_>, now_ms: u64) -> (Decision, CookieVerdict) {
+        self.router.pick(req, now_ms, &mut self.rng)
+    }
+
+    /// A request was sent towards backend `i`: count it here and in shared data.
+    /// Returns the shared count.
+    pub fn started(&mut self, store: &dyn Store, i: usize) -> Result<u32, StoreError> {
+        self.router.request_started(i);
+        let key = self.view.inflight_key(i).ok_or(StoreError::Failed)?;
+        add_count(store, key, 1)
+    }
+
+    /// The request counted by [`Plugin::started`] on `i` ended. Returns the shared count.
+    pub fn ended(&mut self, store: &dyn Store, i: usize) -> Result<u32, StoreError> {
+        let key = self.view.inflight_key(i).ok_or(StoreError::Failed)?;
+        add_count(store, key, -1)
+    }
+
+    /// Record a passive outcome for backend `i` in shared data.
+    pub fn passive(&mut self, store: &dyn Store, i: usize, failure: bool, now_ms: u64) -> Result<Transition, StoreError> {
+        if i >= self.len() {
+            return Err(StoreError::Failed);
+        }
+        // A success on a node nobody counted failures for writes nothing.
+        if !failure && self.router.states()[i].health.passive.fails == 0 && self.view.record().entries[i].fails == 0 {
+            return Ok(Transition::Unchanged);
+        }
+        let max_fails = self.config().health.max_fails;
+        let mut t = Transition::Unchanged;
+        let rec = update_health(store, self.view.health_key(), self.len(), |r| {
+            t = r.entries[i].observe(failure, now_ms, max_fails);
+            t != Transition::Unchanged
+        })?;
+        if let Some(rec) = rec {
+            self.view.remember(rec);
+        }
+        Ok(t)
+    }
+
+    /// Take or renew the prober lease.
+    pub fn lease(&self, store: &dyn Store, now_ms: u64) -> bool {
+        let ttl = lease_ttl_ms(tick_ms(self.config()));
+        acquire_lease(store, &self.keys.probe_lease(), self.worker, now_ms, ttl)
+    }
+
+    /// A heartbeat from backend `i` arrived (prober only).
+    pub fn heartbeat(&mut self, i: usize, now_ms: u64) {
+        self.router.heartbeat(i, now_ms);
+    }
+
+    /// Prober: re-evaluate heartbeat windows (after [`Plugin::sync`]) and
+    /// publish changed verdicts. Returns what changed.
+    pub fn evaluate(&mut self, store: &dyn Store, now_ms: u64) -> Result<Vec<Verdict>, StoreError> {
+        let changed = self.router.evaluate_health(now_ms);
+        if changed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let verdicts: Vec<Verdict> = changed
+            .iter()
+            .map(|&i| Verdict { backend: i, faulty: self.router.states()[i].health.faulty })
+            .collect();
+        let rec = update_health(store, self.view.health_key(), self.len(), |r| {
+            let mut any = false;
+            for v in &verdicts {
+                any |= r.entries[v.backend].set_faulty(v.faulty, now_ms);
+            }
+            any
+        })?;
+        if let Some(rec) = rec {
+            self.view.remember(rec);
+        }
+        Ok(verdicts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shared::tests::MemStore;
+    use crate::shared::{decode_count, HealthRecord};
+
+    const CFG: &str = r#"{
+      "algorithm": {"name": "round_robin"},
+      "health": {"max_fails": 2, "fail_timeout_ms": 5000,
+                 "heartbeat": {"interval_ms": 100, "window_ms": 300, "threshold": 2}},
+      "backends": [{"name": "a", "address": "127.0.0.1:9001"}, {"name": "b", "address": "127.0.0.1:9002"}]
+    }"#;
+
+    fn plugin(seed: u64) -> Plugin {
+        Plugin::new(Config::from_json(CFG).unwrap(), "edgepick", seed)
+    }
+
+    #[test]
+    fn inflight_is_shared_between_workers() {
+        let s = MemStore::default();
+        let (mut w1, mut w2) = (plugin(1), plugin(2));
+        w1.init_shared(&s);
+        w2.init_shared(&s);
+        assert_eq!(w1.started(&s, 0), Ok(1));
+        assert_eq!(w2.started(&s, 0), Ok(2));
+        w2.sync(&s, 0);
+        assert_eq!(w2.router.states()[0].inflight, 2);
+        assert_eq!(w1.ended(&s, 0), Ok(1));
+        assert_eq!(w2.ended(&s, 0), Ok(0));
+        assert_eq!(decode_count(s.get(&w1.keys.inflight(0)).0.as_deref()), 0);
+    }
+
+    #[test]
+    fn init_does_not_clobber_live_counts() {
+        let s = MemStore::default();
+        let mut w1 = plugin(1);
+        w1.init_shared(&s);
+        w1.started(&s, 1).unwrap();
+        plugin(2).init_shared(&s);
+        assert_eq!(decode_count(s.get(&w1.keys.inflight(1)).0.as_deref()), 1);
+    }
+
+    #[test]
+    fn passive_failures_from_two_workers_add_up() {
+        let s = MemStore::default();
+        let (mut w1, mut w2) = (plugin(1), plugin(2));
+        w1.init_shared(&s);
+        assert_eq!(w1.passive(&s, 1, true, 10), Ok(Transition::Counted));
+        w2.sync(&s, 11);
+        assert_eq!(w2.passive(&s, 1, true, 11), Ok(Transition::WentOut));
+        let flips = w1.sync(&s, 12);
+        assert!(flips.contains(&Flip { backend: 1, healthy: false }));
+        for _ in 0..3 {
+            assert_eq!(w1.pick(&Request::default(), 12).0.primary(), Some(0));
+        }
+        // A success anywhere brings it back (and starts slow start).
+        w2.sync(&s, 20);
+        assert_eq!(w2.passive(&s, 1, false, 20), Ok(Transition::CameBack));
+        w1.sync(&s, 21);
+        assert!(w1.router.states()[1].is_healthy(21, &w1.config().health));
+        assert_eq!(w1.router.states()[1].health.recovered_at_ms, Some(20));
+        assert_eq!(w1.passive(&s, 1, false, 22), Ok(Transition::Unchanged), "nothing to clear: no write");
+    }
+
+    #[test]
+    fn only_one_worker_probes() {
+        let s = MemStore::default();
+        let (w1, w2) = (plugin(1), plugin(2));
+        assert_ne!(w1.worker, w2.worker);
+        assert!(w1.lease(&s, 0));
+        assert!(!w2.lease(&s, 100));
+        assert!(w1.lease(&s, 100));
+        assert!(w2.lease(&s, 100 + lease_ttl_ms(100)), "w1 stopped renewing");
+        assert!(!w1.lease(&s, 200 + lease_ttl_ms(100)));
+    }
+
+    #[test]
+    fn heartbeat_verdicts_reach_other_workers() {
+        let s = MemStore::default();
+        let (mut prober, mut other) = (plugin(1), plugin(2));
+        prober.init_shared(&s);
+        prober.sync(&s, 0);
+        assert_eq!(prober.evaluate(&s, 0), Ok(vec![]), "no verdict before a window");
+        // a answers heartbeats, b does not.
+        for t in [100, 200, 300] {
+            prober.heartbeat(0, t);
+        }
+        prober.sync(&s, 301);
+        assert_eq!(prober.evaluate(&s, 301), Ok(vec![Verdict { backend: 1, faulty: true }]));
+        let rec = HealthRecord::decode(&s.get(&prober.keys.health()).0.unwrap(), 2).unwrap();
+        assert!(rec.entries[1].faulty && !rec.entries[0].faulty);
+        other.sync(&s, 302);
+        assert!(other.router.states()[1].health.faulty);
+        assert_eq!(other.pick(&Request::default(), 302).0.ranked[0], 0);
+        // b comes back: two heartbeats inside the window.
+        for t in [400, 500] {
+            prober.heartbeat(0, t);
+            prober.heartbeat(1, t);
+        }
+        prober.sync(&s, 500);
+        assert_eq!(prober.evaluate(&s, 500), Ok(vec![Verdict { backend: 1, faulty: false }]));
+        other.sync(&s, 501);
+        let st = &other.router.states()[1];
+        assert!(!st.health.faulty);
+        assert_eq!(st.health.recovered_at_ms, Some(500), "slow start begins at recovery");
+    }
+}

@@ -1,0 +1,225 @@
+//! The root context: reads and validates the configuration, owns the worker's
+//! [`Plugin`], runs the tick (prober lease, heartbeat probes and verdicts,
+//! gauges) and hands each request an [`EdgepickHttp`].
+
+use crate::headers::DESTINATION_HEADER;
+use crate::host::{self, SharedData};
+use crate::http::EdgepickHttp;
+use crate::log::{self, Limiter};
+use crate::metrics::BackendMetrics;
+use crate::plugin::{tick_ms, Plugin};
+use crate::shared::Transition;
+use crate::sync::Flip;
+use edgepick_core::Config;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{ContextType, MapType};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// What the root shares with its requests.
+#[derive(Debug)]
+pub struct Shared {
+    /// The configured plugin.
+    pub plugin: Plugin,
+    /// Metric ids, by backend.
+    pub metrics: Vec<BackendMetrics>,
+    /// Warnings about load reports.
+    pub warn_load: Limiter,
+    /// Warnings about cookies.
+    pub warn_cookie: Limiter,
+    /// Warnings about shared data.
+    pub warn_shared: Limiter,
+}
+
+impl Shared {
+    /// Pull shared state; set the healthy gauges of backends that flipped.
+    pub fn sync(&mut self, now_ms: u64) {
+        let flips = self.plugin.sync(&SharedData, now_ms);
+        self.apply_flips(&flips);
+    }
+
+    fn apply_flips(&self, flips: &[Flip]) {
+        for f in flips {
+            if let Some(m) = self.metrics.get(f.backend) {
+                host::record(m.healthy, u64::from(f.healthy));
+            }
+        }
+    }
+
+    /// Count a passive outcome on backend `i`, with metrics and logs.
+    pub fn passive(&mut self, i: usize, failure: bool, now_ms: u64) {
+        if failure {
+            if let Some(m) = self.metrics.get(i) {
+                host::increment(m.failures, 1);
+            }
+        }
+        let name = self.plugin.config().backends.get(i).map_or_else(String::new, |b| b.name.clone());
+        match self.plugin.passive(&SharedData, i, failure, now_ms) {
+            Ok(Transition::WentOut) => {
+                let h = &self.plugin.config().health;
+                log::info(|| {
+                    format!("edgepick: backend {name} out for {} ms after {} failures", h.fail_timeout_ms, h.max_fails)
+                })
+            }
+            Ok(Transition::CameBack) => log::info(|| format!("edgepick: backend {name} answered again: back in")),
+            Ok(_) => {}
+            Err(e) => log::warn_limited(&mut self.warn_shared, || {
+                format!("edgepick: shared health update for {name} lost: {e:?}")
+            }),
+        }
+    }
+
+    /// Adjust backend `i`'s shared in-flight count by `delta` (±1) and its gauge.
+    pub fn inflight(&mut self, i: usize, delta: i64) {
+        let r = if delta > 0 { self.plugin.started(&SharedData, i) } else { self.plugin.ended(&SharedData, i) };
+        match r {
+            Ok(n) => host::record(self.metrics.get(i).and_then(|m| m.inflight), u64::from(n)),
+            Err(e) => log::warn_limited(&mut self.warn_shared, || format!("edgepick: in-flight count lost: {e:?}")),
+        }
+    }
+}
+
+/// The root context of one worker's VM.
+pub struct EdgepickRoot {
+    context_id: u32,
+    shared: Option<Rc<RefCell<Shared>>>,
+    probes: HashMap<u32, usize>,
+    warn_probe: Limiter,
+}
+
+impl EdgepickRoot {
+    /// A root context before configuration.
+    pub fn new(context_id: u32) -> Self {
+        EdgepickRoot { context_id, shared: None, probes: HashMap::new(), warn_probe: Limiter::new(100) }
+    }
+
+    fn configure(&mut self, bytes: &[u8]) -> Result<(), edgepick_core::ConfigError> {
+        let config = Config::from_json_bytes(bytes)?;
+        let name = host::property_str(&["plugin_name"]).unwrap_or_default();
+        let seed = crate::seed::seed(host::now_nanos(), self.context_id);
+        let plugin = Plugin::new(config, &name, seed);
+        plugin.init_shared(&SharedData);
+        let metrics = plugin.config().backends.iter().map(|b| BackendMetrics::define(&b.name)).collect();
+        host::set_tick_ms(tick_ms(plugin.config()));
+        log::info(|| {
+            let c = plugin.config();
+            format!(
+                "edgepick: configured {} backends, algorithm {}, shared data {}, worker {:x}",
+                c.backends.len(),
+                c.algorithm.name(),
+                plugin.keys.prefix(),
+                plugin.worker
+            )
+        });
+        let mut shared = Shared {
+            plugin,
+            metrics,
+            warn_load: Limiter::new(100),
+            warn_cookie: Limiter::new(100),
+            warn_shared: Limiter::new(100),
+        };
+        shared.sync(host::now_ms());
+        self.shared = Some(Rc::new(RefCell::new(shared)));
+        Ok(())
+    }
+
+    /// Prober duty: publish verdicts from the last round, send the next one.
+    fn probe(&mut self, s: &mut Shared, now_ms: u64) {
+        match s.plugin.evaluate(&SharedData, now_ms) {
+            Ok(verdicts) => {
+                for v in verdicts {
+                    let name = &s.plugin.config().backends[v.backend].name;
+                    log::info(|| {
+                        let state = if v.faulty { "faulty (too few heartbeats)" } else { "running again" };
+                        format!("edgepick: backend {name} {state}")
+                    });
+                }
+            }
+            Err(e) => log::warn_limited(&mut s.warn_shared, || format!("edgepick: health verdicts not published: {e:?}")),
+        }
+        s.sync(now_ms);
+        let Some(hb) = s.plugin.config().health.heartbeat.clone() else { return };
+        // Envoy answers every call (response, failure or timeout); the bound
+        // only guards against a host that does not.
+        if self.probes.len() > 16 * s.plugin.len() {
+            self.probes.clear();
+        }
+        for (i, b) in s.plugin.config().backends.iter().enumerate() {
+            let addr = b.address.to_string();
+            let headers = vec![
+                (":method", "GET"),
+                (":path", hb.path.as_str()),
+                (":authority", addr.as_str()),
+                (":scheme", "http"),
+                ("user-agent", "edgepick-heartbeat"),
+                (DESTINATION_HEADER, addr.as_str()),
+            ];
+            match host::http_call(&hb.cluster, headers, hb.timeout_ms) {
+                Ok(token) => {
+                    self.probes.insert(token, i);
+                }
+                Err(e) => log::warn_limited(&mut self.warn_probe, || {
+                    format!("edgepick: heartbeat to {} through cluster {:?} not sent: {e:?}", b.name, hb.cluster)
+                }),
+            }
+        }
+    }
+}
+
+impl Context for EdgepickRoot {
+    fn on_http_call_response(&mut self, token_id: u32, _headers: usize, _body: usize, _trailers: usize) {
+        let Some(i) = self.probes.remove(&token_id) else { return };
+        let Some(shared) = &self.shared else { return };
+        let status = host::header(MapType::HttpCallResponseHeaders, ":status").and_then(|s| s.parse::<u16>().ok());
+        let mut s = shared.borrow_mut();
+        let now = host::now_ms();
+        let name = s.plugin.config().backends.get(i).map_or("?", |b| b.name.as_str()).to_string();
+        match status {
+            Some(200..=299) => s.plugin.heartbeat(i, now),
+            other => log::debug(|| format!("edgepick: heartbeat from {name} missed: status {other:?}")),
+        }
+    }
+}
+
+impl RootContext for EdgepickRoot {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        log::refresh();
+        let bytes = host::plugin_configuration().unwrap_or_default();
+        match self.configure(&bytes) {
+            Ok(()) => true,
+            Err(e) => {
+                log::error(|| format!("edgepick: invalid configuration: {e}"));
+                false
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        log::refresh();
+        let Some(shared) = self.shared.clone() else { return };
+        let mut s = shared.borrow_mut();
+        let now = host::now_ms();
+        s.sync(now);
+        if !s.plugin.lease(&SharedData, now) {
+            return;
+        }
+        // The lease holder also refreshes gauges (one stat for all workers).
+        for (i, st) in s.plugin.router.states().iter().enumerate() {
+            let ok = st.is_healthy(now, &s.plugin.config().health);
+            if let Some(m) = s.metrics.get(i) {
+                host::record(m.inflight, u64::from(st.inflight));
+                host::record(m.healthy, u64::from(ok));
+            }
+        }
+        self.probe(&mut s, now);
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(EdgepickHttp::new(self.shared.clone())))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}

@@ -1,0 +1,307 @@
+//! `cargo xtask bench`: requests/s, p50 and p99 through Envoy with and without
+//! filters, measured with wrk on loopback in one run, reported as ratios.
+//!
+//! Variants, all against the same three nginx backends and the same Envoy
+//! binary with `--concurrency 1`: wrk straight to one backend; Envoy's native
+//! `round_robin` and `ring_hash`; `override_host` with the header sent by the
+//! client; a minimal wasm filter that only writes a round-robin header (the
+//! floor any wasm filter pays); and edgepick with rfws + sticky cookies,
+//! ip_hash, and rfws with a cookie already held.
+
+use crate::install;
+use crate::steps::{output, root, run};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BACKENDS: [u16; 3] = [18101, 18102, 18103];
+const ENVOY_PORT: u16 = 18080;
+const ADMIN_PORT: u16 = 18081;
+const KEY: &str = "bench-signing-key-0123456789abcdef";
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_port(port: u16) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("nothing listens on 127.0.0.1:{port} after 20 s")
+}
+
+fn nginx(dir: &Path) -> Result<Killed> {
+    let servers: String = BACKENDS
+        .iter()
+        .map(|p| format!("server {{ listen 127.0.0.1:{p}; access_log off; location / {{ return 200 \"backend {p}\\n\"; }} }}\n"))
+        .collect();
+    let conf = format!(
+        "worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/nginx.err;\n\
+         events {{ worker_connections 1024; }}\n\
+         http {{ client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n{servers}}}\n",
+        d = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf)?;
+    let child = Command::new("nginx").arg("-c").arg(&path).arg("-p").arg(dir).stderr(Stdio::null()).spawn()?;
+    for p in BACKENDS {
+        wait_port(p)?;
+    }
+    Ok(Killed(child))
+}
+
+fn endpoints() -> String {
+    BACKENDS.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+}
+
+/// How Envoy is set up for one variant.
+enum Setup {
+    Native(&'static str),
+    OverrideHost(Option<(PathBuf, String)>),
+}
+
+fn envoy_yaml(setup: &Setup) -> String {
+    let lb = match setup {
+        Setup::Native("ring_hash") => "lb_policy: RING_HASH".to_string(),
+        Setup::Native(_) => "lb_policy: ROUND_ROBIN".to_string(),
+        Setup::OverrideHost(_) => "load_balancing_policy:
+      policies:
+      - typed_extension_config:
+          name: envoy.load_balancing_policies.override_host
+          typed_config:
+            \"@type\": type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost
+            override_host_sources: [ { header: \"x-gateway-destination-endpoint\" } ]
+            fallback_policy:
+              policies:
+              - typed_extension_config:
+                  name: envoy.load_balancing_policies.round_robin
+                  typed_config: { \"@type\": type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin }"
+            .to_string(),
+    };
+    let hash = if matches!(setup, Setup::Native("ring_hash")) {
+        "hash_policy: [ { header: { header_name: \"x-user\" } } ]"
+    } else {
+        ""
+    };
+    let filter = match setup {
+        Setup::OverrideHost(Some((wasm, cfg))) => format!(
+            "      - name: envoy.filters.http.wasm
+        typed_config:
+          \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+          config:
+            name: bench
+            configuration: {{ \"@type\": type.googleapis.com/google.protobuf.StringValue, value: {cfg:?} }}
+            vm_config:
+              runtime: envoy.wasm.runtime.v8
+              code: {{ local: {{ filename: {wasm:?} }} }}
+",
+            wasm = wasm.display().to_string()
+        ),
+        _ => String::new(),
+    };
+    let eps: String =
+        BACKENDS.iter().map(|p| format!("        - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {p} }} }} }}\n")).collect();
+    format!(
+        "admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {ADMIN_PORT} }} }} }}
+static_resources:
+  listeners:
+  - address: {{ socket_address: {{ address: 127.0.0.1, port_value: {ENVOY_PORT} }} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: [\"*\"]
+              routes:
+              - match: {{ prefix: / }}
+                route:
+                  cluster: backends
+                  {hash}
+                  retry_policy: {{ retry_on: \"connect-failure,refused-stream,reset\", num_retries: 2 }}
+          http_filters:
+{filter}      - name: envoy.filters.http.router
+        typed_config: {{ \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
+  clusters:
+  - name: backends
+    connect_timeout: 1s
+    type: STATIC
+    {lb}
+    load_assignment:
+      cluster_name: backends
+      endpoints:
+      - lb_endpoints:
+{eps}"
+    )
+}
+
+struct Result1 {
+    name: String,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn ms(v: &str) -> f64 {
+    let v = v.trim();
+    let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+    let x: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => x / 1000.0,
+        "ms" => x,
+        "s" => x * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn wrk(name: &str, port: u16, headers: &[String], secs: u64) -> Result<Result1> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t1", "-c32", &format!("-d{secs}s"), "--latency"]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    cmd.arg(format!("http://127.0.0.1:{port}/"));
+    let out = output(&mut cmd)?;
+    let rps = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("wrk printed no Requests/sec:\n{out}"))?;
+    let pct = |p: &str| out.lines().find_map(|l| l.trim().strip_prefix(p).map(ms)).unwrap_or(f64::NAN);
+    let non2xx = out.lines().find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
+    if let Some(l) = non2xx {
+        eprintln!("    {name}: wrk reports: {}", l.trim());
+    }
+    let r = Result1 { name: name.into(), rps, p50_ms: pct("50%"), p99_ms: pct("99%") };
+    eprintln!("    {:<40} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms", r.name, r.rps, r.p50_ms, r.p99_ms);
+    Ok(r)
+}
+
+fn with_envoy(envoy: &Path, dir: &Path, setup: &Setup, f: impl FnOnce() -> Result<Result1>) -> Result<Result1> {
+    let yaml = dir.join("envoy.yaml");
+    std::fs::write(&yaml, envoy_yaml(setup))?;
+    let log = std::fs::File::create(dir.join("envoy.log"))?;
+    let child = Command::new(envoy)
+        .arg("-c")
+        .arg(&yaml)
+        .args(["--concurrency", "1", "--base-id", "47", "--log-level", "warn"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    let _guard = Killed(child);
+    wait_port(ENVOY_PORT)?;
+    // Warm up: the first requests instantiate the wasm VM.
+    let _ = Command::new("wrk").args(["-t1", "-c4", "-d1s"]).arg(format!("http://127.0.0.1:{ENVOY_PORT}/")).output();
+    f()
+}
+
+fn edgepick_config(algorithm: &str) -> String {
+    let backends: Vec<String> = BACKENDS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{{\"name\":\"n{i}\",\"address\":\"127.0.0.1:{p}\",\"link\":{{\"bandwidth_mbps\":{}}}}}", 100 * (i + 1)))
+        .collect();
+    format!(
+        "{{\"algorithm\":{{\"name\":\"{algorithm}\"}},\"cookie\":{{\"keys\":[\"{KEY}\"]}},\"health\":{{\"panic_threshold\":0}},\"backends\":[{}]}}",
+        backends.join(",")
+    )
+}
+
+fn build_minimal() -> Result<PathBuf> {
+    let manifest = root().join("xtask/minimal-filter/Cargo.toml");
+    let target = root().join("target/minimal-filter");
+    run(
+        "build the minimal filter",
+        Command::new("cargo")
+            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1", "--manifest-path"])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target),
+    )?;
+    Ok(target.join("wasm32-wasip1/release/minimal_filter.wasm"))
+}
+
+/// Run every variant and print the table.
+pub fn run_bench(args: &[String]) -> Result<()> {
+    let secs: u64 = args.iter().position(|a| a == "--duration").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(10);
+    install::rust_targets()?;
+    install::debian_tools()?;
+    if !crate::steps::have("nginx") && !Path::new("/usr/sbin/nginx").exists() {
+        install::apt(&["nginx"])?;
+    }
+    let envoy = install::envoy()?;
+    let filter = crate::test::build_filter()?;
+    let minimal = build_minimal()?;
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let _nginx = nginx(&dir)?;
+    eprintln!("\n==> wrk -t1 -c32 -d{secs}s, Envoy --concurrency 1, three nginx backends");
+    let mut rows = vec![wrk("direct to one backend", BACKENDS[0], &[], secs)?];
+    rows.push(with_envoy(&envoy, &dir, &Setup::Native("round_robin"), || wrk("envoy round_robin (native)", ENVOY_PORT, &[], secs))?);
+    let user = vec!["x-user: 42".to_string()];
+    rows.push(with_envoy(&envoy, &dir, &Setup::Native("ring_hash"), || wrk("envoy ring_hash (native)", ENVOY_PORT, &user, secs))?);
+    let hdr = vec![format!("x-gateway-destination-endpoint: 127.0.0.1:{}", BACKENDS[1])];
+    rows.push(with_envoy(&envoy, &dir, &Setup::OverrideHost(None), || wrk("override_host, header from client", ENVOY_PORT, &hdr, secs))?);
+    let min = Setup::OverrideHost(Some((minimal, endpoints())));
+    rows.push(with_envoy(&envoy, &dir, &min, || wrk("minimal wasm filter (floor)", ENVOY_PORT, &[], secs))?);
+    for (label, alg, cookie) in [
+        ("edgepick rfws + sticky (new clients)", "rfws", false),
+        ("edgepick rfws + sticky (cookie held)", "rfws", true),
+        ("edgepick ip_hash", "ip_hash", false),
+    ] {
+        let setup = Setup::OverrideHost(Some((filter.clone(), edgepick_config(alg))));
+        rows.push(with_envoy(&envoy, &dir, &setup, || {
+            let headers = if cookie { vec![format!("cookie: {}", fetch_cookie()?)] } else { Vec::new() };
+            wrk(label, ENVOY_PORT, &headers, secs)
+        })?);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+fn fetch_cookie() -> Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", ENVOY_PORT))?;
+    s.write_all(b"GET / HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n")?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp)?;
+    resp.lines()
+        .find_map(|l| l.to_ascii_lowercase().starts_with("set-cookie:").then(|| l[11..].trim().split(';').next().unwrap_or("").to_string()))
+        .context("the filter set no cookie")
+}
+
+fn print_table(rows: &[Result1]) {
+    let base = rows.iter().find(|r| r.name.starts_with("envoy round_robin")).map_or(f64::NAN, |r| r.rps);
+    let floor = rows.iter().find(|r| r.name.starts_with("minimal")).map_or(f64::NAN, |r| r.rps);
+    println!("\n| variant | req/s | p50 ms | p99 ms | × native RR | × minimal filter |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            r.name,
+            r.rps,
+            r.p50_ms,
+            r.p99_ms,
+            r.rps / base,
+            r.rps / floor
+        );
+    }
+    for name in ["edgepick_filter.wasm"] {
+        let p = crate::test::artifacts().join(name);
+        if let Ok(m) = std::fs::metadata(&p) {
+            println!("\n{name} after wasm-opt: {:.1} KiB", m.len() as f64 / 1024.0);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! `cargo xtask demo`: three sample backends, Envoy with the filter in front of
+//! them, and the browser simulator — all on loopback, stopped by Ctrl-C.
+
+use crate::steps::{cargo, root, run};
+use crate::{install, test};
+use anyhow::{Context, Result};
+use edgepick_tests::harness::{set_backend_binary, Backend, BackendOptions, EnvoyBuilder};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const KEY: &str = "demo-signing-key-change-me-0123456789";
+
+fn flag(args: &[String], name: &str, default: u16) -> Result<u16> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("{name} needs a port number")),
+    }
+}
+
+/// The demo's filter configuration: RFWS, sticky cookies, heartbeats, and the
+/// decision header so curl shows why each node was chosen.
+fn config(backends: &[Backend]) -> String {
+    let links = [(1000, 2, 5), (400, 1, 2), (100, 3, 20)];
+    let list: Vec<String> = backends
+        .iter()
+        .zip(links)
+        .map(|(b, (bw, hops, delay))| {
+            format!(
+                r#"{{"name": "{}", "address": "{}", "url": "http://{}", "capacity": 50,
+       "link": {{"bandwidth_mbps": {bw}, "hops": {hops}, "delay_ms": {delay}}}}}"#,
+                b.name(),
+                b.addr(),
+                b.addr()
+            )
+        })
+        .collect();
+    format!(
+        r#"{{
+  "algorithm": {{"name": "rfws", "tie_tolerance": 0.05, "load_threshold": 0.9}},
+  "backends": [
+    {}
+  ],
+  "health": {{"heartbeat": {{"interval_ms": 500, "window_ms": 1500, "threshold": 2, "path": "/health"}},
+             "max_fails": 1, "fail_timeout_ms": 5000, "slow_start_ms": 5000}},
+  "cookie": {{"name": "edgepick", "keys": ["{KEY}"], "max_age_s": 3600}},
+  "decision_header": true
+}}"#,
+        list.join(",\n    ")
+    )
+}
+
+/// Build, start everything, print what to open, wait for Ctrl-C.
+pub fn run_demo(args: &[String]) -> Result<()> {
+    let port = flag(args, "--port", 10000)?;
+    let admin = flag(args, "--admin-port", 9901)?;
+    let web_port = flag(args, "--web-port", 8080)?;
+    install::rust_targets()?;
+    install::debian_tools()?;
+    let envoy_bin = install::envoy()?;
+    let wasm = test::build_filter()?;
+    let www = test::build_web().map(|pkg| pkg.parent().map(Path::to_path_buf).unwrap_or(pkg))?;
+    run("build edgepick-backend", cargo().args(["build", "--quiet", "-p", "edgepick-tests", "--bin", "edgepick-backend"]))?;
+    set_backend_binary(root().join("target/debug/edgepick-backend"));
+
+    let backends: Vec<Backend> = ["a", "b", "c"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Backend::spawn(n, BackendOptions { port: 18001 + i as u16, ..Default::default() }))
+        .collect::<Result<_>>()?;
+    let cfg = config(&backends);
+    let cfg_path = test::artifacts().join("demo-config.json");
+    std::fs::write(&cfg_path, &cfg)?;
+    let envoy = EnvoyBuilder::new(&wasm, &cfg)
+        .envoy_binary(envoy_bin)
+        .concurrency(2)
+        .listener_port(port)
+        .admin_port(admin)
+        .start()
+        .context("starting Envoy (is something else on the port? use --port / --admin-port)")?;
+    let web = crate::serve::Static::start(&www, web_port)?;
+
+    println!(
+        "\nedgepick demo is running (Ctrl-C stops everything)\n\
+         \n  Envoy with the filter   http://127.0.0.1:{port}/\n  Envoy admin             http://127.0.0.1:{admin}/stats/prometheus\n  browser simulator       http://127.0.0.1:{web_port}/\n\
+         \n  backends  a {}  b {}  c {}\n  config    {}\n  Envoy log {}\n\
+         \nTry:\n  curl -si http://127.0.0.1:{port}/hello | grep -iE 'x-served-by|set-cookie|x-edgepick-decision'\n  \
+         curl -si -b 'edgepick=<value from set-cookie>' http://127.0.0.1:{port}/hello   # sticks to the same node\n  \
+         curl -s http://127.0.0.1:{admin}/stats/prometheus | grep edgepick\n  \
+         curl -s http://{}/__ctl/exit   # kill node a; the next requests fail over, no errors\n",
+        backends[0].addr(),
+        backends[1].addr(),
+        backends[2].addr(),
+        cfg_path.display(),
+        envoy.dir().join("envoy.log").display(),
+        backends[0].addr(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
+    let deadline = demo_deadline(args)?;
+    while !stop.load(Ordering::SeqCst) && deadline.is_none_or(|d| std::time::Instant::now() < d) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("\nstopping Envoy, the backends and the web server…");
+    drop(web);
+    drop(envoy);
+    drop(backends);
+    Ok(())
+}
+
+/// `--for SECONDS` stops the demo by itself (used by scripts and CI smoke runs).
+fn demo_deadline(args: &[String]) -> Result<Option<std::time::Instant>> {
+    match args.iter().position(|a| a == "--for") {
+        None => Ok(None),
+        Some(i) => {
+            let s: u64 = args.get(i + 1).and_then(|v| v.parse().ok()).context("--for needs seconds")?;
+            Ok(Some(std::time::Instant::now() + Duration::from_secs(s)))
+        }
+    }
+}
+

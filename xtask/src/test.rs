@@ -1,0 +1,115 @@
+//! `cargo xtask test`: every check, in the order that fails fastest.
+
+use crate::install;
+use crate::steps::{cargo, have, root, run, step};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+/// Where built artifacts are collected.
+pub fn artifacts() -> PathBuf {
+    root().join("target/edgepick")
+}
+
+/// Build the filter for wasm32-wasip1 (profile `wasm`), optimise it with
+/// wasm-opt when available; returns the path Envoy and the host runner load.
+pub fn build_filter() -> Result<PathBuf> {
+    run(
+        "build edgepick-filter (wasm32-wasip1)",
+        cargo().args(["build", "--quiet", "-p", "edgepick-filter", "--target", "wasm32-wasip1", "--profile", "wasm"]),
+    )?;
+    let built = root().join("target/wasm32-wasip1/wasm/edgepick_filter.wasm");
+    let out = artifacts().join("edgepick_filter.wasm");
+    std::fs::create_dir_all(artifacts())?;
+    optimise(&built, &out)?;
+    report_size("edgepick_filter.wasm", &built, &out);
+    Ok(out)
+}
+
+/// Build the browser package into `web-demo/www/pkg`.
+pub fn build_web() -> Result<PathBuf> {
+    let bindgen = install::wasm_bindgen()?;
+    run(
+        "build edgepick-web (wasm32-unknown-unknown)",
+        cargo().args(["build", "--quiet", "-p", "edgepick-web", "--target", "wasm32-unknown-unknown", "--profile", "wasm"]),
+    )?;
+    let built = root().join("target/wasm32-unknown-unknown/wasm/edgepick_web.wasm");
+    let pkg = root().join("web-demo/www/pkg");
+    run(
+        "wasm-bindgen --target web",
+        Command::new(&bindgen).args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&pkg).arg(&built),
+    )?;
+    let bg = pkg.join("edgepick_web_bg.wasm");
+    let tmp = artifacts().join("edgepick_web_bg.wasm");
+    std::fs::create_dir_all(artifacts())?;
+    std::fs::copy(&bg, &tmp)?;
+    optimise(&tmp, &bg)?;
+    report_size("edgepick_web_bg.wasm", &tmp, &bg);
+    Ok(pkg)
+}
+
+fn optimise(input: &std::path::Path, output: &std::path::Path) -> Result<()> {
+    if have("wasm-opt") {
+        let status = Command::new("wasm-opt")
+            .args(["-Oz", "--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int", "--enable-mutable-globals"])
+            .arg(input)
+            .arg("-o")
+            .arg(output)
+            .status()?;
+        if status.success() {
+            return Ok(());
+        }
+        eprintln!("    wasm-opt failed ({status}); using the unoptimised module");
+    }
+    std::fs::copy(input, output).with_context(|| format!("copying {}", input.display()))?;
+    Ok(())
+}
+
+fn report_size(name: &str, before: &std::path::Path, after: &std::path::Path) {
+    let kib = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len() as f64 / 1024.0).unwrap_or(0.0);
+    eprintln!("    {name}: {:.1} KiB built, {:.1} KiB after wasm-opt", kib(before), kib(after));
+}
+
+/// Run every check.
+pub fn all(args: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let quick = args.iter().any(|a| a == "--quick");
+    install::rust_targets()?;
+    run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run("cargo clippy (native)", cargo().args(["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(
+        "cargo clippy (edgepick-filter, wasm32-wasip1)",
+        cargo().args(["clippy", "--quiet", "-p", "edgepick-filter", "--target", "wasm32-wasip1", "--", "-D", "warnings"]),
+    )?;
+    run(
+        "cargo clippy (edgepick-web, wasm32-unknown-unknown)",
+        cargo().args(["clippy", "--quiet", "-p", "edgepick-web", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
+    )?;
+    for target in ["wasm32-wasip1", "wasm32-unknown-unknown"] {
+        run(&format!("build edgepick-core ({target})"), cargo().args(["build", "--quiet", "-p", "edgepick-core", "--target", target]))?;
+    }
+    let filter = build_filter()?;
+    let envoy = install::envoy()?;
+    install::debian_tools()?;
+    let pkg = build_web()?;
+    install::npm_packages()?;
+    let t = step("cargo test --workspace (unit, property, golden, host runner, real Envoy)");
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    if quick {
+        test.env("PROPTEST_CASES", "32");
+    }
+    test.env("EDGEPICK_ENVOY", &envoy).env("EDGEPICK_FILTER_WASM", &filter).env("EDGEPICK_WEB_PKG", &pkg);
+    let status = test.status().context("starting cargo test")?;
+    if !status.success() {
+        anyhow::bail!("cargo test failed ({status})");
+    }
+    eprintln!("    (cargo test: {:.1}s)", t.elapsed().as_secs_f64());
+    run(
+        "browser test (real Chromium via playwright-core)",
+        Command::new("node").arg("web-demo/tests/browser.mjs").current_dir(root()).env("EDGEPICK_WEB_PKG", &pkg),
+    )?;
+    eprintln!("\nxtask test: everything passed in {:.0}s", started.elapsed().as_secs_f64());
+    Ok(())
+}

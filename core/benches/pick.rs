@@ -22,7 +22,10 @@ const ALGORITHMS: [(&str, &str); 8] = [
     ("least_connections", r#"{"name": "least_connections"}"#),
     ("least_response_time", r#"{"name": "least_response_time"}"#),
     ("ip_hash", r#"{"name": "ip_hash"}"#),
-    ("consistent_hash", r#"{"name": "consistent_hash", "key": "path"}"#),
+    (
+        "consistent_hash",
+        r#"{"name": "consistent_hash", "key": "path"}"#,
+    ),
 ];
 
 fn config(algorithm: &str, n: usize) -> Config {
@@ -41,14 +44,19 @@ fn config(algorithm: &str, n: usize) -> Config {
             )
         })
         .collect();
-    Config::from_json(&format!(r#"{{"algorithm": {algorithm}, "backends": [{}]}}"#, backends.join(",")))
-        .expect("bench configuration is valid")
+    Config::from_json(&format!(
+        r#"{{"algorithm": {algorithm}, "backends": [{}]}}"#,
+        backends.join(",")
+    ))
+    .expect("bench configuration is valid")
 }
 
 fn picks(c: &mut Criterion) {
     let mut g = c.benchmark_group("baseline");
     let mut rng = SplitMix64::new(1);
-    g.bench_function("splitmix64_next_u64", |b| b.iter(|| black_box(rng.next_u64())));
+    g.bench_function("splitmix64_next_u64", |b| {
+        b.iter(|| black_box(rng.next_u64()))
+    });
     g.finish();
 
     let req = Request {
@@ -75,7 +83,13 @@ fn picks(c: &mut Criterion) {
         let states = vec![edgepick_core::BackendState::default(); n];
         let eligible = vec![true; n];
         let weights: Vec<f64> = cfg.backends.iter().map(|b| f64::from(b.weight)).collect();
-        let cand = Candidates { backends: &cfg.backends, states: &states, eligible: &eligible, weights: &weights, now_ms: 0 };
+        let cand = Candidates {
+            backends: &cfg.backends,
+            states: &states,
+            eligible: &eligible,
+            weights: &weights,
+            now_ms: 0,
+        };
         let mut rfws = Rfws::new(0.05, 0.9);
         let mut rng = SplitMix64::new(7);
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {

@@ -349,13 +349,10 @@ fn other_named_errors() {
         "cookie.name",
         "not a valid cookie name",
     );
-    // serde reads a struct from a JSON array too (fields by position): still an
-    // error here, reported at the offending position.
-    rejects(
-        "[1, 2]",
-        "[1]",
-        "invalid type: integer `2`, expected a string",
-    );
+    // serde would read a struct from a JSON array (fields by position): the
+    // document must be an object.
+    rejects("[1, 2]", "(document)", "must be a JSON object");
+    rejects(r#"[1, "proxy", {"name": "rfws"}, [{"address": "127.0.0.1:1"}]]"#, "(document)", "must be a JSON object");
     rejects("42", "(document)", "invalid type: integer `42`");
 }
 

@@ -35,9 +35,15 @@ struct Node {
 }
 
 fn node() -> impl Strategy<Value = Node> {
-    (0u32..4, any::<bool>(), 0u32..12, 1u32..1000, 1u32..5).prop_map(|(weight, faulty, inflight, bandwidth, hops)| {
-        Node { weight, faulty, inflight, bandwidth, hops }
-    })
+    (0u32..4, any::<bool>(), 0u32..12, 1u32..1000, 1u32..5).prop_map(
+        |(weight, faulty, inflight, bandwidth, hops)| Node {
+            weight,
+            faulty,
+            inflight,
+            bandwidth,
+            hops,
+        },
+    )
 }
 
 fn config(algorithm: &str, nodes: &[Node], fallbacks: usize) -> Config {
@@ -134,8 +140,16 @@ proptest! {
 #[test]
 fn weighted_random_shares_converge_to_the_weights() {
     let weights = [1u32, 2, 3, 5, 8, 13, 0, 4];
-    let nodes: Vec<Node> =
-        weights.iter().map(|&weight| Node { weight, faulty: false, inflight: 0, bandwidth: 100, hops: 1 }).collect();
+    let nodes: Vec<Node> = weights
+        .iter()
+        .map(|&weight| Node {
+            weight,
+            faulty: false,
+            inflight: 0,
+            bandwidth: 100,
+            hops: 1,
+        })
+        .collect();
     let mut r = router(ALGORITHMS[3], &nodes, 2);
     assert!(matches!(r.config().algorithm, Algorithm::WeightedRandom));
     let mut rng = SplitMix64::new(20_240_601);
@@ -149,6 +163,11 @@ fn weighted_random_shares_converge_to_the_weights() {
         let p = f64::from(w) / f64::from(total);
         let sigma = (picks * p * (1.0 - p)).sqrt();
         let got = f64::from(counts[i]);
-        assert!((got - picks * p).abs() <= 3.0 * sigma, "backend {i}: {got} picks, expected {} ± {}", picks * p, 3.0 * sigma);
+        assert!(
+            (got - picks * p).abs() <= 3.0 * sigma,
+            "backend {i}: {got} picks, expected {} ± {}",
+            picks * p,
+            3.0 * sigma
+        );
     }
 }

@@ -101,3 +101,8 @@ pub(crate) fn copy_out(
     write_u32(cx, ptr_ptr, ptr)?;
     write_u32(cx, size_ptr, bytes.len() as u32)
 }
+
+/// Runs `f` so a hostcall body can use `?` inline.
+pub(crate) fn try_block<T>(f: impl FnOnce() -> Result<T, Fail>) -> Result<T, Fail> {
+    f()
+}

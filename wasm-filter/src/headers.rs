@@ -28,7 +28,9 @@ pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
 
 /// Whether the `Cookie` header carries cookie `name`.
 pub fn has_cookie(header: &str, name: &str) -> bool {
-    header.split(';').any(|p| p.split_once('=').is_some_and(|(k, _)| k.trim() == name))
+    header
+        .split(';')
+        .any(|p| p.split_once('=').is_some_and(|(k, _)| k.trim() == name))
 }
 
 /// Redirect target: the node's public base URL (or `http://<address>`) plus
@@ -44,7 +46,10 @@ pub fn redirect_location(base: Option<&str>, address: &SocketAddr, path: &str) -
 /// An IP from Envoy's `source.address` (`ip:port`, `[v6]:port`, or a bare IP).
 pub fn parse_ip(addr: &str) -> Option<IpAddr> {
     let a = addr.trim();
-    a.parse::<SocketAddr>().map(|s| s.ip()).ok().or_else(|| a.parse().ok())
+    a.parse::<SocketAddr>()
+        .map(|s| s.ip())
+        .ok()
+        .or_else(|| a.parse().ok())
 }
 
 /// A socket address from Envoy's `upstream.address` (`ip:port`).
@@ -63,7 +68,10 @@ mod tests {
 
     #[test]
     fn strips_only_the_named_cookie() {
-        assert_eq!(strip_cookie("a=1; ep=v1.x.y.z; b=2", "ep").as_deref(), Some("a=1; b=2"));
+        assert_eq!(
+            strip_cookie("a=1; ep=v1.x.y.z; b=2", "ep").as_deref(),
+            Some("a=1; b=2")
+        );
         assert_eq!(strip_cookie("ep=v1", "ep"), None);
         assert_eq!(strip_cookie("epx=1;ep=2", "ep").as_deref(), Some("epx=1"));
         assert_eq!(strip_cookie(" a=1 ;; b ", "ep").as_deref(), Some("a=1; b"));
@@ -75,19 +83,37 @@ mod tests {
     #[test]
     fn redirect_keeps_path_and_query() {
         let addr: SocketAddr = "10.0.0.1:80".parse().unwrap();
-        assert_eq!(redirect_location(Some("https://b.example"), &addr, "/x?y=1"), "https://b.example/x?y=1");
-        assert_eq!(redirect_location(Some("https://b.example/"), &addr, "/"), "https://b.example/");
+        assert_eq!(
+            redirect_location(Some("https://b.example"), &addr, "/x?y=1"),
+            "https://b.example/x?y=1"
+        );
+        assert_eq!(
+            redirect_location(Some("https://b.example/"), &addr, "/"),
+            "https://b.example/"
+        );
         assert_eq!(redirect_location(None, &addr, "/p"), "http://10.0.0.1:80/p");
         assert_eq!(redirect_location(None, &addr, "*"), "http://10.0.0.1:80/");
     }
 
     #[test]
     fn parses_envoy_addresses() {
-        assert_eq!(parse_ip("192.0.2.7:5555"), Some("192.0.2.7".parse().unwrap()));
-        assert_eq!(parse_ip("[2001:db8::1]:443"), Some("2001:db8::1".parse().unwrap()));
-        assert_eq!(parse_ip("2001:db8::1"), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            parse_ip("192.0.2.7:5555"),
+            Some("192.0.2.7".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip("[2001:db8::1]:443"),
+            Some("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip("2001:db8::1"),
+            Some("2001:db8::1".parse().unwrap())
+        );
         assert_eq!(parse_ip("pipe:/tmp/x"), None);
-        assert_eq!(parse_socket("127.0.0.1:18101"), Some("127.0.0.1:18101".parse().unwrap()));
+        assert_eq!(
+            parse_socket("127.0.0.1:18101"),
+            Some("127.0.0.1:18101".parse().unwrap())
+        );
         assert_eq!(parse_socket("nonsense"), None);
         assert_eq!(text(b"a\xffb"), "a\u{fffd}b");
     }

@@ -37,12 +37,17 @@ pub fn property_int(path: &[&str]) -> Option<i64> {
 
 /// The plugin configuration buffer.
 pub fn plugin_configuration() -> Option<Vec<u8>> {
-    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX).ok().flatten()
+    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+        .ok()
+        .flatten()
 }
 
 /// A header as text (invalid UTF-8 replaced).
 pub fn header(map: MapType, name: &str) -> Option<String> {
-    hostcalls::get_map_value_bytes(map, name).ok().flatten().map(|b| crate::headers::text(&b))
+    hostcalls::get_map_value_bytes(map, name)
+        .ok()
+        .flatten()
+        .map(|b| crate::headers::text(&b))
 }
 
 /// Set (replace) or remove a header.
@@ -61,8 +66,18 @@ pub fn send_response(status: u32, headers: Vec<(&str, &str)>, body: Option<&[u8]
 }
 
 /// Start an HTTP call; the token on success.
-pub fn http_call(cluster: &str, headers: Vec<(&str, &str)>, timeout_ms: u64) -> Result<u32, Status> {
-    hostcalls::dispatch_http_call(cluster, headers, None, vec![], Duration::from_millis(timeout_ms))
+pub fn http_call(
+    cluster: &str,
+    headers: Vec<(&str, &str)>,
+    timeout_ms: u64,
+) -> Result<u32, Status> {
+    hostcalls::dispatch_http_call(
+        cluster,
+        headers,
+        None,
+        vec![],
+        Duration::from_millis(timeout_ms),
+    )
 }
 
 /// Set the tick period.

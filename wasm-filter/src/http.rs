@@ -63,23 +63,39 @@ impl EdgepickHttp {
         self.started_ms = now;
         let cfg = s.plugin.config();
         let cookie = host::header(REQ, "cookie");
-        let xff = if cfg.trusted_hops > 0 { host::header(REQ, "x-forwarded-for") } else { None };
+        let xff = if cfg.trusted_hops > 0 {
+            host::header(REQ, "x-forwarded-for")
+        } else {
+            None
+        };
         let path = host::header(REQ, ":path").unwrap_or_default();
         let peer = host::property_str(&["source", "address"]).and_then(|a| headers::parse_ip(&a));
         let hash_header = match &cfg.algorithm {
-            Algorithm::ConsistentHash { key: HashKey::Header(name), .. } => {
-                host::header(REQ, name).map(|v| (name.clone(), v))
-            }
+            Algorithm::ConsistentHash {
+                key: HashKey::Header(name),
+                ..
+            } => host::header(REQ, name).map(|v| (name.clone(), v)),
             _ => None,
         };
-        let hv: Vec<(&str, &str)> = hash_header.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let req = Request { peer, forwarded_for: xff.as_deref(), cookie: cookie.as_deref(), path: &path, headers: &hv };
+        let hv: Vec<(&str, &str)> = hash_header
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let req = Request {
+            peer,
+            forwarded_for: xff.as_deref(),
+            cookie: cookie.as_deref(),
+            path: &path,
+            headers: &hv,
+        };
 
         s.sync(now);
         let (decision, verdict) = s.plugin.pick(&req, now);
         self.verdict = verdict;
         if let CookieVerdict::Invalid(why) = verdict {
-            log::warn_limited(&mut s.warn_cookie, || format!("edgepick: session cookie ignored: {why:?}"));
+            log::warn_limited(&mut s.warn_cookie, || {
+                format!("edgepick: session cookie ignored: {why:?}")
+            });
         }
         let cfg = s.plugin.config();
         let explain = decision.explain(cfg);
@@ -98,7 +114,9 @@ impl EdgepickHttp {
             Mode::Proxy => {
                 let endpoints = decision.endpoints(cfg);
                 let strip = match (&cfg.cookie, cookie.as_deref()) {
-                    (Some(c), Some(h)) if headers::has_cookie(h, &c.name) => Some(headers::strip_cookie(h, &c.name)),
+                    (Some(c), Some(h)) if headers::has_cookie(h, &c.name) => {
+                        Some(headers::strip_cookie(h, &c.name))
+                    }
                     _ => None,
                 };
                 if let Some(primary) = decision.primary() {
@@ -136,7 +154,9 @@ impl EdgepickHttp {
 
     fn served(s: &Shared) -> Option<usize> {
         let addr = host::property_str(&["upstream", "address"])?;
-        s.plugin.config().backend_by_address(&headers::parse_socket(&addr)?)
+        s.plugin
+            .config()
+            .backend_by_address(&headers::parse_socket(&addr)?)
     }
 
     fn read_load(&mut self, s: &mut Shared) {
@@ -151,12 +171,16 @@ impl EdgepickHttp {
         };
         match parsed {
             Ok(u) => self.load = Some(u),
-            Err(e) => log::warn_limited(&mut s.warn_load, || format!("edgepick: {e} (value {value:?}); ignored")),
+            Err(e) => log::warn_limited(&mut s.warn_load, || {
+                format!("edgepick: {e} (value {value:?}); ignored")
+            }),
         }
     }
 
     fn finish(&mut self, s: &mut Shared) {
-        let Some(counted) = self.counted.take() else { return };
+        let Some(counted) = self.counted.take() else {
+            return;
+        };
         let now = host::now_ms();
         s.inflight(counted, -1);
         let code = host::property_int(&["response", "code"]);
@@ -167,12 +191,21 @@ impl EdgepickHttp {
         for &f in &a.failed_before {
             s.passive(f, true, now);
         }
-        let bytes = host::property_int(&["response", "size"]).map_or(self.body_bytes, |n| n.max(0) as u64);
-        if let (Some(j), Some(o)) = (a.served, outcome(observed, self.latency_ms, bytes, self.load)) {
+        let bytes =
+            host::property_int(&["response", "size"]).map_or(self.body_bytes, |n| n.max(0) as u64);
+        if let (Some(j), Some(o)) = (
+            a.served,
+            outcome(observed, self.latency_ms, bytes, self.load),
+        ) {
             s.plugin.router.request_finished(j, &o, now);
             s.passive(j, o.is_failure(), now);
         }
-        log::debug(|| format!("edgepick: done served={served:?} {observed:?} failed_before={:?}", a.failed_before));
+        log::debug(|| {
+            format!(
+                "edgepick: done served={served:?} {observed:?} failed_before={:?}",
+                a.failed_before
+            )
+        });
     }
 }
 
@@ -191,7 +224,9 @@ impl HttpContext for EdgepickHttp {
         if self.local_reply {
             return Action::Continue;
         }
-        let Some(shared) = self.shared.clone() else { return Action::Continue };
+        let Some(shared) = self.shared.clone() else {
+            return Action::Continue;
+        };
         let mut s = shared.borrow_mut();
         let now = host::now_ms();
         self.latency_ms = Some(now.saturating_sub(self.started_ms) as f64);
@@ -221,7 +256,9 @@ impl HttpContext for EdgepickHttp {
             return;
         }
         self.done = true;
-        let Some(shared) = self.shared.clone() else { return };
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
         let mut s = shared.borrow_mut();
         self.finish(&mut s);
     }

@@ -26,14 +26,18 @@ pub struct Limiter {
 impl Limiter {
     /// A limiter letting one of `every` events through (`every` ≥ 1).
     pub const fn new(every: u32) -> Self {
-        Limiter { every: if every == 0 { 1 } else { every }, seen: 0 }
+        Limiter {
+            every: if every == 0 { 1 } else { every },
+            seen: 0,
+        }
     }
 
     /// Count an event; `Some(suppressed)` when this one should be logged.
     pub fn hit(&mut self) -> Option<u32> {
         let n = self.seen;
         self.seen = self.seen.wrapping_add(1);
-        n.is_multiple_of(self.every).then(|| if n == 0 { 0 } else { self.every - 1 })
+        n.is_multiple_of(self.every)
+            .then(|| if n == 0 { 0 } else { self.every - 1 })
     }
 }
 

@@ -14,8 +14,16 @@
 /// backend. Characters outside `[A-Za-z0-9_-]` in the name become `_`, so a
 /// backend name never adds stat-name segments.
 pub fn metric_name(kind: &str, backend: &str) -> String {
-    let clean: String =
-        backend.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+    let clean: String = backend
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("edgepick.{kind}.{clean}")
 }
 
@@ -53,7 +61,10 @@ mod tests {
     #[test]
     fn names_follow_the_contract() {
         assert_eq!(metric_name("picks", "a"), "edgepick.picks.a");
-        assert_eq!(metric_name("healthy", "eu-west_1"), "edgepick.healthy.eu-west_1");
+        assert_eq!(
+            metric_name("healthy", "eu-west_1"),
+            "edgepick.healthy.eu-west_1"
+        );
         assert_eq!(metric_name("inflight", "a.b c"), "edgepick.inflight.a_b_c");
     }
 }

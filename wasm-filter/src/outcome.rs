@@ -29,7 +29,9 @@ pub enum Observed {
 /// upstream-failure flag is the upstream's fault; any other answer counts as
 /// the status it carries.
 pub fn observe(code: Option<i64>, flags: u64) -> Observed {
-    let code = code.and_then(|c| u16::try_from(c).ok()).filter(|&c| (100..=599).contains(&c));
+    let code = code
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|&c| (100..=599).contains(&c));
     let upstream_failed = flags & UPSTREAM_FAILURE_FLAGS != 0;
     match code {
         Some(c) if c < 500 || !upstream_failed => Observed::Status(c),
@@ -60,17 +62,30 @@ pub fn attribute(ranked: &[usize], served: Option<usize>, observed: Observed) ->
         },
         (None, _) => Vec::new(),
     };
-    Attribution { served, failed_before }
+    Attribution {
+        served,
+        failed_before,
+    }
 }
 
 /// The core's [`Outcome`] for the final attempt, or `None` when nothing was observed.
-pub fn outcome(observed: Observed, latency_ms: Option<f64>, bytes: u64, load: Option<f64>) -> Option<Outcome> {
+pub fn outcome(
+    observed: Observed,
+    latency_ms: Option<f64>,
+    bytes: u64,
+    load: Option<f64>,
+) -> Option<Outcome> {
     let status = match observed {
         Observed::Status(s) => Some(s),
         Observed::UpstreamFailure => None,
         Observed::Unknown => return None,
     };
-    Some(Outcome { status, latency_ms, bytes, load })
+    Some(Outcome {
+        status,
+        latency_ms,
+        bytes,
+        load,
+    })
 }
 
 #[cfg(test)]
@@ -86,10 +101,22 @@ mod tests {
     #[test]
     fn classifies_final_status() {
         assert_eq!(observe(Some(200), 0), Observed::Status(200));
-        assert_eq!(observe(Some(503), 0), Observed::Status(503), "a real 503 from the node");
-        assert_eq!(observe(Some(503), 0x20), Observed::UpstreamFailure, "Envoy's own 503 after UF");
+        assert_eq!(
+            observe(Some(503), 0),
+            Observed::Status(503),
+            "a real 503 from the node"
+        );
+        assert_eq!(
+            observe(Some(503), 0x20),
+            Observed::UpstreamFailure,
+            "Envoy's own 503 after UF"
+        );
         assert_eq!(observe(Some(504), 0x4), Observed::UpstreamFailure);
-        assert_eq!(observe(Some(200), 0x20), Observed::Status(200), "a retry succeeded");
+        assert_eq!(
+            observe(Some(200), 0x20),
+            Observed::Status(200),
+            "a retry succeeded"
+        );
         assert_eq!(observe(Some(0), 0x10), Observed::UpstreamFailure);
         assert_eq!(observe(None, 0x4000), Observed::Unknown, "client went away");
         assert_eq!(observe(Some(0), 0), Observed::Unknown);
@@ -98,12 +125,30 @@ mod tests {
     #[test]
     fn retries_blame_the_nodes_skipped() {
         let ranked = [2, 0, 1];
-        assert_eq!(attribute(&ranked, Some(2), Observed::Status(200)).failed_before, Vec::<usize>::new());
-        assert_eq!(attribute(&ranked, Some(0), Observed::Status(200)).failed_before, [2]);
-        assert_eq!(attribute(&ranked, Some(1), Observed::UpstreamFailure).failed_before, [2, 0]);
-        assert_eq!(attribute(&ranked, Some(3), Observed::Status(200)).failed_before, [2, 0, 1]);
-        assert_eq!(attribute(&ranked, None, Observed::UpstreamFailure).failed_before, Vec::<usize>::new());
-        assert_eq!(attribute(&ranked, Some(1), Observed::Unknown).failed_before, Vec::<usize>::new());
+        assert_eq!(
+            attribute(&ranked, Some(2), Observed::Status(200)).failed_before,
+            Vec::<usize>::new()
+        );
+        assert_eq!(
+            attribute(&ranked, Some(0), Observed::Status(200)).failed_before,
+            [2]
+        );
+        assert_eq!(
+            attribute(&ranked, Some(1), Observed::UpstreamFailure).failed_before,
+            [2, 0]
+        );
+        assert_eq!(
+            attribute(&ranked, Some(3), Observed::Status(200)).failed_before,
+            [2, 0, 1]
+        );
+        assert_eq!(
+            attribute(&ranked, None, Observed::UpstreamFailure).failed_before,
+            Vec::<usize>::new()
+        );
+        assert_eq!(
+            attribute(&ranked, Some(1), Observed::Unknown).failed_before,
+            Vec::<usize>::new()
+        );
     }
 
     #[test]

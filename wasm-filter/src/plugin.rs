@@ -15,7 +15,11 @@ pub fn lease_ttl_ms(tick_ms: u64) -> u64 {
 
 /// Tick period: the heartbeat interval, or one second for gauge refreshes.
 pub fn tick_ms(config: &Config) -> u64 {
-    config.health.heartbeat.as_ref().map_or(1000, |h| h.interval_ms)
+    config
+        .health
+        .heartbeat
+        .as_ref()
+        .map_or(1000, |h| h.interval_ms)
 }
 
 /// A heartbeat verdict that changed.
@@ -43,12 +47,24 @@ pub struct Plugin {
 impl Plugin {
     /// A plugin over a validated `config`, shared data namespaced by `plugin_name`.
     pub fn new(config: Config, plugin_name: &str, seed: u64) -> Plugin {
-        let keys = Keys::new(plugin_name, config.backends.iter().map(|b| (b.name.as_str(), b.address.to_string())));
+        let keys = Keys::new(
+            plugin_name,
+            config
+                .backends
+                .iter()
+                .map(|b| (b.name.as_str(), b.address.to_string())),
+        );
         let n = config.backends.len();
         let view = SharedView::new(&keys, n);
         let mut rng = SplitMix64::new(seed);
         let worker = edgepick_core::Rng::next_u64(&mut rng) | 1;
-        Plugin { router: Router::new(config), keys, view, rng, worker }
+        Plugin {
+            router: Router::new(config),
+            keys,
+            view,
+            rng,
+            worker,
+        }
     }
 
     /// The configuration.
@@ -76,7 +92,11 @@ impl Plugin {
         }
         let k = self.keys.health();
         if store.get(&k).0.is_none() {
-            let _ = store.set(&k, &crate::shared::HealthRecord::new(self.len()).encode(), None);
+            let _ = store.set(
+                &k,
+                &crate::shared::HealthRecord::new(self.len()).encode(),
+                None,
+            );
         }
     }
 
@@ -105,12 +125,21 @@ impl Plugin {
     }
 
     /// Record a passive outcome for backend `i` in shared data.
-    pub fn passive(&mut self, store: &dyn Store, i: usize, failure: bool, now_ms: u64) -> Result<Transition, StoreError> {
+    pub fn passive(
+        &mut self,
+        store: &dyn Store,
+        i: usize,
+        failure: bool,
+        now_ms: u64,
+    ) -> Result<Transition, StoreError> {
         if i >= self.len() {
             return Err(StoreError::Failed);
         }
         // A success on a node nobody counted failures for writes nothing.
-        if !failure && self.router.states()[i].health.passive.fails == 0 && self.view.record().entries[i].fails == 0 {
+        if !failure
+            && self.router.states()[i].health.passive.fails == 0
+            && self.view.record().entries[i].fails == 0
+        {
             return Ok(Transition::Unchanged);
         }
         let max_fails = self.config().health.max_fails;
@@ -145,7 +174,10 @@ impl Plugin {
         }
         let verdicts: Vec<Verdict> = changed
             .iter()
-            .map(|&i| Verdict { backend: i, faulty: self.router.states()[i].health.faulty })
+            .map(|&i| Verdict {
+                backend: i,
+                faulty: self.router.states()[i].health.faulty,
+            })
             .collect();
         let rec = update_health(store, self.view.health_key(), self.len(), |r| {
             let mut any = false;
@@ -212,7 +244,10 @@ mod tests {
         w2.sync(&s, 11);
         assert_eq!(w2.passive(&s, 1, true, 11), Ok(Transition::WentOut));
         let flips = w1.sync(&s, 12);
-        assert!(flips.contains(&Flip { backend: 1, healthy: false }));
+        assert!(flips.contains(&Flip {
+            backend: 1,
+            healthy: false
+        }));
         for _ in 0..3 {
             assert_eq!(w1.pick(&Request::default(), 12).0.primary(), Some(0));
         }
@@ -222,7 +257,11 @@ mod tests {
         w1.sync(&s, 21);
         assert!(w1.router.states()[1].is_healthy(21, &w1.config().health));
         assert_eq!(w1.router.states()[1].health.recovered_at_ms, Some(20));
-        assert_eq!(w1.passive(&s, 1, false, 22), Ok(Transition::Unchanged), "nothing to clear: no write");
+        assert_eq!(
+            w1.passive(&s, 1, false, 22),
+            Ok(Transition::Unchanged),
+            "nothing to clear: no write"
+        );
     }
 
     #[test]
@@ -243,13 +282,23 @@ mod tests {
         let (mut prober, mut other) = (plugin(1), plugin(2));
         prober.init_shared(&s);
         prober.sync(&s, 0);
-        assert_eq!(prober.evaluate(&s, 0), Ok(vec![]), "no verdict before a window");
+        assert_eq!(
+            prober.evaluate(&s, 0),
+            Ok(vec![]),
+            "no verdict before a window"
+        );
         // a answers heartbeats, b does not.
         for t in [100, 200, 300] {
             prober.heartbeat(0, t);
         }
         prober.sync(&s, 301);
-        assert_eq!(prober.evaluate(&s, 301), Ok(vec![Verdict { backend: 1, faulty: true }]));
+        assert_eq!(
+            prober.evaluate(&s, 301),
+            Ok(vec![Verdict {
+                backend: 1,
+                faulty: true
+            }])
+        );
         let rec = HealthRecord::decode(&s.get(&prober.keys.health()).0.unwrap(), 2).unwrap();
         assert!(rec.entries[1].faulty && !rec.entries[0].faulty);
         other.sync(&s, 302);
@@ -261,10 +310,20 @@ mod tests {
             prober.heartbeat(1, t);
         }
         prober.sync(&s, 500);
-        assert_eq!(prober.evaluate(&s, 500), Ok(vec![Verdict { backend: 1, faulty: false }]));
+        assert_eq!(
+            prober.evaluate(&s, 500),
+            Ok(vec![Verdict {
+                backend: 1,
+                faulty: false
+            }])
+        );
         other.sync(&s, 501);
         let st = &other.router.states()[1];
         assert!(!st.health.faulty);
-        assert_eq!(st.health.recovered_at_ms, Some(500), "slow start begins at recovery");
+        assert_eq!(
+            st.health.recovered_at_ms,
+            Some(500),
+            "slow start begins at recovery"
+        );
     }
 }

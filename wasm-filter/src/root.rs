@@ -54,15 +54,25 @@ impl Shared {
                 host::increment(m.failures, 1);
             }
         }
-        let name = self.plugin.config().backends.get(i).map_or_else(String::new, |b| b.name.clone());
+        let name = self
+            .plugin
+            .config()
+            .backends
+            .get(i)
+            .map_or_else(String::new, |b| b.name.clone());
         match self.plugin.passive(&SharedData, i, failure, now_ms) {
             Ok(Transition::WentOut) => {
                 let h = &self.plugin.config().health;
                 log::info(|| {
-                    format!("edgepick: backend {name} out for {} ms after {} failures", h.fail_timeout_ms, h.max_fails)
+                    format!(
+                        "edgepick: backend {name} out for {} ms after {} failures",
+                        h.fail_timeout_ms, h.max_fails
+                    )
                 })
             }
-            Ok(Transition::CameBack) => log::info(|| format!("edgepick: backend {name} answered again: back in")),
+            Ok(Transition::CameBack) => {
+                log::info(|| format!("edgepick: backend {name} answered again: back in"))
+            }
             Ok(_) => {}
             Err(e) => log::warn_limited(&mut self.warn_shared, || {
                 format!("edgepick: shared health update for {name} lost: {e:?}")
@@ -72,10 +82,16 @@ impl Shared {
 
     /// Adjust backend `i`'s shared in-flight count by `delta` (±1) and its gauge.
     pub fn inflight(&mut self, i: usize, delta: i64) {
-        let r = if delta > 0 { self.plugin.started(&SharedData, i) } else { self.plugin.ended(&SharedData, i) };
+        let r = if delta > 0 {
+            self.plugin.started(&SharedData, i)
+        } else {
+            self.plugin.ended(&SharedData, i)
+        };
         match r {
             Ok(n) => host::record(self.metrics.get(i).and_then(|m| m.inflight), u64::from(n)),
-            Err(e) => log::warn_limited(&mut self.warn_shared, || format!("edgepick: in-flight count lost: {e:?}")),
+            Err(e) => log::warn_limited(&mut self.warn_shared, || {
+                format!("edgepick: in-flight count lost: {e:?}")
+            }),
         }
     }
 }
@@ -91,7 +107,12 @@ pub struct EdgepickRoot {
 impl EdgepickRoot {
     /// A root context before configuration.
     pub fn new(context_id: u32) -> Self {
-        EdgepickRoot { context_id, shared: None, probes: HashMap::new(), warn_probe: Limiter::new(100) }
+        EdgepickRoot {
+            context_id,
+            shared: None,
+            probes: HashMap::new(),
+            warn_probe: Limiter::new(100),
+        }
     }
 
     fn configure(&mut self, bytes: &[u8]) -> Result<(), edgepick_core::ConfigError> {
@@ -100,7 +121,12 @@ impl EdgepickRoot {
         let seed = crate::seed::seed(host::now_nanos(), self.context_id);
         let plugin = Plugin::new(config, &name, seed);
         plugin.init_shared(&SharedData);
-        let metrics = plugin.config().backends.iter().map(|b| BackendMetrics::define(&b.name)).collect();
+        let metrics = plugin
+            .config()
+            .backends
+            .iter()
+            .map(|b| BackendMetrics::define(&b.name))
+            .collect();
         host::set_tick_ms(tick_ms(plugin.config()));
         log::info(|| {
             let c = plugin.config();
@@ -131,15 +157,23 @@ impl EdgepickRoot {
                 for v in verdicts {
                     let name = &s.plugin.config().backends[v.backend].name;
                     log::info(|| {
-                        let state = if v.faulty { "faulty (too few heartbeats)" } else { "running again" };
+                        let state = if v.faulty {
+                            "faulty (too few heartbeats)"
+                        } else {
+                            "running again"
+                        };
                         format!("edgepick: backend {name} {state}")
                     });
                 }
             }
-            Err(e) => log::warn_limited(&mut s.warn_shared, || format!("edgepick: health verdicts not published: {e:?}")),
+            Err(e) => log::warn_limited(&mut s.warn_shared, || {
+                format!("edgepick: health verdicts not published: {e:?}")
+            }),
         }
         s.sync(now_ms);
-        let Some(hb) = s.plugin.config().health.heartbeat.clone() else { return };
+        let Some(hb) = s.plugin.config().health.heartbeat.clone() else {
+            return;
+        };
         // Envoy answers every call (response, failure or timeout); the bound
         // only guards against a host that does not.
         if self.probes.len() > 16 * s.plugin.len() {
@@ -160,7 +194,10 @@ impl EdgepickRoot {
                     self.probes.insert(token, i);
                 }
                 Err(e) => log::warn_limited(&mut self.warn_probe, || {
-                    format!("edgepick: heartbeat to {} through cluster {:?} not sent: {e:?}", b.name, hb.cluster)
+                    format!(
+                        "edgepick: heartbeat to {} through cluster {:?} not sent: {e:?}",
+                        b.name, hb.cluster
+                    )
                 }),
             }
         }
@@ -168,16 +205,33 @@ impl EdgepickRoot {
 }
 
 impl Context for EdgepickRoot {
-    fn on_http_call_response(&mut self, token_id: u32, _headers: usize, _body: usize, _trailers: usize) {
-        let Some(i) = self.probes.remove(&token_id) else { return };
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        _headers: usize,
+        _body: usize,
+        _trailers: usize,
+    ) {
+        let Some(i) = self.probes.remove(&token_id) else {
+            return;
+        };
         let Some(shared) = &self.shared else { return };
-        let status = host::header(MapType::HttpCallResponseHeaders, ":status").and_then(|s| s.parse::<u16>().ok());
+        let status = host::header(MapType::HttpCallResponseHeaders, ":status")
+            .and_then(|s| s.parse::<u16>().ok());
         let mut s = shared.borrow_mut();
         let now = host::now_ms();
-        let name = s.plugin.config().backends.get(i).map_or("?", |b| b.name.as_str()).to_string();
+        let name = s
+            .plugin
+            .config()
+            .backends
+            .get(i)
+            .map_or("?", |b| b.name.as_str())
+            .to_string();
         match status {
             Some(200..=299) => s.plugin.heartbeat(i, now),
-            other => log::debug(|| format!("edgepick: heartbeat from {name} missed: status {other:?}")),
+            other => {
+                log::debug(|| format!("edgepick: heartbeat from {name} missed: status {other:?}"))
+            }
         }
     }
 }
@@ -197,7 +251,9 @@ impl RootContext for EdgepickRoot {
 
     fn on_tick(&mut self) {
         log::refresh();
-        let Some(shared) = self.shared.clone() else { return };
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
         let mut s = shared.borrow_mut();
         let now = host::now_ms();
         s.sync(now);

@@ -25,7 +25,9 @@ fn os_random() -> Option<u64> {
 
 /// A seed from the OS (when available), the clock and a context id.
 pub fn seed(now_nanos: u64, context_id: u32) -> u64 {
-    mix(os_random().unwrap_or(0) ^ now_nanos.rotate_left(17) ^ u64::from(context_id).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    mix(os_random().unwrap_or(0)
+        ^ now_nanos.rotate_left(17)
+        ^ u64::from(context_id).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 /// SplitMix64's finaliser: spreads every input bit over the output.

@@ -50,7 +50,9 @@ pub fn update<S: Store + ?Sized>(
     let mut last = StoreError::CasMismatch;
     for _ in 0..MAX_CAS_TRIES {
         let (value, cas) = store.get(key);
-        let Some(new) = f(value.as_deref()) else { return Ok(None) };
+        let Some(new) = f(value.as_deref()) else {
+            return Ok(None);
+        };
         match store.set(key, &new, cas) {
             Ok(()) => return Ok(Some(new)),
             Err(StoreError::CasMismatch) => last = StoreError::CasMismatch,
@@ -77,7 +79,9 @@ impl Keys {
             h.update(b";");
         }
         let plugin = if plugin.is_empty() { "default" } else { plugin };
-        Keys { prefix: format!("edgepick.{plugin}.{:08x}", h.finalize()) }
+        Keys {
+            prefix: format!("edgepick.{plugin}.{:08x}", h.finalize()),
+        }
     }
 
     /// `edgepick.<ns>`.
@@ -103,14 +107,19 @@ impl Keys {
 
 /// Decode an in-flight counter; missing or garbage reads as 0.
 pub fn decode_count(value: Option<&[u8]>) -> u32 {
-    value.and_then(|v| core::str::from_utf8(v).ok()).and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    value
+        .and_then(|v| core::str::from_utf8(v).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Add `delta` to the counter at `key` (saturating at 0); returns the new value.
 pub fn add_count<S: Store + ?Sized>(store: &S, key: &str, delta: i64) -> Result<u32, StoreError> {
     let mut out = 0;
     update(store, key, |v| {
-        let n = i64::from(decode_count(v)).saturating_add(delta).clamp(0, i64::from(u32::MAX));
+        let n = i64::from(decode_count(v))
+            .saturating_add(delta)
+            .clamp(0, i64::from(u32::MAX));
         out = n as u32;
         Some(out.to_string().into_bytes())
     })?;
@@ -199,7 +208,10 @@ pub struct HealthRecord {
 impl HealthRecord {
     /// All healthy, version 0.
     pub fn new(n: usize) -> Self {
-        HealthRecord { version: 0, entries: vec![HealthEntry::default(); n] }
+        HealthRecord {
+            version: 0,
+            entries: vec![HealthEntry::default(); n],
+        }
     }
 
     /// The text form.
@@ -243,7 +255,12 @@ fn decode_entry(s: &str) -> Option<HealthEntry> {
         "-" => None,
         t => Some(t.parse().ok()?),
     };
-    f.next().is_none().then_some(HealthEntry { faulty, fails, checked_ms, recovered_ms })
+    f.next().is_none().then_some(HealthEntry {
+        faulty,
+        fails,
+        checked_ms,
+        recovered_ms,
+    })
 }
 
 /// Read-modify-write the health record: `f` changes entries and returns true
@@ -257,7 +274,9 @@ pub fn update_health<S: Store + ?Sized>(
 ) -> Result<Option<HealthRecord>, StoreError> {
     let mut out = None;
     update(store, key, |v| {
-        let mut rec = v.and_then(|b| HealthRecord::decode(b, n)).unwrap_or_else(|| HealthRecord::new(n));
+        let mut rec = v
+            .and_then(|b| HealthRecord::decode(b, n))
+            .unwrap_or_else(|| HealthRecord::new(n));
         if !f(&mut rec) {
             return None;
         }
@@ -287,20 +306,35 @@ impl Lease {
     /// Parse the text form.
     pub fn decode(bytes: &[u8]) -> Option<Lease> {
         let (h, e) = core::str::from_utf8(bytes).ok()?.split_once(',')?;
-        Some(Lease { holder: u64::from_str_radix(h, 16).ok()?, expiry_ms: e.parse().ok()? })
+        Some(Lease {
+            holder: u64::from_str_radix(h, 16).ok()?,
+            expiry_ms: e.parse().ok()?,
+        })
     }
 }
 
 /// Take or renew the lease for `me` until `now_ms + ttl_ms` when it is free,
 /// expired, unreadable or already ours. Returns whether `me` holds it now.
-pub fn acquire_lease<S: Store + ?Sized>(store: &S, key: &str, me: u64, now_ms: u64, ttl_ms: u64) -> bool {
+pub fn acquire_lease<S: Store + ?Sized>(
+    store: &S,
+    key: &str,
+    me: u64,
+    now_ms: u64,
+    ttl_ms: u64,
+) -> bool {
     let mut mine = false;
     let r = update(store, key, |v| {
         mine = match v.and_then(Lease::decode) {
             Some(l) => l.holder == me || l.expiry_ms <= now_ms,
             None => true,
         };
-        mine.then(|| Lease { holder: me, expiry_ms: now_ms.saturating_add(ttl_ms) }.encode())
+        mine.then(|| {
+            Lease {
+                holder: me,
+                expiry_ms: now_ms.saturating_add(ttl_ms),
+            }
+            .encode()
+        })
     });
     mine && matches!(r, Ok(Some(_)))
 }
@@ -362,7 +396,11 @@ pub(crate) mod tests {
         assert_eq!(add_count(&s, "k", 3), Ok(3), "succeeds on the last try");
         s.conflicts.set(MAX_CAS_TRIES);
         assert_eq!(add_count(&s, "k", 1), Err(StoreError::CasMismatch));
-        assert_eq!(decode_count(s.get("k").0.as_deref()), 3, "a lost update leaves the value alone");
+        assert_eq!(
+            decode_count(s.get("k").0.as_deref()),
+            3,
+            "a lost update leaves the value alone"
+        );
     }
 
     #[test]
@@ -379,15 +417,33 @@ pub(crate) mod tests {
         let rec = HealthRecord {
             version: 42,
             entries: vec![
-                HealthEntry { faulty: true, fails: 3, checked_ms: 1_700_000_000_123, recovered_ms: None },
-                HealthEntry { faulty: false, fails: 0, checked_ms: 0, recovered_ms: Some(99) },
+                HealthEntry {
+                    faulty: true,
+                    fails: 3,
+                    checked_ms: 1_700_000_000_123,
+                    recovered_ms: None,
+                },
+                HealthEntry {
+                    faulty: false,
+                    fails: 0,
+                    checked_ms: 0,
+                    recovered_ms: Some(99),
+                },
             ],
         };
         let bytes = rec.encode();
         assert_eq!(bytes, b"E1 42 1:3:1700000000123:- 0:0:0:99");
         assert_eq!(HealthRecord::decode(&bytes, 2), Some(rec));
         assert_eq!(HealthRecord::decode(&bytes, 3), None, "wrong backend count");
-        for bad in [&b""[..], b"E2 1", b"E1 x", b"E1 1 2:0:0:-", b"E1 1 0:0:0", b"E1 1 0:0:0:-:1", b"\xff"] {
+        for bad in [
+            &b""[..],
+            b"E2 1",
+            b"E1 x",
+            b"E1 1 2:0:0:-",
+            b"E1 1 0:0:0",
+            b"E1 1 0:0:0:-:1",
+            b"\xff",
+        ] {
             assert_eq!(HealthRecord::decode(bad, 1), None, "{bad:?}");
         }
     }
@@ -403,30 +459,52 @@ pub(crate) mod tests {
         assert_eq!(e.observe(false, 9, 2), Transition::CameBack);
         assert_eq!((e.fails, e.recovered_ms), (0, Some(9)));
         let mut off = HealthEntry::default();
-        assert_eq!(off.observe(true, 1, 0), Transition::Counted, "max_fails 0 never takes a node out");
+        assert_eq!(
+            off.observe(true, 1, 0),
+            Transition::Counted,
+            "max_fails 0 never takes a node out"
+        );
         assert_eq!(off.observe(false, 2, 0), Transition::Counted);
         assert_eq!(off.recovered_ms, None);
     }
 
     #[test]
     fn heartbeat_verdicts_reset_passive_state_on_recovery() {
-        let mut e = HealthEntry { fails: 4, ..Default::default() };
+        let mut e = HealthEntry {
+            fails: 4,
+            ..Default::default()
+        };
         assert!(e.set_faulty(true, 10));
         assert!(!e.set_faulty(true, 11));
         assert!(e.set_faulty(false, 20));
-        assert_eq!(e, HealthEntry { faulty: false, fails: 0, checked_ms: 0, recovered_ms: Some(20) });
+        assert_eq!(
+            e,
+            HealthEntry {
+                faulty: false,
+                fails: 0,
+                checked_ms: 0,
+                recovered_ms: Some(20)
+            }
+        );
     }
 
     #[test]
     fn update_health_bumps_version_only_on_change() {
         let s = MemStore::default();
-        let r = update_health(&s, "h", 2, |r| r.entries[1].set_faulty(true, 5)).unwrap().unwrap();
+        let r = update_health(&s, "h", 2, |r| r.entries[1].set_faulty(true, 5))
+            .unwrap()
+            .unwrap();
         assert_eq!(r.version, 1);
-        assert_eq!(update_health(&s, "h", 2, |r| r.entries[1].set_faulty(true, 6)), Ok(None));
+        assert_eq!(
+            update_health(&s, "h", 2, |r| r.entries[1].set_faulty(true, 6)),
+            Ok(None)
+        );
         let stored = HealthRecord::decode(&s.get("h").0.unwrap(), 2).unwrap();
         assert_eq!(stored, r);
         // A record for another backend count is replaced, not misread.
-        let r3 = update_health(&s, "h", 3, |r| r.entries[0].set_faulty(true, 7)).unwrap().unwrap();
+        let r3 = update_health(&s, "h", 3, |r| r.entries[0].set_faulty(true, 7))
+            .unwrap()
+            .unwrap();
         assert_eq!(r3.entries.len(), 3);
         assert!(!r3.entries[1].faulty);
     }
@@ -436,12 +514,27 @@ pub(crate) mod tests {
         let s = MemStore::default();
         assert!(acquire_lease(&s, "l", 0xa, 1000, 300));
         assert!(!acquire_lease(&s, "l", 0xb, 1100, 300), "held by a");
-        assert!(acquire_lease(&s, "l", 0xa, 1200, 300), "renewed by its holder");
-        assert_eq!(Lease::decode(&s.get("l").0.unwrap()), Some(Lease { holder: 0xa, expiry_ms: 1500 }));
-        assert!(acquire_lease(&s, "l", 0xb, 1500, 300), "expired: b takes over");
+        assert!(
+            acquire_lease(&s, "l", 0xa, 1200, 300),
+            "renewed by its holder"
+        );
+        assert_eq!(
+            Lease::decode(&s.get("l").0.unwrap()),
+            Some(Lease {
+                holder: 0xa,
+                expiry_ms: 1500
+            })
+        );
+        assert!(
+            acquire_lease(&s, "l", 0xb, 1500, 300),
+            "expired: b takes over"
+        );
         assert!(!acquire_lease(&s, "l", 0xa, 1600, 300));
         s.set("l", b"junk", None).unwrap();
-        assert!(acquire_lease(&s, "l", 0xa, 1700, 300), "unreadable lease is free");
+        assert!(
+            acquire_lease(&s, "l", 0xa, 1700, 300),
+            "unreadable lease is free"
+        );
     }
 
     #[test]

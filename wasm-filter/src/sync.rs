@@ -66,15 +66,26 @@ impl SharedView {
     /// Copy shared health and in-flight counts into `router`; returns the
     /// backends whose health (at `now_ms`) changed since the last pull, the
     /// first pull reporting every backend.
-    pub fn pull<S: Store + ?Sized>(&mut self, store: &S, router: &mut Router, now_ms: u64) -> Vec<Flip> {
+    pub fn pull<S: Store + ?Sized>(
+        &mut self,
+        store: &S,
+        router: &mut Router,
+        now_ms: u64,
+    ) -> Vec<Flip> {
         let n = self.inflight_keys.len();
         let (value, cas) = store.get(&self.health_key);
         if cas.is_none() || cas != self.health_cas {
-            self.record = value.and_then(|v| HealthRecord::decode(&v, n)).unwrap_or_else(|| HealthRecord::new(n));
+            self.record = value
+                .and_then(|v| HealthRecord::decode(&v, n))
+                .unwrap_or_else(|| HealthRecord::new(n));
             self.health_cas = cas;
         }
         let health = router.config().health.clone();
-        let counts: Vec<u32> = self.inflight_keys.iter().map(|k| decode_count(store.get(k).0.as_deref())).collect();
+        let counts: Vec<u32> = self
+            .inflight_keys
+            .iter()
+            .map(|k| decode_count(store.get(k).0.as_deref()))
+            .collect();
         let mut flips = Vec::new();
         for (i, s) in router.states_mut().iter_mut().enumerate().take(n) {
             s.inflight = counts[i];
@@ -82,7 +93,10 @@ impl SharedView {
             let ok = s.is_healthy(now_ms, &health);
             if self.healthy[i] != Some(ok) {
                 self.healthy[i] = Some(ok);
-                flips.push(Flip { backend: i, healthy: ok });
+                flips.push(Flip {
+                    backend: i,
+                    healthy: ok,
+                });
             }
         }
         flips
@@ -93,7 +107,10 @@ impl SharedView {
 /// (kept only by the prober) alone.
 pub fn apply_entry(h: &mut HealthState, e: &HealthEntry) {
     h.faulty = e.faulty;
-    h.passive = PassiveHealth { fails: e.fails, checked_ms: e.checked_ms };
+    h.passive = PassiveHealth {
+        fails: e.fails,
+        checked_ms: e.checked_ms,
+    };
     h.recovered_at_ms = e.recovered_ms;
 }
 
@@ -117,10 +134,20 @@ mod tests {
     #[test]
     fn two_workers_see_the_same_state() {
         let store = MemStore::default();
-        let keys = Keys::new("p", [("a", "127.0.0.1:9001".into()), ("b", "127.0.0.1:9002".into())]);
+        let keys = Keys::new(
+            "p",
+            [
+                ("a", "127.0.0.1:9001".into()),
+                ("b", "127.0.0.1:9002".into()),
+            ],
+        );
         let (mut r1, mut r2) = (router(), router());
         let (mut v1, mut v2) = (SharedView::new(&keys, 2), SharedView::new(&keys, 2));
-        assert_eq!(v1.pull(&store, &mut r1, 0).len(), 2, "first pull reports everything");
+        assert_eq!(
+            v1.pull(&store, &mut r1, 0).len(),
+            2,
+            "first pull reports everything"
+        );
         v2.pull(&store, &mut r2, 0);
 
         // Worker 1 counts a request on b and a failure of a.
@@ -132,16 +159,35 @@ mod tests {
         .unwrap();
 
         let flips = v2.pull(&store, &mut r2, 100);
-        assert_eq!(flips, [Flip { backend: 0, healthy: false }]);
+        assert_eq!(
+            flips,
+            [Flip {
+                backend: 0,
+                healthy: false
+            }]
+        );
         assert_eq!(r2.states()[1].inflight, 1);
         let mut rng = SplitMix64::new(1);
         for _ in 0..4 {
             let (d, _) = r2.pick(&Request::default(), 100, &mut rng);
-            assert_eq!(d.primary(), Some(1), "worker 2 avoids the node worker 1 saw fail");
+            assert_eq!(
+                d.primary(),
+                Some(1),
+                "worker 2 avoids the node worker 1 saw fail"
+            );
         }
         // fail_timeout passes: a is tried again, reported as a flip.
-        assert_eq!(v2.pull(&store, &mut r2, 1101), [Flip { backend: 0, healthy: true }]);
-        assert!(v2.pull(&store, &mut r2, 1102).is_empty(), "unchanged record: no flips");
+        assert_eq!(
+            v2.pull(&store, &mut r2, 1101),
+            [Flip {
+                backend: 0,
+                healthy: true
+            }]
+        );
+        assert!(
+            v2.pull(&store, &mut r2, 1102).is_empty(),
+            "unchanged record: no flips"
+        );
     }
 
     #[test]
@@ -157,6 +203,12 @@ mod tests {
         let mut v = SharedView::new(&keys, 2);
         r.heartbeat(0, 50);
         v.pull(&store, &mut r, 60);
-        assert_eq!(r.states()[0].health.heartbeats.count(60, r.config().health.heartbeat.as_ref().unwrap()), 1);
+        assert_eq!(
+            r.states()[0]
+                .health
+                .heartbeats
+                .count(60, r.config().health.heartbeat.as_ref().unwrap()),
+            1
+        );
     }
 }

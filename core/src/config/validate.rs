@@ -16,8 +16,13 @@ pub const MIN_KEY_LEN: usize = 16;
 pub(super) fn parse_raw(bytes: &[u8]) -> Result<RawConfig> {
     let text = core::str::from_utf8(bytes)
         .map_err(|e| ConfigError::new("(document)", format!("not UTF-8: {e}")))?;
-    if text.trim().is_empty() {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
         return Err(ConfigError::new("(document)", "empty configuration"));
+    }
+    // serde would read a struct from an array, field by position: refuse it.
+    if trimmed.starts_with('[') {
+        return Err(ConfigError::new("(document)", "the configuration must be a JSON object { … }"));
     }
     let mut de = serde_json::Deserializer::from_str(text);
     let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {

@@ -26,7 +26,12 @@ use crate::rng::Rng;
 /// Put `item` into `top` (best first, at most `k` long) when it is among the
 /// `k` best seen under the strict order `better`; earlier items win ties.
 /// O(1) for an item that does not make it, O(k) for one that does.
-pub(super) fn offer<T: Copy>(top: &mut Vec<T>, k: usize, item: T, mut better: impl FnMut(&T, &T) -> bool) {
+pub(super) fn offer<T: Copy>(
+    top: &mut Vec<T>,
+    k: usize,
+    item: T,
+    mut better: impl FnMut(&T, &T) -> bool,
+) {
     if k == 0 {
         return;
     }
@@ -53,7 +58,11 @@ struct Load {
 
 impl Load {
     fn of(c: &Candidates<'_>, i: usize) -> Self {
-        Load { i, pending: f64::from(c.states[i].inflight) + 1.0, weight: c.weights[i].max(0.0) }
+        Load {
+            i,
+            pending: f64::from(c.states[i].inflight) + 1.0,
+            weight: c.weights[i].max(0.0),
+        }
     }
 
     /// Strictly lower load.
@@ -87,7 +96,10 @@ pub struct LeastConnections {
 impl LeastConnections {
     /// `None`: scan every eligible backend; `Some(k)`: best of `k` samples.
     pub fn new(choices: Option<u32>) -> Self {
-        LeastConnections { choices, top: Vec::new() }
+        LeastConnections {
+            choices,
+            top: Vec::new(),
+        }
     }
 
     /// One pass: the `k` lowest loads into `self.top`, the first lowest load,
@@ -122,11 +134,19 @@ impl LeastConnections {
             // `top` is sorted by (load, index): its first entries are the ties.
             return Some(self.top[r]);
         }
-        c.eligible_indices().map(|i| Load::of(c, i)).filter(|l| l.same(&best)).nth(r)
+        c.eligible_indices()
+            .map(|i| Load::of(c, i))
+            .filter(|l| l.same(&best))
+            .nth(r)
     }
 
     /// Envoy `least_request`: `k` samples with replacement, strictly better wins.
-    fn sample(c: &Candidates<'_>, rng: &mut dyn Rng, k: u32, scores: &mut Vec<(usize, f64)>) -> Option<Load> {
+    fn sample(
+        c: &Candidates<'_>,
+        rng: &mut dyn Rng,
+        k: u32,
+        scores: &mut Vec<(usize, f64)>,
+    ) -> Option<Load> {
         let mut chosen: Option<Load> = None;
         for _ in 0..k.max(1) {
             let s = Load::of(c, draw_eligible(c, rng, &[])?);
@@ -146,7 +166,13 @@ impl Selector for LeastConnections {
         "least_connections"
     }
 
-    fn select(&mut self, c: &Candidates<'_>, _key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection {
+    fn select(
+        &mut self,
+        c: &Candidates<'_>,
+        _key: &Key<'_>,
+        rng: &mut dyn Rng,
+        limit: usize,
+    ) -> Selection {
         if limit == 0 {
             return Selection::none();
         }
@@ -162,7 +188,9 @@ impl Selector for LeastConnections {
                 s
             }
         };
-        let Some(chosen) = chosen else { return Selection::none() };
+        let Some(chosen) = chosen else {
+            return Selection::none();
+        };
         let mut ranked = Vec::with_capacity(limit.min(c.len()));
         ranked.push(chosen.i);
         if !scores.iter().any(|&(i, _)| i == chosen.i) {
@@ -174,7 +202,11 @@ impl Selector for LeastConnections {
                 scores.push((l.i, l.value()));
             }
         }
-        Selection { ranked, reason: Reason::LeastLoaded, scores }
+        Selection {
+            ranked,
+            reason: Reason::LeastLoaded,
+            scores,
+        }
     }
 }
 
@@ -185,7 +217,12 @@ mod tests {
     use crate::select::testutil::Fixture;
 
     fn pick(choices: Option<u32>, f: &Fixture, seed: u64, limit: usize) -> Selection {
-        LeastConnections::new(choices).select(&f.candidates(), &Key::default(), &mut SplitMix64::new(seed), limit)
+        LeastConnections::new(choices).select(
+            &f.candidates(),
+            &Key::default(),
+            &mut SplitMix64::new(seed),
+            limit,
+        )
     }
 
     #[test]
@@ -201,7 +238,11 @@ mod tests {
 
     #[test]
     fn lowest_load_wins_and_fallbacks_ascend() {
-        let f = Fixture::new(4).inflight(0, 5).inflight(1, 2).inflight(2, 9).inflight(3, 0);
+        let f = Fixture::new(4)
+            .inflight(0, 5)
+            .inflight(1, 2)
+            .inflight(2, 9)
+            .inflight(3, 0);
         let s = pick(None, &f, 1, 3);
         assert_eq!(s.ranked, [3, 1, 0]);
         assert_eq!(s.reason, Reason::LeastLoaded);
@@ -290,7 +331,12 @@ mod tests {
 
     #[test]
     fn sampling_fallbacks_are_the_lowest_loads() {
-        let f = Fixture::new(5).inflight(0, 1).inflight(1, 2).inflight(2, 3).inflight(3, 4).inflight(4, 5);
+        let f = Fixture::new(5)
+            .inflight(0, 1)
+            .inflight(1, 2)
+            .inflight(2, 3)
+            .inflight(3, 4)
+            .inflight(4, 5);
         for seed in 0..50 {
             let s = pick(Some(2), &f, seed, 3);
             let expected: Vec<usize> = (0..5).filter(|&i| i != s.ranked[0]).take(2).collect();

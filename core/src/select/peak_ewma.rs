@@ -31,13 +31,19 @@ pub struct LeastResponseTime {
 impl LeastResponseTime {
     /// Decay constant τ (ms) and the RTT assumed before any sample (ms).
     pub fn new(decay_ms: f64, default_rtt_ms: f64) -> Self {
-        LeastResponseTime { decay_ms, default_rtt_ms, top: Vec::new() }
+        LeastResponseTime {
+            decay_ms,
+            default_rtt_ms,
+            top: Vec::new(),
+        }
     }
 
     /// `cost · (pending + 1)` for backend `i`.
     fn load(&self, c: &Candidates<'_>, i: usize) -> f64 {
         let s = &c.states[i];
-        s.latency.estimate(c.now_ms, self.decay_ms, self.default_rtt_ms) * (f64::from(s.inflight) + 1.0)
+        s.latency
+            .estimate(c.now_ms, self.decay_ms, self.default_rtt_ms)
+            * (f64::from(s.inflight) + 1.0)
     }
 }
 
@@ -51,11 +57,19 @@ impl Selector for LeastResponseTime {
         "least_response_time"
     }
 
-    fn select(&mut self, c: &Candidates<'_>, _key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection {
+    fn select(
+        &mut self,
+        c: &Candidates<'_>,
+        _key: &Key<'_>,
+        rng: &mut dyn Rng,
+        limit: usize,
+    ) -> Selection {
         if limit == 0 {
             return Selection::none();
         }
-        let Some(a) = draw_eligible(c, rng, &[]) else { return Selection::none() };
+        let Some(a) = draw_eligible(c, rng, &[]) else {
+            return Selection::none();
+        };
         let la = self.load(c, a);
         let mut scores = vec![(a, la)];
         let mut chosen = a;
@@ -77,7 +91,11 @@ impl Selector for LeastResponseTime {
             ranked.extend(top.iter().map(|&(i, _)| i));
             self.top = top;
         }
-        Selection { ranked, reason: Reason::LeastLoaded, scores }
+        Selection {
+            ranked,
+            reason: Reason::LeastLoaded,
+            scores,
+        }
     }
 }
 
@@ -93,11 +111,19 @@ mod tests {
     }
 
     fn pick(f: &Fixture, seed: u64, limit: usize) -> Selection {
-        lrt().select(&f.candidates(), &Key::default(), &mut SplitMix64::new(seed), limit)
+        lrt().select(
+            &f.candidates(),
+            &Key::default(),
+            &mut SplitMix64::new(seed),
+            limit,
+        )
     }
 
     fn latency(f: &mut Fixture, i: usize, ms: f64) {
-        f.states[i].latency = PeakEwma { cost_ms: Some(ms), updated_ms: f.now_ms };
+        f.states[i].latency = PeakEwma {
+            cost_ms: Some(ms),
+            updated_ms: f.now_ms,
+        };
     }
 
     #[test]
@@ -161,11 +187,18 @@ mod tests {
         for seed in 0..600 {
             let s = pick(&f, seed, 3);
             counts[s.ranked[0]] += 1;
-            let rest: Vec<usize> = [1, 3, 0, 2].into_iter().filter(|&i| i != s.ranked[0]).take(2).collect();
+            let rest: Vec<usize> = [1, 3, 0, 2]
+                .into_iter()
+                .filter(|&i| i != s.ranked[0])
+                .take(2)
+                .collect();
             assert_eq!(s.ranked[1..], rest[..]);
         }
         assert_eq!(counts[2], 0, "the slowest loses every comparison");
         // P(win) = P(best among the two drawn): b1 = 3/6, b3 = 2/6, b0 = 1/6.
-        assert!(counts[1] > counts[3] && counts[3] > counts[0] && counts[0] > 0, "{counts:?}");
+        assert!(
+            counts[1] > counts[3] && counts[3] > counts[0] && counts[0] > 0,
+            "{counts:?}"
+        );
     }
 }

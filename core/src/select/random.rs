@@ -30,7 +30,11 @@ pub struct WeightedRandom;
 
 /// A uniformly drawn eligible backend not in `taken`, or `None` when there is none.
 /// Shared by the samplers (least connections with `choices`, least response time).
-pub(super) fn draw_eligible(c: &Candidates<'_>, rng: &mut dyn Rng, taken: &[usize]) -> Option<usize> {
+pub(super) fn draw_eligible(
+    c: &Candidates<'_>,
+    rng: &mut dyn Rng,
+    taken: &[usize],
+) -> Option<usize> {
     let n = c.eligible.len();
     if n == 0 {
         return None;
@@ -55,7 +59,13 @@ impl Selector for Random {
         "random"
     }
 
-    fn select(&mut self, c: &Candidates<'_>, _key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection {
+    fn select(
+        &mut self,
+        c: &Candidates<'_>,
+        _key: &Key<'_>,
+        rng: &mut dyn Rng,
+        limit: usize,
+    ) -> Selection {
         let mut ranked = Vec::with_capacity(limit.min(c.len()));
         while ranked.len() < limit {
             match draw_eligible(c, rng, &ranked) {
@@ -66,7 +76,11 @@ impl Selector for Random {
         if ranked.is_empty() {
             return Selection::none();
         }
-        Selection { ranked, reason: Reason::Random, scores: Vec::new() }
+        Selection {
+            ranked,
+            reason: Reason::Random,
+            scores: Vec::new(),
+        }
     }
 }
 
@@ -103,7 +117,12 @@ fn locate(c: &Candidates<'_>, x: f64, taken: &[usize]) -> Option<usize> {
 
 /// A backend drawn with probability proportional to its share among those not
 /// in `taken` (`total` is the sum of all shares, taken or not).
-fn draw_weighted(c: &Candidates<'_>, rng: &mut dyn Rng, taken: &[usize], total: f64) -> Option<usize> {
+fn draw_weighted(
+    c: &Candidates<'_>,
+    rng: &mut dyn Rng,
+    taken: &[usize],
+    total: f64,
+) -> Option<usize> {
     // Rejection over the whole distribution: no per-backend `taken` checks.
     for _ in 0..TRIES {
         let i = locate(c, rng.unit() * total, &[])?;
@@ -111,7 +130,10 @@ fn draw_weighted(c: &Candidates<'_>, rng: &mut dyn Rng, taken: &[usize], total: 
             return Some(i);
         }
     }
-    let left: f64 = (0..c.eligible.len()).filter(|i| !taken.contains(i)).map(|i| share(c, i)).sum();
+    let left: f64 = (0..c.eligible.len())
+        .filter(|i| !taken.contains(i))
+        .map(|i| share(c, i))
+        .sum();
     if left <= 0.0 {
         return None;
     }
@@ -123,7 +145,13 @@ impl Selector for WeightedRandom {
         "weighted_random"
     }
 
-    fn select(&mut self, c: &Candidates<'_>, key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection {
+    fn select(
+        &mut self,
+        c: &Candidates<'_>,
+        key: &Key<'_>,
+        rng: &mut dyn Rng,
+        limit: usize,
+    ) -> Selection {
         let total: f64 = (0..c.eligible.len()).map(|i| share(c, i)).sum();
         if !(total > 0.0 && total.is_finite()) {
             // No usable weights (only possible with hand-built candidates): uniform.
@@ -139,7 +167,11 @@ impl Selector for WeightedRandom {
         if ranked.is_empty() {
             return Selection::none();
         }
-        Selection { ranked, reason: Reason::Random, scores: Vec::new() }
+        Selection {
+            ranked,
+            reason: Reason::Random,
+            scores: Vec::new(),
+        }
     }
 }
 
@@ -150,7 +182,13 @@ mod tests {
     use crate::select::testutil::Fixture;
 
     fn pick(s: &mut dyn Selector, f: &Fixture, seed: u64, limit: usize) -> Vec<usize> {
-        s.select(&f.candidates(), &Key::default(), &mut SplitMix64::new(seed), limit).ranked
+        s.select(
+            &f.candidates(),
+            &Key::default(),
+            &mut SplitMix64::new(seed),
+            limit,
+        )
+        .ranked
     }
 
     #[test]
@@ -165,7 +203,12 @@ mod tests {
         }
         f.eligible = vec![false; 6];
         assert!(pick(&mut Random, &f, 1, 3).is_empty());
-        assert_eq!(Random.select(&f.candidates(), &Key::default(), &mut SplitMix64::new(1), 3).reason, Reason::NoBackend);
+        assert_eq!(
+            Random
+                .select(&f.candidates(), &Key::default(), &mut SplitMix64::new(1), 3)
+                .reason,
+            Reason::NoBackend
+        );
     }
 
     #[test]
@@ -189,7 +232,12 @@ mod tests {
         // SplitMix64(42) draws below(4) = 2, 0, 1: all eligible, all accepted.
         // Pins the draw procedure so every target makes the same decisions.
         let f = Fixture::new(4);
-        let s = Random.select(&f.candidates(), &Key::default(), &mut SplitMix64::new(42), 3);
+        let s = Random.select(
+            &f.candidates(),
+            &Key::default(),
+            &mut SplitMix64::new(42),
+            3,
+        );
         assert_eq!(s.ranked, [2, 0, 1]);
         assert_eq!(s.reason, Reason::Random);
     }
@@ -201,13 +249,19 @@ mod tests {
         let mut rng = SplitMix64::new(9);
         let n = 16_000.0f64;
         for _ in 0..16_000 {
-            counts[WeightedRandom.select(&f.candidates(), &Key::default(), &mut rng, 1).ranked[0]] += 1;
+            counts[WeightedRandom
+                .select(&f.candidates(), &Key::default(), &mut rng, 1)
+                .ranked[0]] += 1;
         }
         assert_eq!(counts[2], 0, "weight 0 is never drawn");
         for (i, w) in [(0, 5.0), (1, 1.0), (3, 2.0)] {
             let p = w / 8.0;
             let sigma = (n * p * (1.0 - p)).sqrt();
-            assert!((f64::from(counts[i]) - n * p).abs() < 3.0 * sigma, "backend {i}: {}", counts[i]);
+            assert!(
+                (f64::from(counts[i]) - n * p).abs() < 3.0 * sigma,
+                "backend {i}: {}",
+                counts[i]
+            );
         }
     }
 
@@ -229,7 +283,11 @@ mod tests {
         let mut zero = 0;
         let mut rng = SplitMix64::new(5);
         for _ in 0..11_000 {
-            if WeightedRandom.select(&f.candidates(), &Key::default(), &mut rng, 1).ranked[0] == 0 {
+            if WeightedRandom
+                .select(&f.candidates(), &Key::default(), &mut rng, 1)
+                .ranked[0]
+                == 0
+            {
                 zero += 1;
             }
         }

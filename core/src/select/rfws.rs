@@ -31,10 +31,11 @@
 //! (exact ties by `D`, then `B_R`, then index), then — if places remain — the
 //! overloaded ones by lowest `V_FS`. `scores` is `A` for every eligible node.
 //!
-//! **Cost.** One pass over the backends, then passes over the nodes within the
-//! band; fallbacks come from a top-`limit` buffer (O(limit) per insertion). All
-//! working memory lives in the struct and is reused: a pick allocates only its
-//! result.
+//! **Cost.** One pass over the backends computes every `A`, collects the nodes
+//! within the band of the best so far and keeps the best `limit` for fallbacks
+//! in a bounded buffer (O(limit) per insertion, O(1) per rejection); steps 4–6
+//! then look only at the band. All working memory lives
+//! in the struct and is reused: a pick allocates only its result.
 //!
 //! [`BackendState::delay_ms`]: crate::backend::BackendState::delay_ms
 //! [`BackendState::residual_mbps`]: crate::backend::BackendState::residual_mbps
@@ -58,9 +59,7 @@ struct Node {
 pub struct Rfws {
     tie_tolerance: f64,
     load_threshold: f64,
-    /// Eligible nodes at or below the threshold.
-    open: Vec<Node>,
-    /// Eligible nodes above it.
+    /// Eligible nodes above the threshold.
     over: Vec<Node>,
     /// Steps 4–6 working set: node and the value compared at that step.
     tied: Vec<(usize, f64)>,
@@ -68,14 +67,14 @@ pub struct Rfws {
     top: Vec<Node>,
 }
 
-/// `V_net = B / h`, times the slow-start ramp.
-fn v_net(b: &Backend, effective_weight: f64) -> f64 {
-    let v = b.link.bandwidth_mbps / f64::from(b.link.hops.max(1));
+/// `A = B · (1 − V_FS) / h`, times the slow-start ramp.
+fn availability(b: &Backend, effective_weight: f64, v_fs: f64) -> f64 {
+    let a = b.link.bandwidth_mbps * (1.0 - v_fs) / f64::from(b.link.hops.max(1));
     let configured = f64::from(b.weight);
     if b.weight == 0 || effective_weight == configured {
-        v
+        a
     } else {
-        v * (effective_weight / configured)
+        a * (effective_weight / configured)
     }
 }
 
@@ -120,47 +119,51 @@ impl Rfws {
         Rfws {
             tie_tolerance: tie_tolerance.clamp(0.0, 1.0),
             load_threshold,
-            open: Vec::new(),
             over: Vec::new(),
             tied: Vec::new(),
             top: Vec::new(),
         }
     }
 
-    /// Step 3's inputs for every eligible node; returns `A` per node and the best `A`
-    /// under the threshold.
-    fn score(&mut self, c: &Candidates<'_>) -> (Vec<(usize, f64)>, f64) {
-        self.open.clear();
+    /// Step 3 in one pass: `A` for every eligible node (the returned scores);
+    /// overloaded nodes into `over`; the best `limit` others into `top`; every
+    /// node inside the band of the best `A` seen so far into `tied` (a superset
+    /// of the final band, trimmed by [`Rfws::choose`]). Returns the best `A`
+    /// under the threshold, or −∞ when there is none.
+    fn scan(&mut self, c: &Candidates<'_>, limit: usize) -> (Vec<(usize, f64)>, f64) {
         self.over.clear();
+        self.tied.clear();
+        self.top.clear();
+        let keep = 1.0 - self.tie_tolerance;
         let mut scores = Vec::with_capacity(c.len());
-        let mut best = f64::NEG_INFINITY;
+        let (mut best, mut band) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
         for i in c.eligible_indices() {
             let b = &c.backends[i];
             let v_fs = c.states[i].v_fs(b, c.now_ms);
-            let a = v_net(b, c.weights[i]) * (1.0 - v_fs);
+            let a = availability(b, c.weights[i], v_fs);
             scores.push((i, a));
+            let node = Node { i, a, v_fs };
             if v_fs > self.load_threshold {
-                self.over.push(Node { i, a, v_fs });
-            } else {
-                self.open.push(Node { i, a, v_fs });
-                best = best.max(a);
+                self.over.push(node);
+                continue;
             }
+            if a >= band {
+                if a > best {
+                    best = a;
+                    band = a * keep;
+                }
+                self.tied.push((i, a));
+            }
+            offer(&mut self.top, limit, node, |x, y| open_before(c, x, y));
         }
         (scores, best)
     }
 
-    /// Steps 3–6 over `self.open` (non-empty); also fills `self.top`.
-    fn choose(&mut self, c: &Candidates<'_>, rng: &mut dyn Rng, best: f64, limit: usize) -> (usize, TieBreak) {
+    /// Steps 3–6 after [`Rfws::scan`] found a best `A` under the threshold.
+    fn choose(&mut self, c: &Candidates<'_>, rng: &mut dyn Rng, best: f64) -> (usize, TieBreak) {
         let keep = 1.0 - self.tie_tolerance;
         let band = best * keep;
-        self.tied.clear();
-        self.top.clear();
-        for n in &self.open {
-            if n.a >= band {
-                self.tied.push((n.i, n.a));
-            }
-            offer(&mut self.top, limit, *n, |x, y| open_before(c, x, y));
-        }
+        self.tied.retain(|t| t.1 >= band);
         if let [(i, _)] = self.tied[..] {
             return (i, TieBreak::None);
         }
@@ -195,18 +198,30 @@ impl Selector for Rfws {
         "rfws"
     }
 
-    fn select(&mut self, c: &Candidates<'_>, _key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection {
-        let (scores, best) = self.score(c);
-        if limit == 0 || (self.open.is_empty() && self.over.is_empty()) {
+    fn select(
+        &mut self,
+        c: &Candidates<'_>,
+        _key: &Key<'_>,
+        rng: &mut dyn Rng,
+        limit: usize,
+    ) -> Selection {
+        let (scores, best) = self.scan(c, limit);
+        if limit == 0 || (self.top.is_empty() && self.over.is_empty()) {
             return Selection::none();
         }
         let mut ranked = Vec::with_capacity(limit.min(c.len()));
-        let tie = if self.open.is_empty() {
+        let tie = if self.top.is_empty() {
             TieBreak::None
         } else {
-            let (chosen, tie) = self.choose(c, rng, best, limit);
+            let (chosen, tie) = self.choose(c, rng, best);
             ranked.push(chosen);
-            ranked.extend(self.top.iter().map(|n| n.i).filter(|&i| i != chosen).take(limit - 1));
+            ranked.extend(
+                self.top
+                    .iter()
+                    .map(|n| n.i)
+                    .filter(|&i| i != chosen)
+                    .take(limit - 1),
+            );
             tie
         };
         if ranked.len() < limit && !self.over.is_empty() {
@@ -218,7 +233,11 @@ impl Selector for Rfws {
             }
             ranked.extend(self.top.iter().map(|n| n.i));
         }
-        Selection { ranked, reason: Reason::Score { tie }, scores }
+        Selection {
+            ranked,
+            reason: Reason::Score { tie },
+            scores,
+        }
     }
 }
 
@@ -229,7 +248,12 @@ mod tests {
     use crate::select::testutil::Fixture;
 
     fn pick(f: &Fixture, seed: u64, limit: usize) -> Selection {
-        Rfws::new(0.05, 0.9).select(&f.candidates(), &Key::default(), &mut SplitMix64::new(seed), limit)
+        Rfws::new(0.05, 0.9).select(
+            &f.candidates(),
+            &Key::default(),
+            &mut SplitMix64::new(seed),
+            limit,
+        )
     }
 
     fn score(tie: TieBreak) -> Reason {
@@ -239,7 +263,10 @@ mod tests {
     #[test]
     fn highest_availability_wins_outright() {
         // V_net: 100/1 = 100, 300/2 = 150, 100/4 = 25; all idle.
-        let f = Fixture::new(3).link(0, 100.0, 1, 5.0, 100.0).link(1, 300.0, 2, 50.0, 10.0).link(2, 100.0, 4, 1.0, 100.0);
+        let f = Fixture::new(3)
+            .link(0, 100.0, 1, 5.0, 100.0)
+            .link(1, 300.0, 2, 50.0, 10.0)
+            .link(2, 100.0, 4, 1.0, 100.0);
         let s = pick(&f, 1, 3);
         assert_eq!(s.ranked, [1, 0, 2]);
         assert_eq!(s.reason, score(TieBreak::None));
@@ -249,7 +276,10 @@ mod tests {
     #[test]
     fn load_lowers_availability() {
         // b0: 200 · (1 − 60/100) = 80 < b1: 100 · (1 − 0) = 100.
-        let f = Fixture::new(2).link(0, 200.0, 1, 0.0, 200.0).link(1, 100.0, 1, 0.0, 100.0).inflight(0, 60);
+        let f = Fixture::new(2)
+            .link(0, 200.0, 1, 0.0, 200.0)
+            .link(1, 100.0, 1, 0.0, 100.0)
+            .inflight(0, 60);
         let s = pick(&f, 1, 2);
         assert_eq!(s.ranked, [1, 0]);
         assert!((s.scores[0].1 - 80.0).abs() < 1e-9);
@@ -258,7 +288,10 @@ mod tests {
     #[test]
     fn tie_on_score_goes_to_smaller_delay() {
         // 100 and 97 are within 5 %; b1's delay is smaller. b2 is outside the band.
-        let f = Fixture::new(3).link(0, 100.0, 1, 20.0, 100.0).link(1, 97.0, 1, 10.0, 97.0).link(2, 50.0, 1, 1.0, 50.0);
+        let f = Fixture::new(3)
+            .link(0, 100.0, 1, 20.0, 100.0)
+            .link(1, 97.0, 1, 10.0, 97.0)
+            .link(2, 50.0, 1, 1.0, 50.0);
         let s = pick(&f, 1, 3);
         assert_eq!(s.ranked, [1, 0, 2], "fallbacks by A: b0 then b2");
         assert_eq!(s.reason, score(TieBreak::Delay));
@@ -267,7 +300,9 @@ mod tests {
     #[test]
     fn tie_on_delay_goes_to_larger_residual_bandwidth() {
         // Delays 10 and 10.4 are within 5 % of each other; residual 400 vs 600.
-        let f = Fixture::new(2).link(0, 100.0, 1, 10.0, 400.0).link(1, 100.0, 1, 10.4, 600.0);
+        let f = Fixture::new(2)
+            .link(0, 100.0, 1, 10.0, 400.0)
+            .link(1, 100.0, 1, 10.4, 600.0);
         let s = pick(&f, 1, 2);
         assert_eq!(s.ranked, [1, 0]);
         assert_eq!(s.reason, score(TieBreak::ResidualBandwidth));
@@ -279,7 +314,9 @@ mod tests {
 
     #[test]
     fn full_tie_is_broken_at_random() {
-        let f = Fixture::new(2).link(0, 100.0, 1, 10.0, 500.0).link(1, 100.0, 1, 10.0, 500.0);
+        let f = Fixture::new(2)
+            .link(0, 100.0, 1, 10.0, 500.0)
+            .link(1, 100.0, 1, 10.0, 500.0);
         let mut seen = [false; 2];
         for seed in 0..16 {
             let s = pick(&f, seed, 2);
@@ -287,15 +324,26 @@ mod tests {
             seen[s.ranked[0]] = true;
             assert_eq!(s.ranked.len(), 2);
         }
-        assert_eq!(seen, [true, true], "both outcomes occur for different seeds");
+        assert_eq!(
+            seen,
+            [true, true],
+            "both outcomes occur for different seeds"
+        );
         // The same seed always gives the same answer.
         assert_eq!(pick(&f, 3, 2), pick(&f, 3, 2));
     }
 
     #[test]
     fn zero_tolerance_compares_exactly() {
-        let f = Fixture::new(2).link(0, 100.0, 1, 20.0, 100.0).link(1, 99.9, 1, 1.0, 100.0);
-        let s = Rfws::new(0.0, 0.9).select(&f.candidates(), &Key::default(), &mut SplitMix64::new(1), 2);
+        let f = Fixture::new(2)
+            .link(0, 100.0, 1, 20.0, 100.0)
+            .link(1, 99.9, 1, 1.0, 100.0);
+        let s = Rfws::new(0.0, 0.9).select(
+            &f.candidates(),
+            &Key::default(),
+            &mut SplitMix64::new(1),
+            2,
+        );
         assert_eq!((s.ranked[0], s.reason), (0, score(TieBreak::None)));
     }
 
@@ -319,7 +367,10 @@ mod tests {
 
     #[test]
     fn all_overloaded_picks_the_least_loaded() {
-        let f = Fixture::new(3).inflight(0, 98).inflight(1, 93).inflight(2, 100);
+        let f = Fixture::new(3)
+            .inflight(0, 98)
+            .inflight(1, 93)
+            .inflight(2, 100);
         let s = pick(&f, 1, 3);
         assert_eq!(s.ranked, [1, 0, 2]);
         assert_eq!(s.reason, score(TieBreak::None));
@@ -328,7 +379,9 @@ mod tests {
     #[test]
     fn slow_start_scales_availability() {
         // b0: V_net 100 at half weight → 50; b1: 80 at full weight.
-        let mut f = Fixture::new(2).link(0, 100.0, 1, 0.0, 100.0).link(1, 80.0, 1, 0.0, 80.0);
+        let mut f = Fixture::new(2)
+            .link(0, 100.0, 1, 0.0, 100.0)
+            .link(1, 80.0, 1, 0.0, 80.0);
         f.weights[0] = 0.5;
         let s = pick(&f, 1, 2);
         assert_eq!(s.ranked, [1, 0]);
@@ -352,7 +405,9 @@ mod tests {
 
     #[test]
     fn measured_delay_replaces_the_configured_one() {
-        let mut f = Fixture::new(2).link(0, 100.0, 1, 5.0, 100.0).link(1, 100.0, 1, 50.0, 100.0);
+        let mut f = Fixture::new(2)
+            .link(0, 100.0, 1, 5.0, 100.0)
+            .link(1, 100.0, 1, 50.0, 100.0);
         assert_eq!(pick(&f, 1, 1).ranked, [0]);
         f.states[0].latency.observe(80.0, 0, 10_000.0);
         let s = pick(&f, 1, 1);
@@ -370,7 +425,11 @@ mod tests {
             .link(2, 155.0, 3, 8.2, 90.0) // WS3: V_net 51.67
             .link(3, 1000.0, 5, 3.0, 500.0); // WS4: V_net 200, but busy
         f.backends[3].capacity = 50;
-        let f = f.inflight(0, 2).inflight(1, 2).inflight(2, 2).inflight(3, 48);
+        let f = f
+            .inflight(0, 2)
+            .inflight(1, 2)
+            .inflight(2, 2)
+            .inflight(3, 48);
         // A: WS1 = WS2 = 49, WS3 = 50.63, WS4 = 200 · (1 − 0.96): over 0.9, out.
         // WS1..3 tie within 5 %; delays 8 and 8.2 tie, 12 does not; WS3 has more
         // residual bandwidth than WS2.

@@ -45,8 +45,20 @@ impl Fixture {
     }
 
     /// Set backend `i`'s route: bandwidth `B`, hops `h`, delay `D`, residual `B_R`.
-    pub fn link(mut self, i: usize, bandwidth_mbps: f64, hops: u32, delay_ms: f64, residual_mbps: f64) -> Self {
-        self.backends[i].link = Link { bandwidth_mbps, hops, delay_ms, residual_mbps };
+    pub fn link(
+        mut self,
+        i: usize,
+        bandwidth_mbps: f64,
+        hops: u32,
+        delay_ms: f64,
+        residual_mbps: f64,
+    ) -> Self {
+        self.backends[i].link = Link {
+            bandwidth_mbps,
+            hops,
+            delay_ms,
+            residual_mbps,
+        };
         self
     }
 

@@ -257,7 +257,7 @@ impl Simulation {
             Ev::Arrive(g) => self.on_arrive(g as usize),
             Ev::AtEdge(r) => self.on_edge(r),
             Ev::AtServer(r) => self.on_server(r),
-            Ev::ServiceDone { req, inc } => self.on_service_done(req, inc),
+            Ev::ServiceDone { req, node, inc } => self.on_service_done(req, node as usize, inc),
             Ev::EdgeResponse { req, status } => self.on_edge_response(req, status),
             Ev::DrDone { req, status } => self.on_dr_done(req, status),
             Ev::Heartbeat => self.on_heartbeat(),

@@ -224,11 +224,10 @@ impl Simulation {
         let mean_us = 1e6 * f64::from(spec.workers) / spec.rate * s.slow;
         let done = self.now + exp_gap(&mut s.rng, mean_us);
         s.running.push(r);
-        self.queue.push(done, Ev::ServiceDone { req: r, inc: s.inc });
+        self.queue.push(done, Ev::ServiceDone { req: r, node: i as u32, inc: s.inc });
     }
 
-    pub(super) fn on_service_done(&mut self, r: u32, inc: u32) {
-        let i = self.reqs[r as usize].node as usize;
+    pub(super) fn on_service_done(&mut self, r: u32, i: usize, inc: u32) {
         let s = &mut self.servers[i];
         if inc != s.inc {
             return; // the node was killed while serving it; already failed

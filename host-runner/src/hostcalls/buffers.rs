@@ -2,7 +2,7 @@
 //! `proxy_get_buffer_status`, `proxy_set_buffer_bytes`, `proxy_get_property`,
 //! `proxy_set_property`, and the ABI 0.1 `proxy_get_configuration`.
 
-use crate::memory::{copy_out, finish, read, write_u32, Cx, Fail};
+use crate::memory::{copy_out, finish, read, try_block, write_u32, Cx, Fail};
 use crate::state::{Phase, VmState};
 use crate::types::{buffer_type, serialize_map, HeaderMap, Status};
 use wasmtime::Linker;
@@ -152,11 +152,11 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_buffer_status",
         |mut cx: Cx<'_>, ty: u32, lp: u32, fp: u32| {
-            finish((|| {
+            finish(try_block(|| {
                 let n = buffer(cx.data_mut(), ty)?.len() as u32;
                 write_u32(&mut cx, lp, n)?;
                 write_u32(&mut cx, fp, 0)
-            })())
+            }))
         },
     )?;
     l.func_wrap(
@@ -184,10 +184,10 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_configuration",
         |mut cx: Cx<'_>, pp: u32, sp: u32| {
-            finish((|| {
+            finish(try_block(|| {
                 let conf = cx.data().host.config.plugin_config.clone();
                 copy_out(&mut cx, &conf, pp, sp)
-            })())
+            }))
         },
     )?;
     Ok(())

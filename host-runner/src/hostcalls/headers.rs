@@ -7,7 +7,7 @@
 //! current callback is `BadArgument`; a missing header is `NotFound`; `get`
 //! returns the first value; `replace` leaves one value.
 
-use crate::memory::{copy_out, finish, read, read_str, Cx, Fail};
+use crate::memory::{copy_out, finish, read, read_str, try_block, Cx, Fail};
 use crate::state::VmState;
 use crate::types::{deserialize_map, map_type, serialize_map, HeaderMap, Status};
 use wasmtime::Linker;
@@ -131,10 +131,10 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_header_map_size",
         |mut cx: Cx<'_>, ty: u32, sp: u32| {
-            finish((|| {
+            finish(try_block(|| {
                 let n = serialize_map(map_mut(cx.data_mut(), ty)?).len() as u32;
                 crate::memory::write_u32(&mut cx, sp, n)
-            })())
+            }))
         },
     )?;
     Ok(())

@@ -3,7 +3,7 @@
 //! gRPC calls (not backed here: they fail the way Envoy fails an unknown
 //! cluster).
 
-use crate::memory::{copy_out, finish, read, read_str, write_u32, Cx, Fail};
+use crate::memory::{copy_out, finish, read, read_str, try_block, write_u32, Cx, Fail};
 use crate::state::{LocalResponse, PendingCallout, VmState};
 use crate::types::{deserialize_map, lossy, stream_type, Status};
 use wasmtime::Linker;
@@ -167,10 +167,10 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
         "env",
         "proxy_get_status",
         |mut cx: Cx<'_>, cp: u32, mpp: u32, msp: u32| {
-            finish((|| {
+            finish(try_block(|| {
                 write_u32(&mut cx, cp, 0)?;
                 copy_out(&mut cx, &[], mpp, msp)
-            })())
+            }))
         },
     )?;
     Ok(())

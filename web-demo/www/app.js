@@ -1,0 +1,389 @@
+// edgepick web demo: topology editor, live simulation, charts, comparison,
+// configuration export/import. No bundler, no CDN: the core comes from ./pkg.
+import init, * as wasm from './pkg/edgepick_web.js';
+import { PRESETS, ALGO_HELP, METHOD_HELP } from './presets.js';
+import { drawTopology, hitTest, drawLines, drawCompare, COLORS } from './draw.js';
+
+const $ = id => document.getElementById(id);
+const S = {
+  topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], selected: null, drag: null,
+  algorithms: [], frames: [], fps: 0, simRate: 0, rateWindow: [], snapshot: null,
+};
+window.edgepick = S; // for the browser test and the curious
+
+function status(el, text, good) {
+  el.textContent = text;
+  el.className = 'status ' + (good === undefined ? '' : good ? 'good' : 'bad');
+}
+
+// ---------- scenario <-> URL ----------
+function encodeHash(t) {
+  const bytes = new TextEncoder().encode(JSON.stringify(t));
+  let s = ''; for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+function decodeHash(h) {
+  const s = atob(h.replace(/-/g, '+').replace(/_/g, '/'));
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(s, c => c.charCodeAt(0))));
+}
+let hashTimer = 0;
+function saveHash() {
+  clearTimeout(hashTimer);
+  hashTimer = setTimeout(() => history.replaceState(null, '', '#t=' + encodeHash(S.topo)), 300);
+}
+
+// ---------- simulation lifecycle ----------
+function algoId(alg) {
+  const hit = S.algorithms.find(a => JSON.stringify(a.config) === JSON.stringify(alg));
+  if (hit) return hit.id;
+  if (alg.name === 'consistent_hash') return alg.flavour === 'maglev' ? 'maglev' : 'ketama';
+  if (alg.name === 'least_connections' && alg.choices) return 'least_connections_p2c';
+  return alg.name;
+}
+
+function rebuild() {
+  try {
+    S.sim?.free();
+    S.sim = new wasm.Sim(JSON.stringify(S.topo));
+    S.simT = 0; S.series = []; S.snapshot = S.sim.snapshot();
+    status($('status'), `ready: ${S.topo.servers.length} servers, ${S.topo.clients.length} client groups`, true);
+  } catch (e) {
+    S.sim = null;
+    status($('status'), 'topology error — ' + e.message, false);
+  }
+  syncControls(); renderEditor(); saveHash(); render();
+}
+
+// Parameters changed: keep the run going when the shape is the same.
+function live() {
+  saveHash();
+  if (!S.sim) return rebuild();
+  try { S.sim.reconfigure(JSON.stringify(S.topo)); status($('status'), 'updated live', true); }
+  catch (e) {
+    if (/servers or client groups changed/.test(e.message)) rebuild();
+    else status($('status'), 'not applied — ' + e.message, false);
+  }
+  syncControls();
+}
+
+function loadPreset(name) {
+  S.topo = PRESETS[name]();
+  S.topo.seed = Number($('seed').value) || S.topo.seed;
+  S.selected = null;
+  rebuild();
+}
+
+// ---------- controls ----------
+function syncControls() {
+  const t = S.topo;
+  $('algorithm').value = algoId(t.algorithm);
+  $('algo-help').textContent = ALGO_HELP[$('algorithm').value] || '';
+  $('method').value = t.method;
+  $('method-help').textContent = METHOD_HELP[t.method];
+  $('ttl-row').hidden = t.method !== 'dns';
+  $('dns-ttl').value = t.dns_ttl_ms;
+  $('sticky').checked = t.sticky;
+  $('hb-interval').value = t.health.interval_ms;
+  $('hb-window').value = t.health.window_ms;
+  $('hb-threshold').value = t.health.threshold;
+  $('seed').value = t.seed;
+}
+
+function wireControls() {
+  $('algorithm').innerHTML = S.algorithms.map(a => `<option value="${a.id}">${a.label}</option>`).join('');
+  $('algorithm').onchange = e => {
+    S.topo.algorithm = S.algorithms.find(a => a.id === e.target.value).config; live();
+  };
+  $('method').onchange = e => { S.topo.method = e.target.value; live(); };
+  $('dns-ttl').onchange = e => { S.topo.dns_ttl_ms = Math.max(0, Number(e.target.value)); live(); };
+  $('sticky').onchange = e => { S.topo.sticky = e.target.checked; live(); };
+  for (const [id, key] of [['hb-interval', 'interval_ms'], ['hb-window', 'window_ms'], ['hb-threshold', 'threshold']]) {
+    $(id).onchange = e => { S.topo.health[key] = Number(e.target.value); live(); };
+  }
+  $('seed').onchange = e => { S.topo.seed = Math.max(0, Math.floor(Number(e.target.value))); rebuild(); };
+  $('preset').onchange = e => loadPreset(e.target.value);
+  $('play').onclick = () => setRunning(!S.running);
+  $('reset').onclick = () => rebuild();
+  $('add-client').onclick = () => {
+    const n = S.topo.clients.length + 1;
+    S.topo.clients.push({ name: `clients ${n}`, x: 90, y: 40 + (n * 70) % 400, rate: 200, clients: 500, session_share: 0.5,
+      request_kb: 1, response_kb: 20, link: { bandwidth_mbps: 50, delay_ms: 10, hops: 1 } });
+    S.selected = { kind: 'client', i: S.topo.clients.length - 1 }; rebuild();
+  };
+  $('add-server').onclick = () => {
+    let n = S.topo.servers.length + 1;
+    while (S.topo.servers.some(s => s.name === `ws${n}`)) n++;
+    S.topo.servers.push({ name: `ws${n}`, x: 760, y: 40 + (n * 60) % 420, rate: 400, workers: 8, queue: 64, weight: 1,
+      link: { bandwidth_mbps: 1000, delay_ms: 2, hops: 1 } });
+    S.selected = { kind: 'server', i: S.topo.servers.length - 1 }; rebuild();
+  };
+  $('remove').onclick = removeSelected;
+  $('compare-btn').onclick = runCompare;
+  $('export-btn').onclick = exportConfig;
+  $('import-btn').onclick = importConfig;
+  $('share-btn').onclick = () => {
+    const url = location.href.split('#')[0] + '#t=' + encodeHash(S.topo);
+    history.replaceState(null, '', url);
+    navigator.clipboard?.writeText(url).catch(() => {});
+    status($('status'), 'link to this scenario is in the address bar' + (navigator.clipboard ? ' and the clipboard' : ''), true);
+  };
+  $('golden-btn').onclick = runGolden;
+  $('bench-btn').onclick = runBench;
+}
+
+function removeSelected() {
+  const sel = S.selected;
+  if (!sel) return;
+  if (sel.kind === 'server' || sel.kind === 'link') {
+    if (S.topo.servers.length <= 1) return status($('status'), 'keep at least one server', false);
+    const name = S.topo.servers[sel.i].name;
+    S.topo.servers.splice(sel.i, 1);
+    S.topo.faults = S.topo.faults.filter(f => f.target !== name);
+  } else if (sel.kind === 'client') S.topo.clients.splice(sel.i, 1);
+  S.selected = null; rebuild();
+}
+
+function setRunning(on) {
+  S.running = on && !!S.sim;
+  $('play').textContent = S.running ? '❚❚ Pause' : '▶ Run';
+  S.lastFrame = performance.now();
+}
+
+// ---------- side-panel editor ----------
+const FIELDS = {
+  server: [['name', 'name', 'text'], ['performance req/s', 'rate'], ['workers', 'workers'], ['queue', 'queue'], ['weight', 'weight'],
+    ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms'], ['hops', 'link.hops']],
+  client: [['name', 'name', 'text'], ['rate req/s', 'rate'], ['clients', 'clients'], ['session share 0–1', 'session_share'],
+    ['request KB', 'request_kb'], ['response KB', 'response_kb'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms']],
+  edge: [['bandwidth Mbps', 'bandwidth_mbps'], ['L7 overhead ms', 'l7_overhead_ms'], ['L4 overhead ms', 'l4_overhead_ms'],
+    ['retries (L7)', 'retries'], ['connect timeout ms', 'connect_timeout_ms']],
+};
+const get = (o, path) => path.split('.').reduce((a, k) => a[k], o);
+const set = (o, path, v) => { const ks = path.split('.'); const last = ks.pop(); ks.reduce((a, k) => a[k], o)[last] = v; };
+
+function target(sel) {
+  if (!sel) return null;
+  if (sel.kind === 'edge') return S.topo.edge;
+  if (sel.kind === 'client') return S.topo.clients[sel.i];
+  return S.topo.servers[sel.i];
+}
+
+function renderEditor() {
+  const el = $('editor');
+  const sel = S.selected, obj = target(sel);
+  if (!obj) { el.innerHTML = '<p class="help">Click a node or a link on the canvas.</p>'; return; }
+  const kind = sel.kind === 'link' ? 'server' : sel.kind;
+  const title = { server: 'Web server', client: 'Client group', edge: 'Edge (forwarding server)' }[kind];
+  const fields = FIELDS[kind].map(([label, path, type]) =>
+    `<label>${label}<input data-path="${path}" type="${type || 'number'}" step="any" value="${get(obj, path)}"></label>`).join('');
+  let actions = '';
+  if (kind === 'server') {
+    const n = S.snapshot?.nodes?.[sel.i];
+    const alive = n ? n.alive : true;
+    actions = `<div class="actions">
+      <button data-act="${alive ? 'kill' : 'revive'}" class="${alive ? 'danger' : ''}" data-testid="editor-kill">${alive ? 'Kill node' : 'Revive node'}</button>
+      <button data-act="${n && n.overload > 1 ? 'relieve' : 'overload'}">${n && n.overload > 1 ? 'End overload' : 'Overload ×4'}</button>
+      <button data-act="${n && n.degrade > 1 ? 'restore' : 'degrade'}">${n && n.degrade > 1 ? 'Restore link' : 'Degrade link ×5'}</button></div>`;
+  }
+  el.innerHTML = `<p><b>${title}</b>${sel.kind === 'link' ? ' — its link' : ''}</p><div class="fields">${fields}</div>${actions}`;
+  for (const input of el.querySelectorAll('input')) {
+    input.onchange = () => {
+      const path = input.dataset.path;
+      const v = input.type === 'text' ? input.value.trim() : Number(input.value);
+      set(obj, path, v);
+      if (path === 'name') rebuild(); else live();
+    };
+  }
+  for (const b of el.querySelectorAll('button[data-act]')) {
+    b.onclick = () => { fault(b.dataset.act, S.topo.servers[sel.i].name); renderEditor(); };
+  }
+}
+
+function fault(action, name) {
+  if (!S.sim) return;
+  const factor = action === 'overload' ? 4 : action === 'degrade' ? 5 : 1;
+  S.sim.fault(action, name, factor);
+  S.snapshot = S.sim.snapshot();
+  status($('status'), `${action} ${name} at ${(S.sim.now_ms() / 1000).toFixed(1)} s`, true);
+  render();
+}
+
+// ---------- canvas interaction ----------
+function canvasPoint(ev) {
+  const c = $('topology'), r = c.getBoundingClientRect();
+  return { x: (ev.clientX - r.left) * (c.width / r.width), y: (ev.clientY - r.top) * (c.height / r.height) };
+}
+function wireCanvas() {
+  const c = $('topology');
+  c.addEventListener('mousedown', ev => {
+    const p = canvasPoint(ev), hit = hitTest(S.topo, p);
+    S.selected = hit;
+    if (hit && hit.kind !== 'link') S.drag = { hit, dx: target(hit).x - p.x, dy: target(hit).y - p.y, moved: false };
+    renderEditor(); render();
+  });
+  c.addEventListener('mousemove', ev => {
+    const p = canvasPoint(ev);
+    if (S.drag) {
+      const o = target(S.drag.hit);
+      o.x = Math.max(20, Math.min(c.width - 20, p.x + S.drag.dx));
+      o.y = Math.max(20, Math.min(c.height - 20, p.y + S.drag.dy));
+      S.drag.moved = true; render();
+    } else c.style.cursor = hitTest(S.topo, p) ? 'pointer' : 'default';
+  });
+  addEventListener('mouseup', () => { if (S.drag?.moved) saveHash(); S.drag = null; });
+  c.addEventListener('dblclick', ev => {
+    const hit = hitTest(S.topo, canvasPoint(ev));
+    if (hit?.kind === 'server') {
+      const alive = S.snapshot?.nodes?.[hit.i]?.alive ?? true;
+      fault(alive ? 'kill' : 'revive', S.topo.servers[hit.i].name); renderEditor();
+    }
+  });
+}
+
+// ---------- live loop ----------
+function frame(now) {
+  const dt = Math.min(now - S.lastFrame, 100);
+  S.lastFrame = now;
+  S.frames.push(now);
+  while (S.frames.length && S.frames[0] < now - 1000) S.frames.shift();
+  S.fps = S.frames.length;
+  if (S.running && S.sim) {
+    const before = S.sim.generated(), t0 = performance.now();
+    S.simT += dt * Number($('speed').value);
+    S.sim.run_until(S.simT);
+    const wall = performance.now() - t0;
+    S.rateWindow.push([wall, S.sim.generated() - before]);
+    if (S.rateWindow.length > 60) S.rateWindow.shift();
+    const [w, n] = S.rateWindow.reduce(([a, b], [c, d]) => [a + c, b + d], [0, 0]);
+    S.simRate = w > 0 ? n / w * 1000 : 0;
+    S.snapshot = S.sim.snapshot();
+    const from = Math.max(0, S.series.length - 4);
+    S.series.splice(from, S.series.length - from, ...S.sim.series(from));
+  }
+  render(now);
+  requestAnimationFrame(frame);
+}
+
+let lastTable = 0;
+function render(now = performance.now()) {
+  if (!S.topo) return;
+  drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
+  const win = S.series.slice(-120);
+  drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]);
+  drawLines($('chart-latency'), win, [{ key: 'p50', color: '#2f6fd6' }, { key: 'p95', color: '#e09b21' }, { key: 'p99', color: '#d2453b' }]);
+  drawLines($('chart-errors'), win, [{ key: 'failed', color: '#d2453b' }, { key: 'dropped', color: '#8a4fd6' }]);
+  if (now - lastTable > 250) { lastTable = now; renderStats(); renderNodes(); }
+}
+
+function renderStats() {
+  const s = S.snapshot;
+  if (!s) return;
+  const last = S.series.length > 1 ? S.series[S.series.length - 2] : null;
+  $('stats').innerHTML = `t = <b>${(s.t_ms / 1000).toFixed(1)} s</b> · generated <b>${s.generated}</b> · answered <b>${s.ok}</b> ·
+    dropped <b>${s.dropped}</b> · failed <b>${s.failed}</b> · in flight <b>${s.in_flight}</b>` +
+    (last ? ` · p99 <b>${last.p99.toFixed(1)} ms</b>` : '') +
+    ` · <span id="fps" data-testid="fps">${S.fps} fps</span> · <span id="simrate" data-testid="simrate">${Math.round(S.simRate).toLocaleString('en')} sim req/s</span>`;
+}
+
+function recentShare() {
+  const recent = S.series.slice(-5, -1);
+  const n = S.topo.servers.length, sent = new Array(n).fill(0);
+  for (const b of recent) b.sent.forEach((v, i) => { if (i < n) sent[i] += v; });
+  const total = sent.reduce((a, b) => a + b, 0);
+  return { sent, total };
+}
+
+function renderNodes() {
+  const s = S.snapshot, body = $('nodes').tBodies[0];
+  if (!s) return;
+  const { sent, total } = recentShare();
+  const many = s.nodes.length > 16;
+  const rows = s.nodes.map((n, i) => {
+    if (many && i >= 12) return '';
+    const st = !n.alive ? (n.faulty ? ['dead · detected', 'dead'] : ['dead · not yet detected', 'bad'])
+      : n.faulty || !n.healthy ? ['up · marked faulty', 'warn'] : n.load > 0.8 ? ['overloaded', 'warn'] : ['healthy', 'ok'];
+    const share = total ? sent[i] / total : 0;
+    return `<tr data-testid="node-${n.name}" data-alive="${n.alive}" data-healthy="${n.healthy}" data-recent="${sent[i]}">
+      <td><b>${n.name}</b>${n.overload > 1 ? ' ⚠ overload' : ''}${n.degrade > 1 ? ' ⚠ link' : ''}</td>
+      <td class="state-${st[1]}">${st[0]}</td>
+      <td><span class="bar"><i style="width:${Math.min(100, n.load * 100).toFixed(0)}%"></i></span> ${(n.load * 100).toFixed(0)}%</td>
+      <td>${n.inflight} <small>(${n.busy} busy, ${n.queued} queued)</small></td>
+      <td data-testid="share-${n.name}">${(share * 100).toFixed(1)}%</td><td>${n.sent}</td>
+      <td><button data-testid="kill-${n.name}" data-node="${n.name}" data-act="${n.alive ? 'kill' : 'revive'}">${n.alive ? 'kill' : 'revive'}</button></td></tr>`;
+  }).join('') + (many ? `<tr><td colspan="7" class="help">…and ${s.nodes.length - 12} more (all drawn on the canvas)</td></tr>` : '');
+  body.innerHTML = rows;
+  for (const b of body.querySelectorAll('button[data-node]')) b.onclick = () => fault(b.dataset.act, b.dataset.node);
+}
+
+// ---------- compare, config, golden, bench ----------
+function runCompare() {
+  const secs = Math.max(1, Number($('compare-secs').value) || 20);
+  status($('status'), 'comparing…');
+  setTimeout(() => {
+    try {
+      const t0 = performance.now();
+      const rows = wasm.compare(JSON.stringify(S.topo), secs * 1000);
+      const names = S.topo.servers.map(s => s.name);
+      $('compare-out').hidden = false;
+      drawCompare($('compare-chart'), rows);
+      const head = '<tr><th>algorithm</th><th>mean ms</th><th>p50</th><th>p99 ms</th><th>errors</th><th>answered</th><th>per-node share</th></tr>';
+      const best = Math.min(...rows.map(r => r.p99_ms));
+      $('compare-table').innerHTML = head + rows.map(r => `<tr data-testid="compare-${r.id}">
+        <td>${r.label}</td><td>${r.mean_ms.toFixed(1)}</td><td>${r.p50_ms.toFixed(1)}</td>
+        <td>${r.p99_ms === best ? '<b>' + r.p99_ms.toFixed(1) + '</b>' : r.p99_ms.toFixed(1)}</td>
+        <td>${r.errors}</td><td>${r.ok}</td>
+        <td><span class="shares" title="${r.share.map((s, i) => `${names[i]} ${(s * 100).toFixed(1)}%`).join(', ')}">${
+          r.share.map((s, i) => `<i style="width:${s * 100}%;background:${COLORS.node(i)}"></i>`).join('')}</span></td></tr>`).join('');
+      status($('status'), `compared ${rows.length} algorithms over ${secs} s simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`, true);
+      $('compare-out').scrollIntoView({ behavior: 'smooth' });
+    } catch (e) { status($('status'), 'compare failed — ' + e.message, false); }
+  }, 10);
+}
+
+function exportConfig() {
+  try {
+    const text = wasm.export_config(JSON.stringify(S.topo));
+    $('config-text').value = text;
+    $('download').href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+    const r = wasm.check_config(text);
+    status($('config-status'), r.ok ? 'exported — valid: the core accepts it' : `invalid: ${r.field}: ${r.problem}`, r.ok);
+  } catch (e) { status($('config-status'), 'export failed — ' + e.message, false); }
+}
+
+function importConfig() {
+  const r = wasm.import_config($('config-text').value, JSON.stringify(S.topo));
+  if (!r.ok) return status($('config-status'), `invalid — ${r.field}: ${r.problem}`, false);
+  S.topo = JSON.parse(r.topology);
+  status($('config-status'), 'valid — applied' + (r.unmatched.length ? ` (no server named ${r.unmatched.join(', ')})` : ''), true);
+  live(); renderEditor();
+}
+
+function runGolden() {
+  try {
+    const r = JSON.parse(wasm.golden($('golden-text').value));
+    const bad = r.cases.filter(c => !c.pass).map(c => c.name + (c.error ? ` (${c.error})` : ''));
+    status($('golden-result'), `${r.passed} of ${r.passed + r.failed} cases match` + (bad.length ? ' — differ: ' + bad.join('; ') : ''), r.failed === 0);
+    $('golden-result').dataset.passed = r.passed; $('golden-result').dataset.failed = r.failed;
+  } catch (e) { status($('golden-result'), 'golden failed — ' + e.message, false); }
+}
+
+function runBench() {
+  const r = wasm.bench(JSON.stringify(S.topo), 10000);
+  $('bench-result').dataset.rate = Math.round(r.requests_per_s);
+  status($('bench-result'), `${Math.round(r.requests_per_s).toLocaleString('en')} simulated requests/s ` +
+    `(${r.requests} requests, ${r.events} events in ${r.wall_ms.toFixed(0)} ms, ${S.topo.servers.length} nodes)`, true);
+}
+
+// ---------- start ----------
+async function main() {
+  await init();
+  S.algorithms = wasm.algorithms();
+  wireControls(); wireCanvas();
+  const m = location.hash.match(/^#t=(.+)$/);
+  if (m) {
+    try { S.topo = decodeHash(m[1]); rebuild(); } catch { loadPreset('figure2'); }
+  } else loadPreset('figure2');
+  document.body.dataset.ready = '1';
+  requestAnimationFrame(now => { S.lastFrame = now; frame(now); });
+}
+main().catch(e => status($('status'), 'failed to start — ' + e.message, false));

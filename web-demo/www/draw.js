@@ -1,0 +1,222 @@
+// Canvas drawing: the topology with moving requests, line charts, the comparison chart.
+
+const PALETTE = ['#2f6fd6', '#e09b21', '#2e9d5b', '#8a4fd6', '#d2453b', '#1a9bb0', '#b5651d', '#6b7a8f'];
+export const COLORS = { accent: '#2f6fd6', node: i => PALETTE[i % PALETTE.length] };
+
+function boxOf(kind, topo) {
+  if (kind === 'server') return topo.servers.length > 16 ? [84, 20] : [96, 44];
+  if (kind === 'client') return topo.clients.length > 6 ? [110, 30] : [120, 44];
+  return [110, 64];
+}
+
+export function hitTest(topo, p) {
+  const inside = (o, [w, h]) => Math.abs(p.x - o.x) <= w / 2 && Math.abs(p.y - o.y) <= h / 2;
+  for (let i = topo.servers.length - 1; i >= 0; i--) if (inside(topo.servers[i], boxOf('server', topo))) return { kind: 'server', i };
+  for (let i = topo.clients.length - 1; i >= 0; i--) if (inside(topo.clients[i], boxOf('client', topo))) return { kind: 'client', i };
+  if (inside(topo.edge, boxOf('edge', topo))) return { kind: 'edge' };
+  for (let i = 0; i < topo.servers.length; i++) if (segDist(p, topo.edge, topo.servers[i]) < 5) return { kind: 'link', i };
+  return null;
+}
+
+function segDist(p, a, b) {
+  const dx = b.x - a.x, dy = b.y - a.y, len = dx * dx + dy * dy || 1;
+  const t = Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / len));
+  return Math.hypot(p.x - (a.x + t * dx), p.y - (a.y + t * dy));
+}
+
+function roundRect(ctx, x, y, w, h, r) {
+  ctx.beginPath(); ctx.moveTo(x + r, y); ctx.arcTo(x + w, y, x + w, y + h, r); ctx.arcTo(x + w, y + h, x, y + h, r);
+  ctx.arcTo(x, y + h, x, y, r); ctx.arcTo(x, y, x + w, y, r); ctx.closePath();
+}
+
+function line(ctx, a, b, color, width, dash) {
+  ctx.strokeStyle = color; ctx.lineWidth = width; ctx.setLineDash(dash || []);
+  ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); ctx.stroke(); ctx.setLineDash([]);
+}
+
+// Dots moving from a to b: `rate` requests per second shown as up to 10 dots.
+function flow(ctx, a, b, rate, color, t, offset) {
+  if (!(rate > 0)) return;
+  const n = Math.max(1, Math.min(10, Math.round(Math.sqrt(rate) / 3)));
+  ctx.fillStyle = color;
+  for (let k = 0; k < n; k++) {
+    const f = ((t * 0.5 + k / n + offset) % 1 + 1) % 1;
+    ctx.beginPath(); ctx.arc(a.x + (b.x - a.x) * f, a.y + (b.y - a.y) * f, 2.6, 0, 7); ctx.fill();
+  }
+}
+
+function nodeColor(n) {
+  if (!n) return '#2e9d5b';
+  if (!n.alive) return '#8a919c';
+  if (n.faulty || !n.healthy) return '#d2453b';
+  if (n.load > 0.8 || n.overload > 1 || n.degrade > 1) return '#e09b21';
+  return '#2e9d5b';
+}
+
+export function drawTopology(canvas, topo, snap, series, selected, now, running) {
+  const ctx = canvas.getContext('2d');
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.font = '12px system-ui, sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+  const last = series.length > 1 ? series[series.length - 2] : null;
+  const bucketS = (topo.bucket_ms || 500) / 1000;
+  const rateTo = i => (last && last.sent[i] ? last.sent[i] / bucketS : 0);
+  const totalRate = topo.clients.reduce((a, g) => a + g.rate, 0) || 1;
+  const t = running ? now / 1000 : 0;
+  const direct = topo.method === 'dns' || topo.method === 'redirect';
+  const many = topo.servers.length > 16;
+  const E = topo.edge;
+
+  // Links: clients -> edge.
+  topo.clients.forEach((g, k) => {
+    line(ctx, g, E, '#b8c1ce', direct ? 1 : 2, direct ? [4, 4] : null);
+    if (!direct) flow(ctx, g, E, g.rate, '#2f6fd6', t, k * 0.13);
+    if (!many) {
+      ctx.fillStyle = '#5b6677'; ctx.font = '11px system-ui, sans-serif';
+      ctx.fillText(`(${g.link.bandwidth_mbps} Mbps, ${g.link.delay_ms} ms)`, (g.x + E.x) / 2, (g.y + E.y) / 2 - 9);
+    }
+  });
+  // Links: edge -> servers (and direct paths).
+  topo.servers.forEach((s, i) => {
+    const n = snap?.nodes?.[i];
+    const sel = selected && (selected.kind === 'link' || selected.kind === 'server') && selected.i === i;
+    const dead = n && !n.alive;
+    line(ctx, E, s, sel ? '#2f6fd6' : dead ? '#e3b1ad' : n && n.degrade > 1 ? '#e09b21' : '#b8c1ce', sel ? 3 : many ? 1 : 2);
+    const r = rateTo(i);
+    if (direct || topo.method === 'dr') {
+      topo.clients.forEach((g, k) => {
+        const share = g.rate / totalRate;
+        if (!many) line(ctx, g, s, 'rgba(47,111,214,0.10)', 1, [3, 5]);
+        if (direct) flow(ctx, g, s, r * share, '#2f6fd6', t, k * 0.21 + i * 0.07);
+        flow(ctx, s, g, r * share, '#2e9d5b', t, k * 0.17 + i * 0.11);
+      });
+      if (topo.method === 'dr') flow(ctx, E, s, r, '#2f6fd6', t, i * 0.07);
+    } else {
+      flow(ctx, E, s, r, '#2f6fd6', t, i * 0.07);
+      flow(ctx, s, E, r, '#2e9d5b', t, i * 0.07 + 0.5);
+    }
+    if (!many) {
+      const mx = (E.x + s.x) / 2, my = (E.y + s.y) / 2;
+      const label = `(${s.link.bandwidth_mbps}, ${s.link.delay_ms}, ${s.rate})` + (s.link.hops > 1 ? ` ${s.link.hops} hops` : '');
+      ctx.font = '11px system-ui, sans-serif';
+      const w = ctx.measureText(label).width + 8;
+      ctx.fillStyle = 'rgba(251,252,254,0.92)'; ctx.fillRect(mx - w / 2, my - 8, w, 16);
+      ctx.fillStyle = n && n.degrade > 1 ? '#b5651d' : '#3d4756'; ctx.fillText(label, mx, my);
+    }
+  });
+  if (!direct) topo.clients.forEach((g, k) => flow(ctx, E, g, topo.method === 'dr' ? 0 : g.rate, '#2e9d5b', t, k * 0.13 + 0.5));
+
+  // Nodes.
+  topo.clients.forEach((g, k) => {
+    const [w, h] = boxOf('client', topo);
+    roundRect(ctx, g.x - w / 2, g.y - h / 2, w, h, 8);
+    ctx.fillStyle = '#eef3fb'; ctx.fill();
+    ctx.lineWidth = selected?.kind === 'client' && selected.i === k ? 3 : 1.2;
+    ctx.strokeStyle = selected?.kind === 'client' && selected.i === k ? '#2f6fd6' : '#8fa6c8'; ctx.stroke();
+    ctx.fillStyle = '#1d2430'; ctx.font = 'bold 12px system-ui, sans-serif';
+    ctx.fillText('🖥 ' + g.name, g.x, g.y - (h > 34 ? 8 : 0));
+    if (h > 34) { ctx.font = '11px system-ui, sans-serif'; ctx.fillStyle = '#5b6677'; ctx.fillText(`${g.rate} req/s · ${g.clients} clients`, g.x, g.y + 10); }
+  });
+  {
+    const [w, h] = boxOf('edge', topo);
+    roundRect(ctx, E.x - w / 2, E.y - h / 2, w, h, 10);
+    ctx.fillStyle = '#1d2430'; ctx.fill();
+    if (selected?.kind === 'edge') { ctx.lineWidth = 3; ctx.strokeStyle = '#2f6fd6'; ctx.stroke(); }
+    ctx.fillStyle = '#fff'; ctx.font = 'bold 13px system-ui, sans-serif'; ctx.fillText('edge', E.x, E.y - 18);
+    ctx.font = '11px system-ui, sans-serif';
+    const alg = topo.algorithm.name === 'consistent_hash' ? (topo.algorithm.flavour || 'ketama') : topo.algorithm.name;
+    ctx.fillText(alg.replace(/_/g, ' '), E.x, E.y);
+    ctx.fillStyle = '#aebbd0'; ctx.fillText({ proxy: 'reverse proxy', redirect: 'HTTP redirect', dns: `DNS, TTL ${topo.dns_ttl_ms / 1000} s`, nat: 'L4 NAT', dr: 'L4 direct routing' }[topo.method], E.x, E.y + 16);
+  }
+  topo.servers.forEach((s, i) => {
+    const n = snap?.nodes?.[i];
+    const [w, h] = boxOf('server', topo);
+    const x = s.x - w / 2, y = s.y - h / 2;
+    roundRect(ctx, x, y, w, h, 6);
+    ctx.fillStyle = '#fff'; ctx.fill();
+    ctx.lineWidth = selected && selected.kind === 'server' && selected.i === i ? 3 : 2;
+    ctx.strokeStyle = selected && selected.kind === 'server' && selected.i === i ? '#2f6fd6' : nodeColor(n); ctx.stroke();
+    ctx.fillStyle = nodeColor(n); ctx.fillRect(x + 1, y + 1, 6, h - 2);
+    const load = n ? Math.min(1, n.load) : 0;
+    ctx.fillStyle = '#e6e9ee'; ctx.fillRect(x + 10, y + h - 7, w - 16, 4);
+    ctx.fillStyle = load > 0.8 ? '#d2453b' : load > 0.5 ? '#e09b21' : '#2f6fd6'; ctx.fillRect(x + 10, y + h - 7, (w - 16) * load, 4);
+    ctx.fillStyle = n && !n.alive ? '#8a919c' : '#1d2430';
+    ctx.font = many ? 'bold 10px system-ui, sans-serif' : 'bold 12px system-ui, sans-serif';
+    ctx.fillText(s.name + (n && !n.alive ? ' ✕' : ''), s.x + 3, y + (many ? 8 : 12));
+    if (!many && n) {
+      ctx.font = '10px system-ui, sans-serif'; ctx.fillStyle = '#5b6677';
+      ctx.fillText(!n.alive ? (n.faulty ? 'dead · detected' : 'dead · detecting…') : `${n.busy + n.queued} in · ${Math.round(rateTo(i))}/s`, s.x + 3, y + 26);
+    }
+  });
+  if (!snap) return;
+  ctx.textAlign = 'left'; ctx.fillStyle = '#5b6677'; ctx.font = '12px system-ui, sans-serif';
+  ctx.fillText(`t = ${(snap.t_ms / 1000).toFixed(1)} s`, 10, 14);
+}
+
+export function drawLines(canvas, series, lines) {
+  const ctx = canvas.getContext('2d'), W = canvas.width, H = canvas.height;
+  const L = 38, B = 16, T = 8;
+  ctx.clearRect(0, 0, W, H);
+  let max = 0;
+  for (const b of series) for (const l of lines) max = Math.max(max, b[l.key] || 0);
+  max = niceMax(max);
+  ctx.strokeStyle = '#eef0f3'; ctx.fillStyle = '#8a919c'; ctx.font = '10px system-ui, sans-serif';
+  ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
+  for (let k = 0; k <= 4; k++) {
+    const y = T + (H - T - B) * (1 - k / 4);
+    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W - 4, y); ctx.stroke();
+    ctx.fillText(fmt(max * k / 4), L - 4, y);
+  }
+  if (series.length < 2) { ctx.textAlign = 'center'; ctx.fillText('press Run', W / 2, H / 2); return; }
+  const t0 = series[0].t_ms, t1 = series[series.length - 1].t_ms || 1;
+  const X = tm => L + (W - L - 6) * ((tm - t0) / Math.max(1, t1 - t0));
+  ctx.textAlign = 'center'; ctx.fillText(`${(t0 / 1000).toFixed(0)} s`, L + 10, H - 6); ctx.fillText(`${(t1 / 1000).toFixed(0)} s`, W - 16, H - 6);
+  for (const l of lines) {
+    ctx.strokeStyle = l.color; ctx.lineWidth = 1.6; ctx.beginPath();
+    series.slice(0, -1).forEach((b, k) => {
+      const y = T + (H - T - B) * (1 - (b[l.key] || 0) / max);
+      if (k === 0) ctx.moveTo(X(b.t_ms), y); else ctx.lineTo(X(b.t_ms), y);
+    });
+    ctx.stroke();
+  }
+}
+
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v))), m = v / p;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+const fmt = v => (v >= 10000 ? (v / 1000).toFixed(0) + 'k' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+
+export function drawCompare(canvas, rows) {
+  const ctx = canvas.getContext('2d'), W = canvas.width, H = canvas.height;
+  ctx.clearRect(0, 0, W, H);
+  const L = 44, B = 46, T = 22, n = rows.length;
+  const max = niceMax(Math.max(...rows.map(r => r.p99_ms)));
+  const maxErr = Math.max(1, ...rows.map(r => r.errors));
+  ctx.font = '11px system-ui, sans-serif'; ctx.textBaseline = 'middle';
+  ctx.textAlign = 'right'; ctx.fillStyle = '#8a919c'; ctx.strokeStyle = '#eef0f3';
+  for (let k = 0; k <= 4; k++) {
+    const y = T + (H - T - B) * (1 - k / 4);
+    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W, y); ctx.stroke(); ctx.fillText(fmt(max * k / 4), L - 4, y);
+  }
+  ctx.save(); ctx.translate(10, T + (H - T - B) / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText('latency ms', 0, 0); ctx.restore();
+  const slot = (W - L) / n, bw = slot / 4;
+  rows.forEach((r, k) => {
+    const x = L + k * slot + slot / 2;
+    const bar = (v, dx, color) => {
+      const h = (H - T - B) * Math.min(1, v / max);
+      ctx.fillStyle = color; ctx.fillRect(x + dx, H - B - h, bw, h);
+    };
+    bar(r.mean_ms, -bw * 1.5, '#2f6fd6'); bar(r.p99_ms, -bw * 0.5, '#d2453b');
+    const eh = (H - T - B) * 0.5 * r.errors / maxErr;
+    ctx.fillStyle = '#8a4fd6'; ctx.fillRect(x + bw * 0.5, H - B - eh, bw * 0.8, eh);
+    ctx.fillStyle = '#1d2430'; ctx.textAlign = 'center';
+    const words = r.label.split(/[:(]/)[0].trim().split(' ');
+    ctx.fillText(words.slice(0, 2).join(' '), x, H - B + 14);
+    if (words.length > 2) ctx.fillText(words.slice(2).join(' '), x, H - B + 28);
+  });
+  ctx.textAlign = 'left';
+  [['mean', '#2f6fd6'], ['p99', '#d2453b'], ['errors (relative)', '#8a4fd6']].forEach(([label, c], k) => {
+    ctx.fillStyle = c; ctx.fillRect(L + 8 + k * 130, 6, 10, 10); ctx.fillStyle = '#1d2430'; ctx.fillText(label, L + 22 + k * 130, 11);
+  });
+}

@@ -90,7 +90,7 @@ fn picks(c: &mut Criterion) {
             weights: &weights,
             now_ms: 0,
         };
-        let mut rfws = Rfws::new(0.05, 0.9);
+        let mut rfws = Rfws::new(0.05, 0.9, &cfg.backends);
         let mut rng = SplitMix64::new(7);
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| black_box(rfws.select(black_box(&cand), &Key::default(), &mut rng, 3)))

@@ -80,11 +80,17 @@ impl BackendState {
     /// capacity and a fresh load report.
     pub fn v_fs(&self, b: &Backend, now_ms: u64) -> f64 {
         let by_inflight = f64::from(self.inflight) / f64::from(b.capacity.max(1));
-        let reported = match self.load {
+        by_inflight.max(self.reported_load(now_ms)).clamp(0.0, 1.0)
+    }
+
+    /// The utilisation of a fresh load report (at most [`LOAD_REPORT_TTL_MS`]
+    /// old), else 0.
+    #[inline]
+    pub fn reported_load(&self, now_ms: u64) -> f64 {
+        match self.load {
             Some(s) if now_ms.saturating_sub(s.at_ms) <= LOAD_REPORT_TTL_MS => s.utilization,
             _ => 0.0,
-        };
-        by_inflight.max(reported).clamp(0.0, 1.0)
+        }
     }
 
     /// `D(r)`: measured latency when there is one, else the configured delay.

@@ -2,9 +2,9 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use edgepick_host::replay::{decision, format_summary, replay};
+use edgepick_host::replay::{decision, format_summary, replay, simulate};
 use edgepick_host::{Filter, Host, HostConfig, Request, Upstream};
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -30,7 +30,8 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         workers: usize,
     },
-    /// Run one request and print its decision.
+    /// Run one request (the backend answers 200 from the first endpoint the
+    /// filter named) and print its decision.
     Run {
         #[command(flatten)]
         common: Common,
@@ -135,8 +136,9 @@ pub fn run(cli: Cli) -> Result<()> {
                     .ok_or_else(|| anyhow!("--header {h}: expected NAME:VALUE"))?;
                 req = req.header(k.trim(), v.trim());
             }
-            let ex = vm.run_http(&req, |_| None)?;
-            println!("{}", serde_json::to_string_pretty(&decision(&ex, 0))?);
+            let ex = vm.run_http(&req, |fwd| Some(simulate(&None, fwd)))?;
+            let text = serde_json::to_string_pretty(&decision(&ex, 0))?;
+            writeln!(std::io::stdout().lock(), "{text}")?;
             Ok(())
         }
         Cmd::Bench { common, requests } => bench(&common, requests),
@@ -163,7 +165,8 @@ fn bench(common: &Common, requests: usize) -> Result<()> {
         }
     }
     let elapsed = t2.elapsed();
-    println!(
+    writeln!(
+        std::io::stdout().lock(),
         "{}",
         serde_json::json!({
             "compile_ms": compile.as_secs_f64() * 1e3,

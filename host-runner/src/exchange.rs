@@ -53,7 +53,9 @@ impl Request {
         self
     }
 
-    /// The header map Envoy would hand the filter (pseudo-headers first).
+    /// The client's header map (pseudo-headers first). [`Vm::run_http`] adds
+    /// what Envoy's connection manager adds (`x-forwarded-proto`,
+    /// `x-request-id`) before the filter sees it.
     pub fn header_map(&self) -> HeaderMap {
         let mut m: HeaderMap = vec![
             (":authority".into(), self.authority.clone()),
@@ -137,6 +139,7 @@ impl Vm {
         backend: impl FnOnce(&HeaderMap) -> Option<BackendResponse>,
     ) -> Result<Exchange, HostError> {
         let log_start = self.logs().len();
+        let headers = self.connection_manager_headers(req);
         let mut s = self.http_stream()?;
         if let Some(client) = &req.client {
             s.set_property("source.address", client.as_bytes());
@@ -150,7 +153,7 @@ impl Vm {
         for (k, v) in &req.properties {
             s.set_property(k, v.clone());
         }
-        let mut outcome = s.on_request_headers(req.header_map(), req.body.is_none())?;
+        let mut outcome = s.on_request_headers(headers, req.body.is_none())?;
         if let (Some(body), FilterOutcome::Continue) = (&req.body, &outcome) {
             outcome = s.on_request_body(body, true)?;
         }
@@ -192,11 +195,53 @@ impl Vm {
     }
 }
 
+impl Vm {
+    /// `req`'s header map as Envoy's HTTP connection manager hands it to the
+    /// filter chain: it appends `x-forwarded-proto` (the scheme) and a UUID v4
+    /// `x-request-id` when the client sent none (seeded, so runs replay).
+    fn connection_manager_headers(&mut self, req: &Request) -> HeaderMap {
+        let mut m = req.header_map();
+        if !m.iter().any(|(k, _)| k == "x-forwarded-proto") {
+            m.push(("x-forwarded-proto".into(), req.scheme.clone()));
+        }
+        if !m.iter().any(|(k, _)| k == "x-request-id") {
+            let st = self.store.data_mut();
+            let (hi, lo) = (st.next_random(), st.next_random());
+            m.push(("x-request-id".into(), uuid_v4(hi, lo)));
+        }
+        m
+    }
+}
+
+/// Formats 128 random bits as a UUID v4.
+fn uuid_v4(hi: u64, lo: u64) -> String {
+    let hi = (hi & !0xF000) | 0x4000;
+    let lo = (lo & !(0xC << 60)) | (0x8 << 60);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xFFFF,
+        hi & 0xFFFF,
+        lo >> 48,
+        lo & 0xFFFF_FFFF_FFFF
+    )
+}
+
 impl crate::stream::HttpStream<'_> {
     fn vm_host_advance(&mut self, ms: u64) {
         if ms > 0 {
             self.host_shared()
                 .advance_nanos(ms.saturating_mul(1_000_000));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_uuid_v4() {
+        let id = super::uuid_v4(u64::MAX, 0);
+        assert_eq!(id, "ffffffff-ffff-4fff-8000-000000000000");
+        assert_eq!(super::uuid_v4(0, u64::MAX).len(), 36);
     }
 }

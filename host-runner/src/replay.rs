@@ -9,6 +9,9 @@ use std::io::{BufRead, Write};
 /// The request header the filter writes with its pick (`ip:port[,ip:port]`).
 pub const ENDPOINT_HEADER: &str = "x-gateway-destination-endpoint";
 
+/// The response header explaining edgepick's choice (`decision_header`).
+pub const DECISION_HEADER: &str = "x-edgepick-decision";
+
 /// One trace line.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct TraceLine {
@@ -85,7 +88,7 @@ impl TraceLine {
 
 /// The backend: the trace's response (or 200), served by the first endpoint
 /// the filter named, which is also reported as `upstream.address`.
-fn simulate(resp: &Option<TraceResponse>, forwarded: &crate::HeaderMap) -> BackendResponse {
+pub fn simulate(resp: &Option<TraceResponse>, forwarded: &crate::HeaderMap) -> BackendResponse {
     let endpoint = forwarded
         .iter()
         .find(|(k, _)| k == ENDPOINT_HEADER)
@@ -119,6 +122,7 @@ pub fn decision(ex: &Exchange, worker: usize) -> Value {
         "endpoint": ex.request_header(ENDPOINT_HEADER),
         "status": ex.status,
         "set_cookie": if cookies.is_empty() { Value::Null } else { json!(cookies) },
+        "decision": ex.response_header(DECISION_HEADER),
         "local_response": ex.local_response.as_ref().map(|l| json!({
             "status": l.status, "body": l.body, "headers": l.headers, "details": l.details,
         })),
@@ -127,7 +131,7 @@ pub fn decision(ex: &Exchange, worker: usize) -> Value {
     })
 }
 
-/// Requests and statuses per endpoint.
+/// Requests and statuses per primary endpoint (the first one the filter named).
 pub type Summary = BTreeMap<String, BTreeMap<String, u64>>;
 
 /// Replays `trace` on `workers` VMs (requests go round-robin), writing one
@@ -167,7 +171,8 @@ pub fn replay(
             Ok(ex) => {
                 let endpoint = ex
                     .request_header(ENDPOINT_HEADER)
-                    .unwrap_or("(none)")
+                    .and_then(|list| list.split(',').next())
+                    .map_or("(none)", str::trim)
                     .to_string();
                 let status = ex.status.map_or("paused".to_string(), |s| s.to_string());
                 *summary
@@ -194,11 +199,12 @@ pub fn replay(
 
 /// Formats the summary as a table.
 pub fn format_summary(s: &Summary) -> String {
-    let mut t = format!("{:<28} {:>8}  statuses\n", "endpoint", "requests");
+    let width = s.keys().map(String::len).max().unwrap_or(0).max(16);
+    let mut t = format!("{:<width$} {:>8}  statuses\n", "primary endpoint", "requests");
     for (endpoint, statuses) in s {
         let total: u64 = statuses.values().sum();
         let st: Vec<String> = statuses.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        t.push_str(&format!("{endpoint:<28} {total:>8}  {}\n", st.join(" ")));
+        t.push_str(&format!("{endpoint:<width$} {total:>8}  {}\n", st.join(" ")));
     }
     t
 }

@@ -186,7 +186,8 @@ impl VmState {
             next_tick_nanos: 0,
             callouts: Vec::new(),
             answer: None,
-            next_callout: 1,
+            // Envoy's `nextHttpCallId`: 4, 8, 12, … per VM.
+            next_callout: 4,
             metric_ids: HashMap::new(),
             // Envoy: id = type | (n << 2), counters from 4, gauges 5, histograms 6.
             next_metric: [0, 1, 2],

@@ -44,8 +44,9 @@ fn headers_properties_and_misc_hostcalls() {
     assert_eq!(ex.request_header("x-remove-me"), None);
     assert_eq!(ex.request_header("x-seen-path"), Some("/x?y=1"));
     assert_eq!(ex.request_header("x-missing"), Some("none"));
-    // 4 pseudo-headers + 2 client headers.
-    assert_eq!(ex.request_header("x-count"), Some("6"));
+    // 4 pseudo-headers + 2 client headers + Envoy's x-forwarded-proto and
+    // x-request-id.
+    assert_eq!(ex.request_header("x-count"), Some("8"));
     assert_eq!(ex.request_header("x-eos"), Some("true"));
     assert_eq!(ex.request_header("x-client"), Some("127.0.0.5:4000"));
     assert_eq!(ex.request_header("x-plugin-name"), Some("edgepick"));
@@ -183,7 +184,7 @@ fn callout_pauses_then_resumes() {
     assert_eq!(ex.request_outcome, FilterOutcome::Continue);
     assert_eq!(ex.request_header("x-auth-status"), Some("200"));
     assert_eq!(ex.request_header("x-auth-body"), Some("ok-body"));
-    assert_eq!(ex.request_header("x-auth-token"), Some("1"));
+    assert_eq!(ex.request_header("x-auth-token"), Some("4"));
     assert_eq!(ex.status, Some(200));
 }
 

@@ -98,10 +98,10 @@ impl EdgepickHttp {
             });
         }
         let cfg = s.plugin.config();
-        let explain = decision.explain(cfg);
-        log::debug(|| format!("edgepick: {explain} path={path}"));
+        // Formatting the explanation costs more than the pick: only when asked for.
+        log::debug(|| format!("edgepick: {} path={path}", decision.explain(cfg)));
         if cfg.decision_header {
-            self.explain = Some(explain);
+            self.explain = Some(decision.explain(cfg));
         }
         self.ranked = decision.ranked.clone();
         if let Some(m) = decision.primary().and_then(|p| s.metrics.get(p)) {

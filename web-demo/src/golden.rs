@@ -36,13 +36,24 @@ pub struct Report {
 fn names(v: &Value) -> Vec<Vec<String>> {
     let list = v.as_array().map(Vec::as_slice).unwrap_or_default();
     list.iter()
-        .map(|r| r.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default())
+        .map(|r| {
+            r.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
         .collect()
 }
 
 fn set_state(router: &mut Router, st: &Value, now_ms: u64) -> Result<(), String> {
     let name = st["backend"].as_str().ok_or("state[].backend missing")?;
-    let i = router.config().backend_index(name).ok_or(format!("state names unknown backend {name:?}"))?;
+    let i = router
+        .config()
+        .backend_index(name)
+        .ok_or(format!("state names unknown backend {name:?}"))?;
     let s = &mut router.states_mut()[i];
     if st["faulty"].as_bool() == Some(true) {
         s.health.set_faulty(true, now_ms);
@@ -51,7 +62,10 @@ fn set_state(router: &mut Router, st: &Value, now_ms: u64) -> Result<(), String>
         s.inflight = u32::try_from(n).unwrap_or(u32::MAX);
     }
     if let Some(u) = st["load"].as_f64() {
-        s.load = Some(LoadSample { utilization: u.clamp(0.0, 1.0), at_ms: now_ms });
+        s.load = Some(LoadSample {
+            utilization: u.clamp(0.0, 1.0),
+            at_ms: now_ms,
+        });
     }
     if let Some(ms) = st["latency_ms"].as_f64() {
         s.latency.observe(ms, now_ms, MEASURE_TAU_MS);
@@ -61,10 +75,23 @@ fn set_state(router: &mut Router, st: &Value, now_ms: u64) -> Result<(), String>
 
 fn headers(v: &Value) -> Vec<(String, String)> {
     match v {
-        Value::Object(m) => m.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().into())).collect(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_ascii_lowercase(),
+                    v.as_str().unwrap_or_default().into(),
+                )
+            })
+            .collect(),
         Value::Array(a) => a
             .iter()
-            .filter_map(|p| Some((p.get(0)?.as_str()?.to_ascii_lowercase(), p.get(1)?.as_str()?.to_string())))
+            .filter_map(|p| {
+                Some((
+                    p.get(0)?.as_str()?.to_ascii_lowercase(),
+                    p.get(1)?.as_str()?.to_string(),
+                ))
+            })
             .collect(),
         _ => Vec::new(),
     }
@@ -75,14 +102,25 @@ fn run_case(case: &Value) -> Result<Vec<Vec<String>>, String> {
     let now_ms = case["now_ms"].as_u64().unwrap_or(0);
     let mut rng = SplitMix64::new(case["seed"].as_u64().unwrap_or(0));
     let mut router = Router::new(cfg);
-    for st in case["state"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    for st in case["state"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         set_state(&mut router, st, now_ms)?;
     }
     let mut out = Vec::new();
-    for r in case["requests"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    for r in case["requests"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         let peer: Option<IpAddr> = r["peer"].as_str().and_then(|p| p.parse().ok());
         let owned = headers(&r["headers"]);
-        let hs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let hs: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let req = Request {
             peer,
             forwarded_for: r["xff"].as_str(),
@@ -91,7 +129,12 @@ fn run_case(case: &Value) -> Result<Vec<Vec<String>>, String> {
             headers: &hs,
         };
         let (d, _) = router.pick(&req, now_ms, &mut rng);
-        out.push(d.ranked.iter().map(|&i| router.config().backends[i].name.clone()).collect());
+        out.push(
+            d.ranked
+                .iter()
+                .map(|&i| router.config().backends[i].name.clone())
+                .collect(),
+        );
     }
     Ok(out)
 }
@@ -100,17 +143,35 @@ fn run_case(case: &Value) -> Result<Vec<Vec<String>>, String> {
 pub fn replay(vectors_json: &str) -> Result<Report, String> {
     let doc: Value = serde_json::from_str(vectors_json).map_err(|e| format!("vectors: {e}"))?;
     let mut cases = Vec::new();
-    for (k, case) in doc["cases"].as_array().map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
-        let name = case["name"].as_str().map_or_else(|| format!("case {k}"), String::from);
+    for (k, case) in doc["cases"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let name = case["name"]
+            .as_str()
+            .map_or_else(|| format!("case {k}"), String::from);
         let expected = names(&case["expected"]);
         let (got, error) = match run_case(case) {
             Ok(g) => (g, None),
             Err(e) => (Vec::new(), Some(e)),
         };
-        cases.push(CaseResult { pass: error.is_none() && got == expected, name, got, expected, error });
+        cases.push(CaseResult {
+            pass: error.is_none() && got == expected,
+            name,
+            got,
+            expected,
+            error,
+        });
     }
     let passed = cases.iter().filter(|c| c.pass).count();
-    Ok(Report { passed, failed: cases.len() - passed, cases })
+    Ok(Report {
+        passed,
+        failed: cases.len() - passed,
+        cases,
+    })
 }
 
 #[cfg(test)]

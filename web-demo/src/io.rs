@@ -20,18 +20,32 @@ pub struct Check {
 }
 
 fn failed(e: ConfigError) -> Check {
-    Check { ok: false, field: Some(e.field), problem: Some(e.problem), topology: None, unmatched: Vec::new() }
+    Check {
+        ok: false,
+        field: Some(e.field),
+        problem: Some(e.problem),
+        topology: None,
+        unmatched: Vec::new(),
+    }
 }
 
 /// The topology's configuration as the filter reads it (pretty JSON).
 pub fn export(topology_json: &str) -> Result<String, ConfigError> {
-    Ok(Topology::from_json(topology_json)?.to_config()?.to_json_pretty())
+    Ok(Topology::from_json(topology_json)?
+        .to_config()?
+        .to_json_pretty())
 }
 
 /// Validate with the core.
 pub fn check(config_json: &str) -> Check {
     match Config::from_json(config_json) {
-        Ok(_) => Check { ok: true, field: None, problem: None, topology: None, unmatched: Vec::new() },
+        Ok(_) => Check {
+            ok: true,
+            field: None,
+            problem: None,
+            topology: None,
+            unmatched: Vec::new(),
+        },
         Err(e) => failed(e),
     }
 }
@@ -44,11 +58,22 @@ pub fn import(config_json: &str, topology_json: &str) -> Check {
     };
     let mut topo = match Topology::from_json(topology_json) {
         Ok(t) => t,
-        Err(e) => return failed(ConfigError { field: format!("(topology) {}", e.field), problem: e.problem }),
+        Err(e) => {
+            return failed(ConfigError {
+                field: format!("(topology) {}", e.field),
+                problem: e.problem,
+            })
+        }
     };
     let unmatched = topo.apply_config(&cfg);
     let text = serde_json::to_string(&topo).unwrap_or_default();
-    Check { ok: true, field: None, problem: None, topology: Some(text), unmatched }
+    Check {
+        ok: true,
+        field: None,
+        problem: None,
+        topology: Some(text),
+        unmatched,
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
 }
 
 fn js_err(e: ConfigError) -> JsError {
@@ -39,7 +40,9 @@ impl Sim {
     #[wasm_bindgen(constructor)]
     pub fn new(topology_json: &str) -> Result<Sim, JsError> {
         let topo = Topology::from_json(topology_json).map_err(js_err)?;
-        Ok(Sim { inner: Simulation::new(topo).map_err(js_err)? })
+        Ok(Sim {
+            inner: Simulation::new(topo).map_err(js_err)?,
+        })
     }
 
     /// Run to simulated time `t_ms`.
@@ -66,7 +69,10 @@ impl Sim {
     pub fn fault(&mut self, action: &str, name: &str, factor: f64) -> Result<(), JsError> {
         let action: FaultAction = serde_json::from_value(serde_json::Value::String(action.into()))
             .map_err(|_| JsError::new(&format!("action: unknown fault {action:?}")))?;
-        let i = self.inner.server_index(name).ok_or_else(|| JsError::new(&format!("node: no server {name:?}")))?;
+        let i = self
+            .inner
+            .server_index(name)
+            .ok_or_else(|| JsError::new(&format!("node: no server {name:?}")))?;
         self.inner.apply(action, i, factor);
         Ok(())
     }

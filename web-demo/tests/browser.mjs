@@ -124,6 +124,7 @@ try {
   await step('golden vectors', async () => {
     const lead = path.join(repo, 'tests/golden/vectors.json');
     const file = fs.existsSync(lead) ? lead : path.join(here, 'golden_sample.json');
+    await page.evaluate(() => { document.querySelector('details').open = true; });
     await page.fill('#golden-text', fs.readFileSync(file, 'utf8'));
     await page.click('#golden-btn');
     const res = page.locator('#golden-result');
@@ -149,7 +150,7 @@ try {
     await page.waitForTimeout(4000);
     const [fps, simRate] = await page.evaluate(() => [window.edgepick.fps, window.edgepick.simRate]);
     await page.click('#play');
-    await page.click('details summary');
+    await page.evaluate(() => { document.querySelector('details').open = true; });
     await page.click('#bench-btn');
     const rate = Number(await page.locator('#bench-result').getAttribute('data-rate'));
     console.log(`figure: 64 nodes live: ${fps} frames/s while simulating ${Math.round(simRate).toLocaleString('en')} req/s of wall time`);

@@ -333,7 +333,8 @@ function runCompare() {
         <td>${r.p99_ms === best ? '<b>' + r.p99_ms.toFixed(1) + '</b>' : r.p99_ms.toFixed(1)}</td>
         <td>${r.errors}</td><td>${r.ok}</td>
         <td><span class="shares" title="${r.share.map((s, i) => `${names[i]} ${(s * 100).toFixed(1)}%`).join(', ')}">${
-          r.share.map((s, i) => `<i style="width:${s * 100}%;background:${COLORS.node(i)}"></i>`).join('')}</span></td></tr>`).join('');
+          r.share.map((s, i) => `<i style="width:${s * 100}%;background:${COLORS.node(i)}"></i>`).join('')}</span></td></tr>`).join('') +
+        `<tr><td colspan="6"></td><td class="help">${names.slice(0, 16).map((n, i) => `<b style="color:${COLORS.node(i)}">■</b> ${n}`).join(' ')}</td></tr>`;
       status($('status'), `compared ${rows.length} algorithms over ${secs} s simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`, true);
       $('compare-out').scrollIntoView({ behavior: 'smooth' });
     } catch (e) { status($('status'), 'compare failed — ' + e.message, false); }
@@ -368,7 +369,9 @@ function runGolden() {
 }
 
 function runBench() {
-  const r = wasm.bench(JSON.stringify(S.topo), 10000);
+  // At least 10 simulated seconds and about 300 000 requests, so start-up costs do not dominate.
+  const rate = S.topo.clients.reduce((a, g) => a + g.rate, 0) || 1;
+  const r = wasm.bench(JSON.stringify(S.topo), Math.max(10000, 300000 / rate * 1000));
   $('bench-result').dataset.rate = Math.round(r.requests_per_s);
   status($('bench-result'), `${Math.round(r.requests_per_s).toLocaleString('en')} simulated requests/s ` +
     `(${r.requests} requests, ${r.events} events in ${r.wall_ms.toFixed(0)} ms, ${S.topo.servers.length} nodes)`, true);

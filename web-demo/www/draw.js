@@ -113,7 +113,7 @@ export function drawTopology(canvas, topo, snap, series, selected, now, running)
     ctx.lineWidth = selected?.kind === 'client' && selected.i === k ? 3 : 1.2;
     ctx.strokeStyle = selected?.kind === 'client' && selected.i === k ? '#2f6fd6' : '#8fa6c8'; ctx.stroke();
     ctx.fillStyle = '#1d2430'; ctx.font = 'bold 12px system-ui, sans-serif';
-    ctx.fillText('🖥 ' + g.name, g.x, g.y - (h > 34 ? 8 : 0));
+    ctx.fillText(g.name, g.x, g.y - (h > 34 ? 8 : 0));
     if (h > 34) { ctx.font = '11px system-ui, sans-serif'; ctx.fillStyle = '#5b6677'; ctx.fillText(`${g.rate} req/s · ${g.clients} clients`, g.x, g.y + 10); }
   });
   {
@@ -187,6 +187,12 @@ function niceMax(v) {
 }
 const fmt = v => (v >= 10000 ? (v / 1000).toFixed(0) + 'k' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
 
+const SHORT = {
+  rfws: ['RFWS', '(paper)'], round_robin: ['round', 'robin'], random: ['random', ''], weighted_random: ['weighted', 'random'],
+  least_connections: ['least', 'conn.'], least_connections_p2c: ['least conn.', 'P2C'], least_response_time: ['least resp.', 'time'],
+  ip_hash: ['ip_hash', ''], ketama: ['ketama', 'hash'], maglev: ['maglev', 'hash'],
+};
+
 export function drawCompare(canvas, rows) {
   const ctx = canvas.getContext('2d'), W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H);
@@ -211,9 +217,9 @@ export function drawCompare(canvas, rows) {
     const eh = (H - T - B) * 0.5 * r.errors / maxErr;
     ctx.fillStyle = '#8a4fd6'; ctx.fillRect(x + bw * 0.5, H - B - eh, bw * 0.8, eh);
     ctx.fillStyle = '#1d2430'; ctx.textAlign = 'center';
-    const words = r.label.split(/[:(]/)[0].trim().split(' ');
-    ctx.fillText(words.slice(0, 2).join(' '), x, H - B + 14);
-    if (words.length > 2) ctx.fillText(words.slice(2).join(' '), x, H - B + 28);
+    const [a, b] = SHORT[r.id] || [r.id, ''];
+    ctx.fillText(a, x, H - B + 14);
+    if (b) ctx.fillText(b, x, H - B + 28);
   });
   ctx.textAlign = 'left';
   [['mean', '#2f6fd6'], ['p99', '#d2453b'], ['errors (relative)', '#8a4fd6']].forEach(([label, c], k) => {

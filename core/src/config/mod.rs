@@ -18,7 +18,9 @@
 //! assert!(edgepick_core::Config::from_json(r#"{"backends": []}"#).is_err());
 //! ```
 
+mod json_path;
 pub mod raw;
+mod read;
 mod serialize;
 mod validate;
 

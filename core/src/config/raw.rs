@@ -1,5 +1,9 @@
 //! Stage one: the JSON document exactly as written. No validation beyond types;
 //! unknown fields are rejected so a typo never silently falls back to a default.
+//!
+//! `Config::from_json` reads these through the table-driven reader in
+//! `config/read.rs` (much smaller in the Envoy filter); the `Deserialize`
+//! derives stay as its reference, checked against it by the tests.
 
 use serde::Deserialize;
 

@@ -24,14 +24,10 @@ pub(super) fn parse_raw(bytes: &[u8]) -> Result<RawConfig> {
     if trimmed.starts_with('[') {
         return Err(ConfigError::new("(document)", "the configuration must be a JSON object { … }"));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." || path.is_empty() { "(document)".to_string() } else { path };
-        ConfigError::new(field, e.into_inner().to_string())
-    })?;
-    de.end().map_err(|e| ConfigError::new("(document)", e.to_string()))?;
-    Ok(raw)
+    // Data errors name the field (JSON path); syntax errors the whole document
+    // (their message gives the line and column).
+    super::read::from_str(text)
+        .map_err(|e| ConfigError::new(super::json_path::error_field(text, &e), e.to_string()))
 }
 
 pub(super) fn validate(raw: RawConfig) -> Result<Config> {

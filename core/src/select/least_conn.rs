@@ -58,10 +58,14 @@ struct Load {
 
 impl Load {
     fn of(c: &Candidates<'_>, i: usize) -> Self {
+        Load::new(i, c.states[i].inflight, c.weights[i])
+    }
+
+    fn new(i: usize, inflight: u32, weight: f64) -> Self {
         Load {
             i,
-            pending: f64::from(c.states[i].inflight) + 1.0,
-            weight: c.weights[i].max(0.0),
+            pending: f64::from(inflight) + 1.0,
+            weight: weight.max(0.0),
         }
     }
 
@@ -77,7 +81,8 @@ impl Load {
 
     /// Lower load, then lower index: the fallback order.
     fn before(&self, o: &Load) -> bool {
-        self.lower(o) || (self.same(o) && self.i < o.i)
+        let (x, y) = (self.pending * o.weight, o.pending * self.weight);
+        x < y || (x == y && self.i < o.i)
     }
 
     /// The load value reported in `scores` (infinite for weight 0).
@@ -86,11 +91,20 @@ impl Load {
     }
 }
 
+/// True when cross-multiplied loads compare exactly (every `pending · weight`
+/// is below 2^53 and so rounds to itself), making "same load" transitive:
+/// `pending` is at most 2^32, so an integral weight up to 2^21 suffices.
+fn exact_weight(w: f64) -> bool {
+    w <= 2_097_152.0 && f64::from(w as u32) == w
+}
+
 /// Least connections, full scan or Envoy-style sampling.
 #[derive(Debug, Clone)]
 pub struct LeastConnections {
     choices: Option<u32>,
     top: Vec<Load>,
+    /// Indices tied at the lowest load, in order (full scan).
+    ties: Vec<usize>,
 }
 
 impl LeastConnections {
@@ -99,40 +113,60 @@ impl LeastConnections {
         LeastConnections {
             choices,
             top: Vec::new(),
+            ties: Vec::new(),
         }
     }
 
     /// One pass: the `k` lowest loads into `self.top`, the first lowest load,
-    /// and how many share it.
-    fn scan(&mut self, c: &Candidates<'_>, k: usize, skip: Option<usize>) -> Option<(Load, u64)> {
+    /// and the backends from it on that share it into `self.ties`. Also
+    /// returns whether every weight was [`exact_weight`].
+    fn scan(&mut self, c: &Candidates<'_>, k: usize, skip: Option<usize>) -> (Option<Load>, bool) {
         self.top.clear();
-        let mut best: Option<(Load, u64)> = None;
-        for i in c.eligible_indices() {
-            if Some(i) == skip {
+        self.ties.clear();
+        let mut best: Option<Load> = None;
+        let mut exact = true;
+        let backends = c.states.iter().zip(c.eligible).zip(c.weights);
+        for (i, ((s, &eligible), &w)) in backends.enumerate() {
+            if !eligible || Some(i) == skip {
                 continue;
             }
-            let l = Load::of(c, i);
+            let l = Load::new(i, s.inflight, w);
+            exact &= exact_weight(l.weight);
             offer(&mut self.top, k, l, Load::before);
-            best = match best {
-                Some((b, _)) if l.lower(&b) => Some((l, 1)),
-                Some((b, n)) if l.same(&b) => Some((b, n + 1)),
-                None => Some((l, 1)),
-                keep => keep,
-            };
+            match best {
+                Some(b) if l.lower(&b) => {
+                    best = Some(l);
+                    self.ties.clear();
+                    self.ties.push(i);
+                }
+                Some(b) if l.same(&b) => self.ties.push(i),
+                None => {
+                    best = Some(l);
+                    self.ties.push(i);
+                }
+                _ => {}
+            }
         }
-        best
+        (best, exact)
     }
 
     /// Full scan: the lowest load, ties at random.
     fn least(&mut self, c: &Candidates<'_>, rng: &mut dyn Rng, limit: usize) -> Option<Load> {
-        let (best, ties) = self.scan(c, limit, None)?;
+        let (best, exact) = self.scan(c, limit, None);
+        let best = best?;
+        let ties = self.ties.len();
         if ties == 1 {
             return Some(best);
         }
-        let r = rng.below(ties) as usize;
+        let r = rng.below(ties as u64) as usize;
         if r < self.top.len() {
             // `top` is sorted by (load, index): its first entries are the ties.
             return Some(self.top[r]);
+        }
+        if exact {
+            // Exact comparisons are transitive: no backend before `best`
+            // shares its load, so `ties` is every backend that does.
+            return Some(Load::of(c, self.ties[r]));
         }
         c.eligible_indices()
             .map(|i| Load::of(c, i))

@@ -105,7 +105,9 @@ pub trait Selector: Send {
 /// Build the selector the configuration names. Tables are built here, once.
 pub fn build(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn Selector> {
     match algorithm {
-        Algorithm::Rfws { tie_tolerance, load_threshold } => Box::new(Rfws::new(*tie_tolerance, *load_threshold)),
+        Algorithm::Rfws { tie_tolerance, load_threshold } => {
+            Box::new(Rfws::new(*tie_tolerance, *load_threshold, backends))
+        }
         Algorithm::RoundRobin => Box::new(RoundRobin::new(backends)),
         Algorithm::Random => Box::new(Random),
         Algorithm::WeightedRandom => Box::new(WeightedRandom),
@@ -156,11 +158,20 @@ impl<'a> Ranked<'a> {
     /// Fill remaining places with eligible backends in cyclic order after `start`.
     pub fn fill_cyclic(&mut self, start: usize) {
         let n = self.eligible.len();
-        for k in 1..=n {
+        if n == 0 {
+            return;
+        }
+        // `(start + k) % n` for `k` in `1..=n`, without a division per step.
+        let mut j = start % n;
+        for _ in 0..n {
             if self.is_full() {
                 break;
             }
-            self.push((start + k) % n);
+            j += 1;
+            if j == n {
+                j = 0;
+            }
+            self.push(j);
         }
     }
 }

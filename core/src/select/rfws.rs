@@ -29,13 +29,22 @@
 //!
 //! **Fallbacks.** The other nodes at or below the threshold by `A` descending
 //! (exact ties by `D`, then `B_R`, then index), then — if places remain — the
-//! overloaded ones by lowest `V_FS`. `scores` is `A` for every eligible node.
+//! overloaded ones by lowest `V_FS`. `scores` holds the `A` that decided, by
+//! backend index: every node in the step-3 band and every ranked node (not
+//! every eligible node: at 10 000 backends that would be a 10 000-entry list
+//! per pick, and an `x-edgepick-decision` header to match).
 //!
 //! **Cost.** One pass over the backends computes every `A`, collects the nodes
 //! within the band of the best so far and keeps the best `limit` for fallbacks
 //! in a bounded buffer (O(limit) per insertion, O(1) per rejection); steps 4–6
-//! then look only at the band. All working memory lives
-//! in the struct and is reused: a pick allocates only its result.
+//! then look only at the band, so `D` (an `exp` when latency was measured) and
+//! `B_R` are computed only for band nodes (and for exact ties on `A` in the
+//! fallback order). Per-backend constants (`B`, `h`, capacity, configured
+//! weight) are read once at build time, and `inflight / capacity` and
+//! `B · (1 − V_FS) / h` are memoised per backend on their exact inputs, so a
+//! pick divides only for nodes whose load changed since the last one. All
+//! working memory lives in the struct and is reused: a pick allocates only its
+//! result (`ranked` and `scores`).
 //!
 //! [`BackendState::delay_ms`]: crate::backend::BackendState::delay_ms
 //! [`BackendState::residual_mbps`]: crate::backend::BackendState::residual_mbps
@@ -54,11 +63,54 @@ struct Node {
     v_fs: f64,
 }
 
+/// One backend's constants, taken from the configuration once, and a memo of
+/// the last load seen: the two divisions of step 3 run only for a node whose
+/// in-flight count or `V_FS` changed since the previous pick. The memo is keyed
+/// on the exact inputs, so a reused value is bit-for-bit the one a fresh
+/// computation would give.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    /// Bottleneck bandwidth `B`, Mbps.
+    bandwidth: f64,
+    /// Hop count `h` (at least 1).
+    hops: f64,
+    /// Capacity (at least 1).
+    capacity: f64,
+    /// Configured weight.
+    weight: f64,
+    /// The in-flight count `by_inflight` belongs to.
+    inflight: u32,
+    /// `inflight / capacity`.
+    by_inflight: f64,
+    /// The `V_FS` `a` belongs to.
+    v_fs: f64,
+    /// `B · (1 − V_FS) / h`, before the slow-start ramp.
+    a: f64,
+}
+
+impl Route {
+    fn of(b: &Backend) -> Self {
+        let (bandwidth, hops) = (b.link.bandwidth_mbps, f64::from(b.link.hops.max(1)));
+        Route {
+            bandwidth,
+            hops,
+            capacity: f64::from(b.capacity.max(1)),
+            weight: f64::from(b.weight),
+            inflight: 0,
+            by_inflight: 0.0,
+            v_fs: 0.0,
+            a: base_availability(bandwidth, hops, 0.0),
+        }
+    }
+}
+
 /// The paper's selection rule with a configurable tie band and load threshold.
 #[derive(Debug, Clone)]
 pub struct Rfws {
     tie_tolerance: f64,
     load_threshold: f64,
+    /// Per-backend constants and memo, in backend order.
+    nodes: Vec<Route>,
     /// Eligible nodes above the threshold.
     over: Vec<Node>,
     /// Steps 4–6 working set: node and the value compared at that step.
@@ -67,15 +119,9 @@ pub struct Rfws {
     top: Vec<Node>,
 }
 
-/// `A = B · (1 − V_FS) / h`, times the slow-start ramp.
-fn availability(b: &Backend, effective_weight: f64, v_fs: f64) -> f64 {
-    let a = b.link.bandwidth_mbps * (1.0 - v_fs) / f64::from(b.link.hops.max(1));
-    let configured = f64::from(b.weight);
-    if b.weight == 0 || effective_weight == configured {
-        a
-    } else {
-        a * (effective_weight / configured)
-    }
+/// `A = B · (1 − V_FS) / h` (before the slow-start ramp).
+fn base_availability(bandwidth: f64, hops: f64, v_fs: f64) -> f64 {
+    bandwidth * (1.0 - v_fs) / hops
 }
 
 fn delay(c: &Candidates<'_>, i: usize) -> f64 {
@@ -114,36 +160,55 @@ fn over_before(x: &Node, y: &Node) -> bool {
 }
 
 impl Rfws {
-    /// `tie_tolerance` in `[0, 1)`, `load_threshold` in `(0, 1)` (validated by the config).
-    pub fn new(tie_tolerance: f64, load_threshold: f64) -> Self {
+    /// `tie_tolerance` in `[0, 1)`, `load_threshold` in `(0, 1)` (validated by
+    /// the config), over `backends`: [`Selector::select`] must be given these
+    /// backends (a different number of them makes it start again from
+    /// `Candidates::backends`).
+    pub fn new(tie_tolerance: f64, load_threshold: f64, backends: &[Backend]) -> Self {
         Rfws {
             tie_tolerance: tie_tolerance.clamp(0.0, 1.0),
             load_threshold,
+            nodes: backends.iter().map(Route::of).collect(),
             over: Vec::new(),
             tied: Vec::new(),
             top: Vec::new(),
         }
     }
 
-    /// Step 3 in one pass: `A` for every eligible node (the returned scores);
-    /// overloaded nodes into `over`; the best `limit` others into `top`; every
-    /// node inside the band of the best `A` seen so far into `tied` (a superset
-    /// of the final band, trimmed by [`Rfws::choose`]). Returns the best `A`
-    /// under the threshold, or −∞ when there is none.
-    fn scan(&mut self, c: &Candidates<'_>, limit: usize) -> (Vec<(usize, f64)>, f64) {
+    /// Step 3 in one pass: `A` for every eligible node; overloaded nodes into
+    /// `over`; the best `limit` others into `top`; every node inside the band
+    /// of the best `A` seen so far into `tied` (a superset of the final band,
+    /// trimmed by [`Rfws::select`]). Returns the best `A` under the threshold,
+    /// or −∞ when there is none.
+    fn scan(&mut self, c: &Candidates<'_>, limit: usize) -> f64 {
         self.over.clear();
         self.tied.clear();
         self.top.clear();
+        if self.nodes.len() != c.len() {
+            self.nodes = c.backends.iter().map(Route::of).collect();
+        }
         let keep = 1.0 - self.tie_tolerance;
-        let mut scores = Vec::with_capacity(c.len());
+        let threshold = self.load_threshold;
         let (mut best, mut band) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-        for i in c.eligible_indices() {
-            let b = &c.backends[i];
-            let v_fs = c.states[i].v_fs(b, c.now_ms);
-            let a = availability(b, c.weights[i], v_fs);
-            scores.push((i, a));
+        let nodes = self.nodes.iter_mut().zip(c.states).zip(c.eligible).zip(c.weights);
+        for (i, (((n, s), &eligible), &w)) in nodes.enumerate() {
+            if !eligible {
+                continue;
+            }
+            // `BackendState::v_fs`, with the division memoised.
+            if s.inflight != n.inflight {
+                n.inflight = s.inflight;
+                n.by_inflight = f64::from(s.inflight) / n.capacity;
+            }
+            let v_fs = n.by_inflight.max(s.reported_load(c.now_ms)).clamp(0.0, 1.0);
+            if v_fs.to_bits() != n.v_fs.to_bits() {
+                n.v_fs = v_fs;
+                n.a = base_availability(n.bandwidth, n.hops, v_fs);
+            }
+            // The slow-start ramp.
+            let a = if n.weight == 0.0 || w == n.weight { n.a } else { n.a * (w / n.weight) };
             let node = Node { i, a, v_fs };
-            if v_fs > self.load_threshold {
+            if v_fs > threshold {
                 self.over.push(node);
                 continue;
             }
@@ -156,17 +221,12 @@ impl Rfws {
             }
             offer(&mut self.top, limit, node, |x, y| open_before(c, x, y));
         }
-        (scores, best)
+        best
     }
 
-    /// Steps 3–6 after [`Rfws::scan`] found a best `A` under the threshold.
-    fn choose(&mut self, c: &Candidates<'_>, rng: &mut dyn Rng, best: f64) -> (usize, TieBreak) {
+    /// Steps 4–6 over `self.tied`, the nodes in the step-3 band (two or more).
+    fn choose(&mut self, c: &Candidates<'_>, rng: &mut dyn Rng) -> (usize, TieBreak) {
         let keep = 1.0 - self.tie_tolerance;
-        let band = best * keep;
-        self.tied.retain(|t| t.1 >= band);
-        if let [(i, _)] = self.tied[..] {
-            return (i, TieBreak::None);
-        }
         // Step 4: smallest delay.
         let mut d_min = f64::INFINITY;
         for t in &mut self.tied {
@@ -205,23 +265,28 @@ impl Selector for Rfws {
         rng: &mut dyn Rng,
         limit: usize,
     ) -> Selection {
-        let (scores, best) = self.scan(c, limit);
+        let best = self.scan(c, limit);
         if limit == 0 || (self.top.is_empty() && self.over.is_empty()) {
             return Selection::none();
         }
         let mut ranked = Vec::with_capacity(limit.min(c.len()));
+        // The scores that decided: the step-3 band, then every ranked node.
+        let mut scores = Vec::new();
         let tie = if self.top.is_empty() {
             TieBreak::None
         } else {
-            let (chosen, tie) = self.choose(c, rng, best);
+            let band = best * (1.0 - self.tie_tolerance);
+            self.tied.retain(|t| t.1 >= band);
+            scores.extend_from_slice(&self.tied);
+            let (chosen, tie) = match self.tied[..] {
+                [(i, _)] => (i, TieBreak::None),
+                _ => self.choose(c, rng),
+            };
             ranked.push(chosen);
-            ranked.extend(
-                self.top
-                    .iter()
-                    .map(|n| n.i)
-                    .filter(|&i| i != chosen)
-                    .take(limit - 1),
-            );
+            for n in self.top.iter().filter(|n| n.i != chosen).take(limit - 1) {
+                ranked.push(n.i);
+                scores.push((n.i, n.a));
+            }
             tie
         };
         if ranked.len() < limit && !self.over.is_empty() {
@@ -231,8 +296,13 @@ impl Selector for Rfws {
             for n in &self.over {
                 offer(&mut self.top, k, *n, over_before);
             }
-            ranked.extend(self.top.iter().map(|n| n.i));
+            for n in &self.top {
+                ranked.push(n.i);
+                scores.push((n.i, n.a));
+            }
         }
+        scores.sort_unstable_by_key(|&(i, _)| i);
+        scores.dedup_by_key(|&mut (i, _)| i);
         Selection {
             ranked,
             reason: Reason::Score { tie },
@@ -248,7 +318,7 @@ mod tests {
     use crate::select::testutil::Fixture;
 
     fn pick(f: &Fixture, seed: u64, limit: usize) -> Selection {
-        Rfws::new(0.05, 0.9).select(
+        Rfws::new(0.05, 0.9, &f.backends).select(
             &f.candidates(),
             &Key::default(),
             &mut SplitMix64::new(seed),
@@ -338,7 +408,7 @@ mod tests {
         let f = Fixture::new(2)
             .link(0, 100.0, 1, 20.0, 100.0)
             .link(1, 99.9, 1, 1.0, 100.0);
-        let s = Rfws::new(0.0, 0.9).select(
+        let s = Rfws::new(0.0, 0.9, &f.backends).select(
             &f.candidates(),
             &Key::default(),
             &mut SplitMix64::new(1),

@@ -25,6 +25,16 @@ impl RoundRobin {
     }
 }
 
+/// `(w.ceil() as i64).max(1)` without a call to libm's `ceil` (a function call
+/// per peer on x86-64 without SSE4.1): truncate, then add one when the
+/// truncation lost a positive fraction. Equal for every `f64`, NaN and
+/// infinities included (the conversion saturates, the add does too).
+fn ceil_weight(w: f64) -> i64 {
+    let t = w as i64;
+    let t = if (t as f64) < w { t.saturating_add(1) } else { t };
+    t.max(1)
+}
+
 impl Selector for RoundRobin {
     fn name(&self) -> &'static str {
         "round_robin"
@@ -35,20 +45,70 @@ impl Selector for RoundRobin {
             self.current = vec![0; c.len()];
         }
         let mut total = 0i64;
-        let mut best: Option<usize> = None;
-        for i in c.eligible_indices() {
-            let w = (c.weights[i].ceil() as i64).max(1);
-            self.current[i] += w;
+        // `usize::MAX`: none yet.
+        let (mut best, mut best_current) = (usize::MAX, 0i64);
+        let peers = self.current.iter_mut().zip(c.eligible).zip(c.weights);
+        for (i, ((current, &eligible), &w)) in peers.enumerate() {
+            if !eligible {
+                continue;
+            }
+            let w = ceil_weight(w);
+            *current += w;
             total += w;
-            if best.is_none_or(|b| self.current[i] > self.current[b]) {
-                best = Some(i);
+            if best == usize::MAX || *current > best_current {
+                best = i;
+                best_current = *current;
             }
         }
-        let Some(best) = best else { return Selection::none() };
+        if best == usize::MAX {
+            return Selection::none();
+        }
         self.current[best] -= total;
         let mut ranked = Ranked::new(c.eligible, limit);
         ranked.push(best);
         ranked.fill_cyclic(best);
         Selection { ranked: ranked.list, reason: Reason::RoundRobin, scores: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceil_weight_is_ceil_as_i64_at_least_one() {
+        let cases = [
+            0.0,
+            -0.0,
+            0.1,
+            0.5,
+            1.0,
+            1.0000001,
+            2.5,
+            3.0,
+            7.999999999,
+            -0.5,
+            -1.5,
+            -3.0,
+            1e15 + 0.5,
+            4503599627370496.0,
+            9.223372036854775807e18,
+            1e19,
+            -1e19,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            f64::EPSILON,
+        ];
+        for w in cases {
+            assert_eq!(ceil_weight(w), (w.ceil() as i64).max(1), "{w}");
+        }
+        for k in 0..10_000 {
+            let w = f64::from(k) * 0.0137;
+            assert_eq!(ceil_weight(w), (w.ceil() as i64).max(1), "{w}");
+        }
     }
 }

@@ -10,15 +10,43 @@ use serde_json::{json, Value};
 pub fn catalogue() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("rfws", "RFWS (paper)", json!({"name": "rfws"})),
-        ("round_robin", "Round robin (nginx)", json!({"name": "round_robin"})),
+        (
+            "round_robin",
+            "Round robin (nginx)",
+            json!({"name": "round_robin"}),
+        ),
         ("random", "Random", json!({"name": "random"})),
-        ("weighted_random", "Weighted random", json!({"name": "weighted_random"})),
-        ("least_connections", "Least connections", json!({"name": "least_connections"})),
-        ("least_connections_p2c", "Least connections, P2C", json!({"name": "least_connections", "choices": 2})),
-        ("least_response_time", "Least response time (peak EWMA)", json!({"name": "least_response_time"})),
+        (
+            "weighted_random",
+            "Weighted random",
+            json!({"name": "weighted_random"}),
+        ),
+        (
+            "least_connections",
+            "Least connections",
+            json!({"name": "least_connections"}),
+        ),
+        (
+            "least_connections_p2c",
+            "Least connections, P2C",
+            json!({"name": "least_connections", "choices": 2}),
+        ),
+        (
+            "least_response_time",
+            "Least response time (peak EWMA)",
+            json!({"name": "least_response_time"}),
+        ),
         ("ip_hash", "IP hash (nginx)", json!({"name": "ip_hash"})),
-        ("ketama", "Consistent hash: ketama", json!({"name": "consistent_hash", "flavour": "ketama"})),
-        ("maglev", "Consistent hash: maglev", json!({"name": "consistent_hash", "flavour": "maglev"})),
+        (
+            "ketama",
+            "Consistent hash: ketama",
+            json!({"name": "consistent_hash", "flavour": "ketama"}),
+        ),
+        (
+            "maglev",
+            "Consistent hash: maglev",
+            json!({"name": "consistent_hash", "flavour": "maglev"}),
+        ),
     ]
 }
 
@@ -52,10 +80,19 @@ pub struct CompareRow {
 /// Run `topo` for `duration_ms` under each catalogue algorithm (faults included),
 /// then let requests in flight end.
 pub fn compare(topo: &Topology, duration_ms: f64) -> Result<Vec<CompareRow>, ConfigError> {
-    catalogue().into_iter().map(|(id, label, alg)| run_one(topo, duration_ms, id, label, alg)).collect()
+    catalogue()
+        .into_iter()
+        .map(|(id, label, alg)| run_one(topo, duration_ms, id, label, alg))
+        .collect()
 }
 
-fn run_one(topo: &Topology, duration_ms: f64, id: &str, label: &str, alg: Value) -> Result<CompareRow, ConfigError> {
+fn run_one(
+    topo: &Topology,
+    duration_ms: f64,
+    id: &str,
+    label: &str,
+    alg: Value,
+) -> Result<CompareRow, ConfigError> {
     let mut t = topo.clone();
     t.algorithm = alg;
     let mut sim = Simulation::new(t)?;
@@ -73,7 +110,17 @@ fn run_one(topo: &Topology, duration_ms: f64, id: &str, label: &str, alg: Value)
         p50_ms: m.total_latency.quantile(0.5),
         p95_ms: m.total_latency.quantile(0.95),
         p99_ms: m.total_latency.quantile(0.99),
-        share: m.sent.iter().map(|&s| if total == 0 { 0.0 } else { s as f64 / total as f64 }).collect(),
+        share: m
+            .sent
+            .iter()
+            .map(|&s| {
+                if total == 0 {
+                    0.0
+                } else {
+                    s as f64 / total as f64
+                }
+            })
+            .collect(),
         events: sim.events(),
     })
 }

@@ -159,7 +159,11 @@ fn server_state(seed: u64, i: usize) -> ServerState {
 }
 
 fn group_state(seed: u64, g: usize, clients: u32) -> GroupState {
-    let client = ClientState { cookie: None, cached: NONE, cached_until: 0 };
+    let client = ClientState {
+        cookie: None,
+        cached: NONE,
+        cached_until: 0,
+    };
     GroupState {
         rng: SplitMix64::new(seed ^ (0xC11E_0000 + g as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
         clients: vec![client; clients as usize],
@@ -179,8 +183,15 @@ impl Simulation {
             reqs: Vec::new(),
             free: Vec::new(),
             live: 0,
-            servers: (0..topo.servers.len()).map(|i| server_state(seed, i)).collect(),
-            groups: topo.clients.iter().enumerate().map(|(g, c)| group_state(seed, g, c.clients)).collect(),
+            servers: (0..topo.servers.len())
+                .map(|i| server_state(seed, i))
+                .collect(),
+            groups: topo
+                .clients
+                .iter()
+                .enumerate()
+                .map(|(g, c)| group_state(seed, g, c.clients))
+                .collect(),
             edge_in_busy: 0,
             edge_out_busy: 0,
             rng: SplitMix64::new(seed ^ 0x0EDC_E000),
@@ -193,7 +204,8 @@ impl Simulation {
             let gap = sim.next_gap(g);
             sim.queue.push(gap, Ev::Arrive(g as u32));
         }
-        sim.queue.push(sim.topo.health.interval_ms * 1000, Ev::Heartbeat);
+        sim.queue
+            .push(sim.topo.health.interval_ms * 1000, Ev::Heartbeat);
         sim.queue.push(sim.topo.bucket_ms * 1000, Ev::Bucket);
         for (k, f) in sim.topo.faults.iter().enumerate() {
             sim.queue.push(f.at_ms * 1000, Ev::Fault(k as u32));
@@ -233,7 +245,9 @@ impl Simulation {
             if at > until {
                 break;
             }
-            let Some((at, ev)) = self.queue.pop() else { break };
+            let Some((at, ev)) = self.queue.pop() else {
+                break;
+            };
             self.now = at;
             self.events += 1;
             self.handle(ev);
@@ -245,7 +259,9 @@ impl Simulation {
     pub fn drain(&mut self) {
         self.arrivals_open = false;
         while self.live > 0 {
-            let Some((at, ev)) = self.queue.pop() else { break };
+            let Some((at, ev)) = self.queue.pop() else {
+                break;
+            };
             self.now = at;
             self.events += 1;
             self.handle(ev);
@@ -282,7 +298,11 @@ impl Simulation {
         if i >= self.servers.len() {
             return;
         }
-        let factor = if factor.is_finite() { factor.max(1.0) } else { 1.0 };
+        let factor = if factor.is_finite() {
+            factor.max(1.0)
+        } else {
+            1.0
+        };
         match action {
             FaultAction::Kill => self.kill(i),
             FaultAction::Revive => self.servers[i].alive = true,
@@ -304,22 +324,33 @@ impl Simulation {
             let spec = &self.topo.servers[i];
             let used = (s.running.len() + s.waiting.len()) as f64;
             let utilization = (used / f64::from((spec.workers + spec.queue).max(1))).min(1.0);
-            self.router.states_mut()[i].load = Some(LoadSample { utilization, at_ms: now_ms });
+            self.router.states_mut()[i].load = Some(LoadSample {
+                utilization,
+                at_ms: now_ms,
+            });
         }
         self.router.evaluate_health(now_ms);
-        self.queue.push(self.now + self.topo.health.interval_ms.max(1) * 1000, Ev::Heartbeat);
+        self.queue.push(
+            self.now + self.topo.health.interval_ms.max(1) * 1000,
+            Ev::Heartbeat,
+        );
     }
 
     fn on_bucket(&mut self) {
         let healthy = self.healthy();
         self.metrics.close(self.now, self.live, healthy);
-        self.queue.push(self.now + self.topo.bucket_ms * 1000, Ev::Bucket);
+        self.queue
+            .push(self.now + self.topo.bucket_ms * 1000, Ev::Bucket);
     }
 
     fn healthy(&self) -> Vec<bool> {
         let now_ms = self.now / 1000;
         let h = &self.router.config().health;
-        self.router.states().iter().map(|s| s.is_healthy(now_ms, h)).collect()
+        self.router
+            .states()
+            .iter()
+            .map(|s| s.is_healthy(now_ms, h))
+            .collect()
     }
 
     /// Replace the scenario's parameters live (algorithm, method, stickiness,
@@ -328,7 +359,11 @@ impl Simulation {
     pub fn reconfigure(&mut self, topo: Topology) -> Result<(), ConfigError> {
         topo.validate()?;
         let same_servers = topo.servers.len() == self.topo.servers.len()
-            && topo.servers.iter().zip(&self.topo.servers).all(|(a, b)| a.name == b.name);
+            && topo
+                .servers
+                .iter()
+                .zip(&self.topo.servers)
+                .all(|(a, b)| a.name == b.name);
         if !same_servers || topo.clients.len() != self.topo.clients.len() {
             return Err(ConfigError {
                 field: "servers".into(),
@@ -340,12 +375,23 @@ impl Simulation {
         self.router = router;
         for (g, c) in topo.clients.iter().enumerate() {
             if c.clients as usize != self.groups[g].clients.len() {
-                self.groups[g].clients.resize(c.clients as usize, ClientState { cookie: None, cached: NONE, cached_until: 0 });
+                self.groups[g].clients.resize(
+                    c.clients as usize,
+                    ClientState {
+                        cookie: None,
+                        cached: NONE,
+                        cached_until: 0,
+                    },
+                );
             }
         }
         if topo.method != self.topo.method || topo.sticky != self.topo.sticky {
             for c in self.groups.iter_mut().flat_map(|g| g.clients.iter_mut()) {
-                *c = ClientState { cookie: None, cached: NONE, cached_until: 0 };
+                *c = ClientState {
+                    cookie: None,
+                    cached: NONE,
+                    cached_until: 0,
+                };
             }
         }
         self.topo = topo;
@@ -393,6 +439,8 @@ impl Simulation {
 
     /// Buckets from index `from` on.
     pub fn series(&self, from: usize) -> Vec<BucketView> {
-        (from..self.metrics.buckets.len()).filter_map(|i| self.metrics.view(i)).collect()
+        (from..self.metrics.buckets.len())
+            .filter_map(|i| self.metrics.view(i))
+            .collect()
     }
 }

@@ -38,7 +38,12 @@ fn send(busy: &mut Micros, at: Micros, bytes: f64, mbps: f64) -> Micros {
 
 /// The client address: group `g`, client `c`.
 pub(super) fn client_ip(g: u32, c: u32) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 100 + (g % 150) as u8, (c >> 8) as u8, c as u8))
+    IpAddr::V4(Ipv4Addr::new(
+        10,
+        100 + (g % 150) as u8,
+        (c >> 8) as u8,
+        c as u8,
+    ))
 }
 
 fn exp_gap(rng: &mut dyn Rng, mean_us: f64) -> Micros {
@@ -72,7 +77,11 @@ impl Simulation {
     fn server_link(&self, i: usize) -> LinkSpec {
         let base = self.topo.servers[i].link;
         let f = self.servers[i].link;
-        LinkSpec { bandwidth_mbps: base.bandwidth_mbps / f, delay_ms: base.delay_ms * f, hops: base.hops }
+        LinkSpec {
+            bandwidth_mbps: base.bandwidth_mbps / f,
+            delay_ms: base.delay_ms * f,
+            hops: base.hops,
+        }
     }
 
     fn sizes(&self, r: u32) -> (f64, f64) {
@@ -104,7 +113,9 @@ impl Simulation {
         let to_edge = self.now + tx_us(req_bytes, link.bandwidth_mbps) + ms(link.delay_ms);
         match self.topo.method {
             Method::Proxy | Method::Nat | Method::Dr => self.queue.push(to_edge, Ev::AtEdge(r)),
-            Method::Redirect if state.cached != NONE => self.send_direct(r, state.cached as usize, self.now),
+            Method::Redirect if state.cached != NONE => {
+                self.send_direct(r, state.cached as usize, self.now)
+            }
             Method::Redirect => self.queue.push(to_edge, Ev::AtEdge(r)),
             Method::Dns if state.cached != NONE && state.cached_until > self.now => {
                 self.send_direct(r, state.cached as usize, self.now)
@@ -117,7 +128,13 @@ impl Simulation {
     /// Ask the router; keeps the client's session cookie up to date. A retry
     /// takes the first fallback that is not the node that just failed.
     fn pick(&mut self, r: u32) -> Option<usize> {
-        let Req { group, client, attempt, node, .. } = self.reqs[r as usize];
+        let Req {
+            group,
+            client,
+            attempt,
+            node,
+            ..
+        } = self.reqs[r as usize];
         let now_ms = self.now / 1000;
         let gs = &self.topo.clients[group as usize];
         let keeps = f64::from(client) < gs.session_share * f64::from(gs.clients);
@@ -126,18 +143,29 @@ impl Simulation {
         let req = Request {
             peer: Some(client_ip(group, client)),
             forwarded_for: None,
-            cookie: if with_cookie { state.cookie.as_deref() } else { None },
+            cookie: if with_cookie {
+                state.cookie.as_deref()
+            } else {
+                None
+            },
             path: "/",
             headers: &[],
         };
         let (decision, verdict) = self.router.pick(&req, now_ms, &mut self.rng);
         let i = match attempt {
             0 => decision.primary()?,
-            _ => decision.ranked.iter().copied().find(|&j| j as u32 != node).or(decision.primary())?,
+            _ => decision
+                .ranked
+                .iter()
+                .copied()
+                .find(|&j| j as u32 != node)
+                .or(decision.primary())?,
         };
         if with_cookie && verdict != CookieVerdict::Valid(i) {
-            state.cookie =
-                self.router.session_cookie(i, now_ms).map(|h| h.split(';').next().unwrap_or_default().to_string());
+            state.cookie = self
+                .router
+                .session_cookie(i, now_ms)
+                .map(|h| h.split(';').next().unwrap_or_default().to_string());
         }
         Some(i)
     }
@@ -150,17 +178,28 @@ impl Simulation {
             return;
         };
         let method = self.topo.method;
-        let overhead = ms(if method.is_l7() { self.topo.edge.l7_overhead_ms } else { self.topo.edge.l4_overhead_ms });
+        let overhead = ms(if method.is_l7() {
+            self.topo.edge.l7_overhead_ms
+        } else {
+            self.topo.edge.l4_overhead_ms
+        });
         let link = self.client_link(r);
         match method {
             Method::Proxy | Method::Nat | Method::Dr => {
                 let path = match method {
                     Method::Dr => Path::DirectReturn,
-                    _ => Path::ViaEdge { l7: method == Method::Proxy },
+                    _ => Path::ViaEdge {
+                        l7: method == Method::Proxy,
+                    },
                 };
                 let (req_bytes, _) = self.sizes(r);
                 let edge_bw = self.topo.edge.bandwidth_mbps;
-                let out = send(&mut self.edge_in_busy, self.now + overhead, req_bytes, edge_bw);
+                let out = send(
+                    &mut self.edge_in_busy,
+                    self.now + overhead,
+                    req_bytes,
+                    edge_bw,
+                );
                 self.router.request_started(i);
                 let req = &mut self.reqs[r as usize];
                 req.node = i as u32;
@@ -175,7 +214,8 @@ impl Simulation {
                 state.cached = i as u32;
                 state.cached_until = self.now + self.topo.dns_ttl_ms * 1000;
                 // The 302 or the DNS answer travels back; then the client goes to the node.
-                let back = self.now + overhead + tx_us(SMALL, link.bandwidth_mbps) + ms(link.delay_ms);
+                let back =
+                    self.now + overhead + tx_us(SMALL, link.bandwidth_mbps) + ms(link.delay_ms);
                 self.send_direct(r, i, back);
             }
         }
@@ -197,7 +237,8 @@ impl Simulation {
     fn forward(&mut self, r: u32, i: usize, at: Micros, bytes: f64) {
         self.metrics.sent(at, i);
         let link = self.server_link(i);
-        let arrive = send(&mut self.servers[i].up_busy, at, bytes, link.bandwidth_mbps) + ms(link.delay_ms);
+        let arrive =
+            send(&mut self.servers[i].up_busy, at, bytes, link.bandwidth_mbps) + ms(link.delay_ms);
         self.queue.push(arrive, Ev::AtServer(r));
     }
 
@@ -224,7 +265,14 @@ impl Simulation {
         let mean_us = 1e6 * f64::from(spec.workers) / spec.rate * s.slow;
         let done = self.now + exp_gap(&mut s.rng, mean_us);
         s.running.push(r);
-        self.queue.push(done, Ev::ServiceDone { req: r, node: i as u32, inc: s.inc });
+        self.queue.push(
+            done,
+            Ev::ServiceDone {
+                req: r,
+                node: i as u32,
+                inc: s.inc,
+            },
+        );
     }
 
     pub(super) fn on_service_done(&mut self, r: u32, i: usize, inc: u32) {
@@ -245,7 +293,12 @@ impl Simulation {
     /// Node `i` answers `status` with `bytes` now.
     fn respond(&mut self, r: u32, i: usize, status: u16, bytes: f64) {
         let link = self.server_link(i);
-        let back = send(&mut self.servers[i].down_busy, self.now, bytes, link.bandwidth_mbps) + ms(link.delay_ms);
+        let back = send(
+            &mut self.servers[i].down_busy,
+            self.now,
+            bytes,
+            link.bandwidth_mbps,
+        ) + ms(link.delay_ms);
         self.returned(r, back, status, bytes);
     }
 
@@ -256,7 +309,9 @@ impl Simulation {
         let to_client = tx_us(bytes, link.bandwidth_mbps) + ms(link.delay_ms);
         match req.path {
             Path::ViaEdge { .. } => self.queue.push(at, Ev::EdgeResponse { req: r, status }),
-            Path::DirectReturn => self.queue.push(at + to_client, Ev::DrDone { req: r, status }),
+            Path::DirectReturn => self
+                .queue
+                .push(at + to_client, Ev::DrDone { req: r, status }),
             Path::Direct => {
                 if status == 0 && self.topo.method == Method::Redirect {
                     // The redirect target is gone: next time ask the edge again.
@@ -291,7 +346,8 @@ impl Simulation {
     pub(super) fn on_edge_response(&mut self, r: u32, status: u16) {
         let req = self.reqs[r as usize];
         let outcome = self.outcome(r, status);
-        self.router.request_finished(req.node as usize, &outcome, self.now / 1000);
+        self.router
+            .request_finished(req.node as usize, &outcome, self.now / 1000);
         let l7 = matches!(req.path, Path::ViaEdge { l7: true });
         if outcome.is_failure() && l7 && req.attempt < self.topo.edge.retries {
             // An L7 proxy retries elsewhere (nginx proxy_next_upstream).
@@ -299,15 +355,32 @@ impl Simulation {
             self.on_edge(r);
             return;
         }
-        let bytes = if status == 200 { self.sizes(r).1 } else { SMALL };
+        let bytes = if status == 200 {
+            self.sizes(r).1
+        } else {
+            SMALL
+        };
         let link = self.client_link(r);
-        let out = send(&mut self.edge_out_busy, self.now, bytes, self.topo.edge.bandwidth_mbps);
-        self.finish(r, out + tx_us(bytes, link.bandwidth_mbps) + ms(link.delay_ms), status);
+        let out = send(
+            &mut self.edge_out_busy,
+            self.now,
+            bytes,
+            self.topo.edge.bandwidth_mbps,
+        );
+        self.finish(
+            r,
+            out + tx_us(bytes, link.bandwidth_mbps) + ms(link.delay_ms),
+            status,
+        );
     }
 
     pub(super) fn on_dr_done(&mut self, r: u32, status: u16) {
         let outcome = self.outcome(r, status);
-        self.router.request_finished(self.reqs[r as usize].node as usize, &outcome, self.now / 1000);
+        self.router.request_finished(
+            self.reqs[r as usize].node as usize,
+            &outcome,
+            self.now / 1000,
+        );
         self.finish(r, self.now, status);
     }
 

@@ -31,14 +31,22 @@ pub struct Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram { bins: [0; BINS], count: 0, sum_ms: 0.0 }
+        Histogram {
+            bins: [0; BINS],
+            count: 0,
+            sum_ms: 0.0,
+        }
     }
 }
 
 impl Histogram {
     /// Add one latency.
     pub fn add(&mut self, ms: f64) {
-        let k = if ms <= BASE_MS { 0 } else { ((ms / BASE_MS).ln() / RATIO.ln()) as usize };
+        let k = if ms <= BASE_MS {
+            0
+        } else {
+            ((ms / BASE_MS).ln() / RATIO.ln()) as usize
+        };
         self.bins[k.min(BINS - 1)] += 1;
         self.count += 1;
         self.sum_ms += ms;
@@ -174,7 +182,10 @@ impl Metrics {
     fn bucket(&mut self, at: Micros) -> &mut Bucket {
         let i = (at / self.bucket_us) as usize;
         while self.buckets.len() <= i {
-            self.buckets.push(Bucket { sent: vec![0; self.nodes], ..Bucket::default() });
+            self.buckets.push(Bucket {
+                sent: vec![0; self.nodes],
+                ..Bucket::default()
+            });
         }
         &mut self.buckets[i]
     }

@@ -39,5 +39,6 @@ pub use engine::{NodeView, Simulation, Snapshot};
 pub use metrics::{BucketView, End, Histogram, Metrics};
 pub use queue::{Ev, EventQueue, Micros};
 pub use topology::{
-    ClientGroup, Edge, FaultAction, HealthParams, LinkSpec, Method, ScheduledFault, Server, Topology, SIM_COOKIE_KEY,
+    ClientGroup, Edge, FaultAction, HealthParams, LinkSpec, Method, ScheduledFault, Server,
+    Topology, SIM_COOKIE_KEY,
 };

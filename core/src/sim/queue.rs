@@ -62,7 +62,11 @@ impl EventQueue {
     /// Schedule `ev` at `at`.
     pub fn push(&mut self, at: Micros, ev: Ev) {
         self.seq += 1;
-        self.heap.push(Entry { at, seq: self.seq, ev });
+        self.heap.push(Entry {
+            at,
+            seq: self.seq,
+            ev,
+        });
     }
 
     /// Time of the next event.

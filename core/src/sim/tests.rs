@@ -4,7 +4,13 @@ use super::*;
 use serde_json::json;
 
 fn servers(n: usize) -> Vec<Server> {
-    (0..n).map(|i| Server { name: format!("ws{}", i + 1), rate: 400.0, ..Server::default() }).collect()
+    (0..n)
+        .map(|i| Server {
+            name: format!("ws{}", i + 1),
+            rate: 400.0,
+            ..Server::default()
+        })
+        .collect()
 }
 
 fn topo(method: Method, n: usize, rate: f64) -> Topology {
@@ -13,8 +19,16 @@ fn topo(method: Method, n: usize, rate: f64) -> Topology {
         method,
         algorithm: json!({"name": "round_robin"}),
         clients: vec![
-            ClientGroup { name: "pc1".into(), rate, ..ClientGroup::default() },
-            ClientGroup { name: "pc2".into(), rate: rate / 2.0, ..ClientGroup::default() },
+            ClientGroup {
+                name: "pc1".into(),
+                rate,
+                ..ClientGroup::default()
+            },
+            ClientGroup {
+                name: "pc2".into(),
+                rate: rate / 2.0,
+                ..ClientGroup::default()
+            },
         ],
         servers: servers(n),
         ..Topology::default()
@@ -23,19 +37,32 @@ fn topo(method: Method, n: usize, rate: f64) -> Topology {
 
 fn conserved(sim: &Simulation) {
     let m = &sim.metrics;
-    assert_eq!(m.generated, m.ok + m.dropped + m.failed + u64::from(sim.live_requests()), "{:?}", sim.topology().method);
+    assert_eq!(
+        m.generated,
+        m.ok + m.dropped + m.failed + u64::from(sim.live_requests()),
+        "{:?}",
+        sim.topology().method
+    );
 }
 
 fn sent_to(sim: &Simulation, node: usize, from_ms: u64, to_ms: u64) -> u64 {
     let w = sim.metrics.bucket_ms();
-    sim.metrics.buckets.iter().enumerate().filter(|(i, _)| (*i as u64) * w >= from_ms && (*i as u64 + 1) * w <= to_ms)
+    sim.metrics
+        .buckets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (*i as u64) * w >= from_ms && (*i as u64 + 1) * w <= to_ms)
         .map(|(_, b)| u64::from(b.sent[node]))
         .sum()
 }
 
 fn failed_between(sim: &Simulation, from_ms: u64, to_ms: u64) -> u64 {
     let w = sim.metrics.bucket_ms();
-    sim.metrics.buckets.iter().enumerate().filter(|(i, _)| (*i as u64) * w >= from_ms && (*i as u64 + 1) * w <= to_ms)
+    sim.metrics
+        .buckets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (*i as u64) * w >= from_ms && (*i as u64 + 1) * w <= to_ms)
         .map(|(_, b)| b.failed)
         .sum()
 }
@@ -47,7 +74,12 @@ fn same_seed_same_run() {
         t.seed = seed;
         t.sticky = true;
         t.algorithm = json!({"name": "random"});
-        t.faults = vec![ScheduledFault { at_ms: 1000, action: FaultAction::Kill, target: "ws2".into(), factor: 2.0 }];
+        t.faults = vec![ScheduledFault {
+            at_ms: 1000,
+            action: FaultAction::Kill,
+            target: "ws2".into(),
+            factor: 2.0,
+        }];
         let mut sim = Simulation::new(t).unwrap();
         sim.run_until(3000.0);
         (sim.metrics.clone(), sim.events())
@@ -58,13 +90,39 @@ fn same_seed_same_run() {
 
 #[test]
 fn every_request_is_counted_for_every_method() {
-    for method in [Method::Proxy, Method::Redirect, Method::Dns, Method::Nat, Method::Dr] {
+    for method in [
+        Method::Proxy,
+        Method::Redirect,
+        Method::Dns,
+        Method::Nat,
+        Method::Dr,
+    ] {
         let mut t = topo(method, 3, 2500.0); // over capacity: drops happen
         t.faults = vec![
-            ScheduledFault { at_ms: 500, action: FaultAction::Kill, target: "ws1".into(), factor: 2.0 },
-            ScheduledFault { at_ms: 800, action: FaultAction::Overload, target: "ws3".into(), factor: 4.0 },
-            ScheduledFault { at_ms: 900, action: FaultAction::Degrade, target: "ws2".into(), factor: 3.0 },
-            ScheduledFault { at_ms: 1500, action: FaultAction::Revive, target: "ws1".into(), factor: 2.0 },
+            ScheduledFault {
+                at_ms: 500,
+                action: FaultAction::Kill,
+                target: "ws1".into(),
+                factor: 2.0,
+            },
+            ScheduledFault {
+                at_ms: 800,
+                action: FaultAction::Overload,
+                target: "ws3".into(),
+                factor: 4.0,
+            },
+            ScheduledFault {
+                at_ms: 900,
+                action: FaultAction::Degrade,
+                target: "ws2".into(),
+                factor: 3.0,
+            },
+            ScheduledFault {
+                at_ms: 1500,
+                action: FaultAction::Revive,
+                target: "ws1".into(),
+                factor: 2.0,
+            },
         ];
         let mut sim = Simulation::new(t).unwrap();
         for step in 1..=8 {
@@ -75,7 +133,12 @@ fn every_request_is_counted_for_every_method() {
         conserved(&sim);
         assert_eq!(sim.live_requests(), 0);
         let m = &sim.metrics;
-        assert!(m.ok > 0 && m.failed > 0, "{method:?}: {} ok {} failed", m.ok, m.failed);
+        assert!(
+            m.ok > 0 && m.failed > 0,
+            "{method:?}: {} ok {} failed",
+            m.ok,
+            m.failed
+        );
         let bucketed: u64 = m.buckets.iter().map(|b| b.ok + b.dropped + b.failed).sum();
         assert_eq!(bucketed, m.generated, "{method:?}: buckets hold every end");
     }
@@ -87,13 +150,25 @@ fn a_dead_node_gets_no_traffic_once_detected() {
     // a request to it fails, so it may try the dead node once after detection.)
     for method in [Method::Proxy, Method::Nat, Method::Dr] {
         let mut t = topo(method, 4, 500.0);
-        t.faults = vec![ScheduledFault { at_ms: 2000, action: FaultAction::Kill, target: "ws2".into(), factor: 2.0 }];
+        t.faults = vec![ScheduledFault {
+            at_ms: 2000,
+            action: FaultAction::Kill,
+            target: "ws2".into(),
+            factor: 2.0,
+        }];
         let mut sim = Simulation::new(t).unwrap();
         sim.run_until(6000.0);
-        assert!(sent_to(&sim, 1, 0, 2000) > 0, "{method:?}: ws2 served before");
+        assert!(
+            sent_to(&sim, 1, 0, 2000) > 0,
+            "{method:?}: ws2 served before"
+        );
         // Heartbeats every 200 ms, 2 needed in 600 ms: faulty by 2000 + 600 + 200.
         assert!(sim.snapshot().nodes[1].faulty);
-        assert_eq!(sent_to(&sim, 1, 3000, 6000), 0, "{method:?}: no traffic after detection");
+        assert_eq!(
+            sent_to(&sim, 1, 3000, 6000),
+            0,
+            "{method:?}: no traffic after detection"
+        );
         assert!(sent_to(&sim, 0, 3000, 6000) > 0);
         assert_eq!(failed_between(&sim, 3500, 6000), 0, "{method:?}");
     }
@@ -103,8 +178,18 @@ fn a_dead_node_gets_no_traffic_once_detected() {
 fn a_revived_node_gets_traffic_again() {
     let mut t = topo(Method::Proxy, 3, 300.0);
     t.faults = vec![
-        ScheduledFault { at_ms: 1000, action: FaultAction::Kill, target: "ws3".into(), factor: 2.0 },
-        ScheduledFault { at_ms: 3000, action: FaultAction::Revive, target: "ws3".into(), factor: 2.0 },
+        ScheduledFault {
+            at_ms: 1000,
+            action: FaultAction::Kill,
+            target: "ws3".into(),
+            factor: 2.0,
+        },
+        ScheduledFault {
+            at_ms: 3000,
+            action: FaultAction::Revive,
+            target: "ws3".into(),
+            factor: 2.0,
+        },
     ];
     let mut sim = Simulation::new(t).unwrap();
     sim.run_until(6000.0);
@@ -116,14 +201,26 @@ fn a_revived_node_gets_traffic_again() {
 fn dns_clients_keep_failing_until_the_ttl_passes() {
     let mut t = topo(Method::Dns, 3, 300.0); // 450 req/s: two nodes still cope
     t.dns_ttl_ms = 4000;
-    t.faults = vec![ScheduledFault { at_ms: 2000, action: FaultAction::Kill, target: "ws1".into(), factor: 2.0 }];
+    t.faults = vec![ScheduledFault {
+        at_ms: 2000,
+        action: FaultAction::Kill,
+        target: "ws1".into(),
+        factor: 2.0,
+    }];
     let mut sim = Simulation::new(t.clone()).unwrap();
     sim.run_until(12_000.0);
     assert!(sim.snapshot().nodes[0].faulty, "detected by heartbeats");
     // Detection takes < 1 s, but cached answers still point at ws1.
-    assert!(failed_between(&sim, 3500, 5000) > 0, "cached answers keep failing after detection");
+    assert!(
+        failed_between(&sim, 3500, 5000) > 0,
+        "cached answers keep failing after detection"
+    );
     // TTL 4 s + detection 0.8 s + connect timeout 0.5 s: all clean by 2000 + 5500.
-    assert_eq!(failed_between(&sim, 7500, 12_000), 0, "no failures once every TTL expired");
+    assert_eq!(
+        failed_between(&sim, 7500, 12_000),
+        0,
+        "no failures once every TTL expired"
+    );
     // The reverse proxy on the same topology stops failing right after detection.
     t.method = Method::Proxy;
     let mut proxy = Simulation::new(t).unwrap();
@@ -135,11 +232,20 @@ fn dns_clients_keep_failing_until_the_ttl_passes() {
 fn sticky_cookies_keep_clients_on_one_node() {
     let mut t = topo(Method::Proxy, 3, 300.0);
     t.sticky = true;
-    t.clients = vec![ClientGroup { clients: 1, session_share: 1.0, rate: 200.0, ..ClientGroup::default() }];
+    t.clients = vec![ClientGroup {
+        clients: 1,
+        session_share: 1.0,
+        rate: 200.0,
+        ..ClientGroup::default()
+    }];
     let mut sim = Simulation::new(t).unwrap();
     sim.run_until(3000.0);
     let busy = sim.metrics.sent.iter().filter(|&&s| s > 0).count();
-    assert_eq!(busy, 1, "one client with a cookie stays on one node: {:?}", sim.metrics.sent);
+    assert_eq!(
+        busy, 1,
+        "one client with a cookie stays on one node: {:?}",
+        sim.metrics.sent
+    );
 }
 
 #[test]
@@ -154,7 +260,12 @@ fn nat_is_limited_by_the_edge_and_dr_is_not() {
     let mut dr = Simulation::new(t).unwrap();
     dr.run_until(3000.0);
     let p99 = |s: &Simulation| s.metrics.total_latency.quantile(0.99);
-    assert!(p99(&nat) > 3.0 * p99(&dr), "nat p99 {} dr p99 {}", p99(&nat), p99(&dr));
+    assert!(
+        p99(&nat) > 3.0 * p99(&dr),
+        "nat p99 {} dr p99 {}",
+        p99(&nat),
+        p99(&dr)
+    );
 }
 
 #[test]
@@ -177,7 +288,8 @@ fn live_reconfigure_keeps_time_and_state() {
 fn topology_errors_name_the_field_and_config_round_trips() {
     let e = Topology::from_json(r#"{"servers": [{"name": "a", "rate": -1}]}"#).unwrap_err();
     assert_eq!(e.field, "servers[0].rate");
-    let e = Topology::from_json(r#"{"servers": [{"name": "a"}], "algorithm": {"name": "nope"}}"#).unwrap();
+    let e = Topology::from_json(r#"{"servers": [{"name": "a"}], "algorithm": {"name": "nope"}}"#)
+        .unwrap();
     assert_eq!(e.to_config().unwrap_err().field, "algorithm.name");
     let t = topo(Method::Redirect, 3, 10.0);
     let cfg = t.to_config().unwrap();
@@ -205,7 +317,11 @@ fn sim_speed() {
     for n in [4usize, 64] {
         let mut t = topo(Method::Proxy, n, 0.0);
         let per = 2000.0 * n as f64;
-        t.clients = vec![ClientGroup { rate: per, clients: 10_000, ..ClientGroup::default() }];
+        t.clients = vec![ClientGroup {
+            rate: per,
+            clients: 10_000,
+            ..ClientGroup::default()
+        }];
         for s in &mut t.servers {
             s.rate = 3000.0;
         }
@@ -216,8 +332,11 @@ fn sim_speed() {
             sim.run_until(20_000.0);
             let secs = start.elapsed().as_secs_f64();
             let req = sim.metrics.generated as f64;
-            println!("{n:>3} nodes {alg:<18} {:>10.0} simulated requests/s ({req} requests, {:.2}s)", req / secs, secs);
+            println!(
+                "{n:>3} nodes {alg:<18} {:>10.0} simulated requests/s ({req} requests, {:.2}s)",
+                req / secs,
+                secs
+            );
         }
     }
 }
-

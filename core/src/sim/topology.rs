@@ -56,7 +56,11 @@ pub struct LinkSpec {
 
 impl Default for LinkSpec {
     fn default() -> Self {
-        LinkSpec { bandwidth_mbps: 1000.0, delay_ms: 2.0, hops: 1 }
+        LinkSpec {
+            bandwidth_mbps: 1000.0,
+            delay_ms: 2.0,
+            hops: 1,
+        }
     }
 }
 
@@ -95,7 +99,11 @@ impl Default for ClientGroup {
             session_share: 0.5,
             request_kb: 1.0,
             response_kb: 20.0,
-            link: LinkSpec { bandwidth_mbps: 50.0, delay_ms: 10.0, hops: 1 },
+            link: LinkSpec {
+                bandwidth_mbps: 50.0,
+                delay_ms: 10.0,
+                hops: 1,
+            },
         }
     }
 }
@@ -291,7 +299,10 @@ impl Default for Topology {
 pub const SIM_COOKIE_KEY: &str = "edgepick-simulator-demo-key";
 
 fn bad(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
-    ConfigError { field: field.into(), problem: problem.into() }
+    ConfigError {
+        field: field.into(),
+        problem: problem.into(),
+    }
 }
 
 fn positive(field: String, v: f64) -> Result<(), ConfigError> {
@@ -325,7 +336,14 @@ impl Topology {
         let mut de = serde_json::Deserializer::from_str(text);
         let t: Topology = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            bad(if path == "." { "(document)".into() } else { path }, e.into_inner().to_string())
+            bad(
+                if path == "." {
+                    "(document)".into()
+                } else {
+                    path
+                },
+                e.into_inner().to_string(),
+            )
         })?;
         t.validate()?;
         Ok(t)
@@ -342,7 +360,10 @@ impl Topology {
         positive("edge.bandwidth_mbps".into(), self.edge.bandwidth_mbps)?;
         non_negative("edge.l7_overhead_ms".into(), self.edge.l7_overhead_ms)?;
         non_negative("edge.l4_overhead_ms".into(), self.edge.l4_overhead_ms)?;
-        positive("edge.connect_timeout_ms".into(), self.edge.connect_timeout_ms)?;
+        positive(
+            "edge.connect_timeout_ms".into(),
+            self.edge.connect_timeout_ms,
+        )?;
         for (i, g) in self.clients.iter().enumerate() {
             let at = format!("clients[{i}]");
             non_negative(format!("{at}.rate"), g.rate)?;
@@ -366,7 +387,10 @@ impl Topology {
         }
         for (i, f) in self.faults.iter().enumerate() {
             if !self.servers.iter().any(|s| s.name == f.target) {
-                return Err(bad(format!("faults[{i}].target"), format!("no server named {:?}", f.target)));
+                return Err(bad(
+                    format!("faults[{i}].target"),
+                    format!("no server named {:?}", f.target),
+                ));
             }
             if !(f.factor.is_finite() && f.factor >= 1.0) {
                 return Err(bad(format!("faults[{i}].factor"), "must be ≥ 1"));
@@ -377,7 +401,11 @@ impl Topology {
 
     /// The core configuration document for this topology (what the filter reads).
     pub fn config_json(&self) -> Value {
-        let mode = if self.method == Method::Redirect { "redirect" } else { "proxy" };
+        let mode = if self.method == Method::Redirect {
+            "redirect"
+        } else {
+            "proxy"
+        };
         let backends: Vec<Value> = self
             .servers
             .iter()
@@ -412,7 +440,8 @@ impl Topology {
             },
         });
         if self.sticky {
-            doc["cookie"] = json!({"name": "edgepick", "keys": [SIM_COOKIE_KEY], "max_age_s": 3600});
+            doc["cookie"] =
+                json!({"name": "edgepick", "keys": [SIM_COOKIE_KEY], "max_age_s": 3600});
         }
         doc
     }
@@ -447,7 +476,11 @@ impl Topology {
             match self.servers.iter_mut().find(|s| s.name == b.name) {
                 Some(s) => {
                     s.weight = b.weight;
-                    s.link = LinkSpec { bandwidth_mbps: b.link.bandwidth_mbps, delay_ms: b.link.delay_ms, hops: b.link.hops };
+                    s.link = LinkSpec {
+                        bandwidth_mbps: b.link.bandwidth_mbps,
+                        delay_ms: b.link.delay_ms,
+                        hops: b.link.hops,
+                    };
                 }
                 None => unmatched.push(b.name.clone()),
             }

@@ -33,7 +33,7 @@ fn http_call(
         }
     }
     let token = st.next_callout;
-    st.next_callout += 1;
+    st.next_callout = st.next_callout.wrapping_add(4);
     let context_id = st.active_context;
     st.callouts.push(PendingCallout {
         token,

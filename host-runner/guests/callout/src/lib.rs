@@ -1,20 +1,48 @@
-//! Test guest: calls cluster `auth` (or `nope` for `/bad-cluster`), pauses,
-//! and on the answer either resumes with `x-auth-*` headers or sends 401.
+//! Test guest: calls cluster `auth` (or the cluster named by the plugin
+//! configuration; `nope` for `/bad-cluster`), pauses, and on the answer either
+//! resumes with `x-auth-*` headers or sends 401.
 
 use proxy_wasm::traits::*;
 use proxy_wasm::types::*;
 use std::time::Duration;
 
 proxy_wasm::main! {{
-    proxy_wasm::set_http_context(|_, _| -> Box<dyn HttpContext> { Box::new(Callout) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { cluster: String::new() }) });
 }}
 
-struct Callout;
+struct Root {
+    cluster: String,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _: usize) -> bool {
+        let configured = self
+            .get_plugin_configuration()
+            .map(|c| String::from_utf8_lossy(&c).trim().trim_matches('"').to_string())
+            .unwrap_or_default();
+        self.cluster = if configured.is_empty() { "auth".into() } else { configured };
+        true
+    }
+
+    fn create_http_context(&self, _id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Callout { cluster: self.cluster.clone() }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+struct Callout {
+    cluster: String,
+}
 
 impl HttpContext for Callout {
     fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
         let path = self.get_http_request_header(":path").unwrap_or_default();
-        let cluster = if path == "/bad-cluster" { "nope" } else { "auth" };
+        let cluster = if path == "/bad-cluster" { "nope" } else { self.cluster.as_str() };
         let headers = vec![(":method", "GET"), (":path", "/check"), (":authority", "auth"), ("x-for", path.as_str())];
         match self.dispatch_http_call(cluster, headers, None, vec![], Duration::from_millis(500)) {
             Ok(_) => Action::Pause,

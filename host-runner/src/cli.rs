@@ -159,7 +159,7 @@ fn bench(common: &Common, requests: usize) -> Result<()> {
         let req = Request::get("/bench")
             .client(&client)
             .header("x-user", &i.to_string());
-        vm.run_http(&req, |_| None)?;
+        vm.run_http(&req, |fwd| Some(simulate(&None, fwd)))?;
         if i % 1000 == 999 {
             vm.take_logs();
         }
@@ -175,6 +175,6 @@ fn bench(common: &Common, requests: usize) -> Result<()> {
             "seconds": elapsed.as_secs_f64(),
             "requests_per_second": requests as f64 / elapsed.as_secs_f64(),
         })
-    );
+    )?;
     Ok(())
 }

@@ -26,10 +26,18 @@ fn tmp(name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
+/// A trace for the `headers` guest (the example trace is for edgepick).
+const TRACE: &str = r#"{"client":"127.0.0.5:4000","method":"GET","path":"/","headers":{"user-agent":"curl/8"},"time_ms":0}
+{"client":"127.0.0.6:4001","method":"GET","path":"/cart","headers":{"cookie":"edgepick=abc"},"time_ms":5}
+{"client":"127.0.0.7:4002","method":"POST","path":"/api","headers":{},"time_ms":10,"response":{"status":503,"headers":{"retry-after":"1"},"latency_ms":5,"body":"busy"}}
+{"client":"127.0.0.5:4000","method":"GET","path":"/","time_ms":250}
+"#;
+
 #[test]
 fn replay_prints_one_decision_per_request_and_a_summary() {
     let wasm = common::guest_path("headers").display().to_string();
     let config = tmp("endpoint.json", "\"127.0.0.1:9001\"");
+    let trace = tmp("trace.jsonl", TRACE);
     let out = cli(&[
         "replay",
         "--wasm",
@@ -37,7 +45,7 @@ fn replay_prints_one_decision_per_request_and_a_summary() {
         "--config",
         &config,
         "--trace",
-        &example("trace.jsonl"),
+        &trace,
         "--workers",
         "2",
     ]);
@@ -69,7 +77,7 @@ fn replay_prints_one_decision_per_request_and_a_summary() {
         "--config",
         &config,
         "--trace",
-        &example("trace.jsonl"),
+        &trace,
         "--workers",
         "2",
     ]);
@@ -138,4 +146,30 @@ fn bench_reports_throughput() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["requests_per_second"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn replay_into_a_closed_pipe_stops_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let wasm = common::guest_path("headers").display().to_string();
+    let config = tmp("endpoint.json", "\"127.0.0.1:9001\"");
+    // Far more output than a pipe buffers, so the writer meets the closed pipe.
+    let trace = tmp("long.jsonl", &"{\"path\":\"/\"}\n".repeat(5000));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgepick-host"))
+        .args(["replay", "--wasm", &wasm, "--config", &config, "--trace", &trace])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    // The reader is dropped here, like `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
 }

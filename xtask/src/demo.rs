@@ -82,7 +82,7 @@ pub fn run_demo(args: &[String]) -> Result<()> {
         .admin_port(admin)
         .start()
         .context("starting Envoy (is something else on the port? use --port / --admin-port)")?;
-    let web = crate::serve::Static::start(&www, web_port)?;
+    let web = WebServer::start(&www, web_port)?;
 
     println!(
         "\nedgepick demo is running (Ctrl-C stops everything)\n\
@@ -111,6 +111,36 @@ pub fn run_demo(args: &[String]) -> Result<()> {
     drop(envoy);
     drop(backends);
     Ok(())
+}
+
+/// `web-demo/serve.mjs` (the browser test's server too) serving the page.
+struct WebServer(std::process::Child);
+
+impl WebServer {
+    fn start(www: &Path, port: u16) -> Result<WebServer> {
+        let child = std::process::Command::new("node")
+            .arg(root().join("web-demo/serve.mjs"))
+            .args(["--port", &port.to_string(), "--root"])
+            .arg(www)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("starting node web-demo/serve.mjs (is Node.js installed?)")?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                anyhow::bail!("the web server did not listen on 127.0.0.1:{port} (in use? try --web-port)");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(WebServer(child))
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// `--for SECONDS` stops the demo by itself (used by scripts and CI smoke runs).

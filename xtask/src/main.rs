@@ -7,7 +7,6 @@ mod bench;
 mod demo;
 mod golden;
 mod install;
-mod serve;
 mod steps;
 mod test;
 

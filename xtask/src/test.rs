@@ -27,25 +27,41 @@ pub fn build_filter() -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Build the browser package into `web-demo/www/pkg`.
+/// Build the browser package into `web-demo/www/pkg`. wasm-opt runs before
+/// wasm-bindgen: binaryen 108 run on wasm-bindgen's output breaks its table
+/// set-up ("WebAssembly.Table.set(): Argument 1 is invalid"). `strip=false`
+/// keeps the target-features section wasm-bindgen and wasm-opt read.
 pub fn build_web() -> Result<PathBuf> {
     let bindgen = install::wasm_bindgen()?;
     run(
         "build edgepick-web (wasm32-unknown-unknown)",
-        cargo().args(["build", "--quiet", "-p", "edgepick-web", "--target", "wasm32-unknown-unknown", "--profile", "wasm"]),
+        cargo().args([
+            "build",
+            "--quiet",
+            "-p",
+            "edgepick-web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm",
+            "--config",
+            "profile.wasm.strip=false",
+        ]),
     )?;
     let built = root().join("target/wasm32-unknown-unknown/wasm/edgepick_web.wasm");
+    std::fs::create_dir_all(artifacts())?;
+    let opt = artifacts().join("edgepick_web.wasm");
+    let status = Command::new("wasm-opt").args(["-Oz", "--strip-debug", "--strip-producers"]).arg(&built).arg("-o").arg(&opt).status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("    wasm-opt unavailable or failed; using the unoptimised module");
+        std::fs::copy(&built, &opt)?;
+    }
     let pkg = root().join("web-demo/www/pkg");
     run(
         "wasm-bindgen --target web",
-        Command::new(&bindgen).args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&pkg).arg(&built),
+        Command::new(&bindgen).args(["--target", "web", "--out-dir"]).arg(&pkg).arg(&opt),
     )?;
-    let bg = pkg.join("edgepick_web_bg.wasm");
-    let tmp = artifacts().join("edgepick_web_bg.wasm");
-    std::fs::create_dir_all(artifacts())?;
-    std::fs::copy(&bg, &tmp)?;
-    optimise(&tmp, &bg)?;
-    report_size("edgepick_web_bg.wasm", &tmp, &bg);
+    report_size("edgepick_web_bg.wasm", &built, &pkg.join("edgepick_web_bg.wasm"));
     Ok(pkg)
 }
 

@@ -18,7 +18,11 @@ pub struct PeakEwma {
 impl PeakEwma {
     /// Fold in one round-trip sample taken at `now_ms`, with decay constant `tau_ms`.
     pub fn observe(&mut self, rtt_ms: f64, now_ms: u64, tau_ms: f64) {
-        let rtt = if rtt_ms.is_finite() { rtt_ms.max(0.0) } else { return };
+        let rtt = if rtt_ms.is_finite() {
+            rtt_ms.max(0.0)
+        } else {
+            return;
+        };
         self.cost_ms = Some(match self.cost_ms {
             None => rtt,
             Some(cost) if rtt > cost => rtt,
@@ -96,7 +100,9 @@ impl BackendState {
     /// `D(r)`: measured latency when there is one, else the configured delay.
     pub fn delay_ms(&self, b: &Backend, now_ms: u64) -> f64 {
         match self.latency.cost_ms {
-            Some(_) => self.latency.estimate(now_ms, MEASURE_TAU_MS, b.link.delay_ms),
+            Some(_) => self
+                .latency
+                .estimate(now_ms, MEASURE_TAU_MS, b.link.delay_ms),
             None => b.link.delay_ms,
         }
     }
@@ -154,11 +160,21 @@ mod tests {
             capacity: 10,
             link: Default::default(),
         };
-        let mut s = BackendState { inflight: 5, ..Default::default() };
+        let mut s = BackendState {
+            inflight: 5,
+            ..Default::default()
+        };
         assert_eq!(s.v_fs(&b, 0), 0.5);
-        s.load = Some(LoadSample { utilization: 0.8, at_ms: 0 });
+        s.load = Some(LoadSample {
+            utilization: 0.8,
+            at_ms: 0,
+        });
         assert_eq!(s.v_fs(&b, 10), 0.8);
-        assert_eq!(s.v_fs(&b, LOAD_REPORT_TTL_MS + 1), 0.5, "stale reports expire");
+        assert_eq!(
+            s.v_fs(&b, LOAD_REPORT_TTL_MS + 1),
+            0.5,
+            "stale reports expire"
+        );
         s.inflight = 50;
         assert_eq!(s.v_fs(&b, 0), 1.0);
     }

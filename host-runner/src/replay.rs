@@ -200,11 +200,17 @@ pub fn replay(
 /// Formats the summary as a table.
 pub fn format_summary(s: &Summary) -> String {
     let width = s.keys().map(String::len).max().unwrap_or(0).max(16);
-    let mut t = format!("{:<width$} {:>8}  statuses\n", "primary endpoint", "requests");
+    let mut t = format!(
+        "{:<width$} {:>8}  statuses\n",
+        "primary endpoint", "requests"
+    );
     for (endpoint, statuses) in s {
         let total: u64 = statuses.values().sum();
         let st: Vec<String> = statuses.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        t.push_str(&format!("{endpoint:<width$} {total:>8}  {}\n", st.join(" ")));
+        t.push_str(&format!(
+            "{endpoint:<width$} {total:>8}  {}\n",
+            st.join(" ")
+        ));
     }
     t
 }

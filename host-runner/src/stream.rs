@@ -159,7 +159,7 @@ impl HttpStream<'_> {
 
     fn run(
         &mut self,
-        name: &str,
+        name: &'static str,
         args: (u32, u32, u32),
         request: bool,
     ) -> Result<FilterOutcome, HostError> {

@@ -4,8 +4,10 @@
 use crate::error::{FaultKind, HostError};
 use crate::host::HostInner;
 use crate::state::{LogLine, Phase, StreamData, VmState};
+use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
-use wasmtime::{Instance, Store, Trap, WasmParams, WasmResults};
+use wasmtime::{Instance, Store, Trap, TypedFunc, WasmParams, WasmResults};
 
 /// One VM. Not shared between threads; several VMs of one [`Host`](crate::Host)
 /// share its shared data, queues and metrics.
@@ -14,6 +16,9 @@ pub struct Vm {
     instance: Instance,
     failed: Option<String>,
     next_context: u32,
+    /// Exports looked up and type-checked once: `Option<TypedFunc<P, R>>` by
+    /// name (`None`: the module lacks it).
+    exports: HashMap<&'static str, Box<dyn Any>>,
 }
 
 impl Vm {
@@ -45,6 +50,7 @@ impl Vm {
             instance,
             failed: None,
             next_context: 2,
+            exports: HashMap::new(),
         };
         let init = if vm.has_export("_initialize") {
             "_initialize"
@@ -83,16 +89,16 @@ impl Vm {
     /// Calls export `name` with `context` active and a fresh fuel budget.
     /// A missing export is `Ok(None)` (Envoy skips callbacks a module lacks);
     /// a fault marks the VM failed.
-    pub(crate) fn call<P: WasmParams, R: WasmResults>(
+    pub(crate) fn call<P: WasmParams + 'static, R: WasmResults + 'static>(
         &mut self,
-        name: &str,
+        name: &'static str,
         context: u32,
         params: P,
     ) -> Result<Option<R>, HostError> {
         if let Some(m) = &self.failed {
             return Err(HostError::VmFailed(m.clone()));
         }
-        let Ok(func) = self.instance.get_typed_func::<P, R>(&mut self.store, name) else {
+        let Some(func) = self.export::<P, R>(name) else {
             return Ok(None);
         };
         let fuel = self.store.data().host.config.fuel_per_callback;
@@ -108,6 +114,26 @@ impl Vm {
                 Err(err)
             }
         }
+    }
+
+    /// Export `name` as a typed function, looked up once per VM.
+    fn export<P: WasmParams + 'static, R: WasmResults + 'static>(
+        &mut self,
+        name: &'static str,
+    ) -> Option<TypedFunc<P, R>> {
+        if let Some(f) = self
+            .exports
+            .get(name)
+            .and_then(|f| f.downcast_ref::<Option<TypedFunc<P, R>>>())
+        {
+            return f.clone();
+        }
+        let f = self
+            .instance
+            .get_typed_func::<P, R>(&mut self.store, name)
+            .ok();
+        self.exports.insert(name, Box::new(f.clone()));
+        f
     }
 
     /// Allocates a context id and runs `proxy_on_context_create` for an HTTP

@@ -157,7 +157,9 @@ fn replay_into_a_closed_pipe_stops_quietly() {
     // Far more output than a pipe buffers, so the writer meets the closed pipe.
     let trace = tmp("long.jsonl", &"{\"path\":\"/\"}\n".repeat(5000));
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgepick-host"))
-        .args(["replay", "--wasm", &wasm, "--config", &config, "--trace", &trace])
+        .args([
+            "replay", "--wasm", &wasm, "--config", &config, "--trace", &trace,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -175,7 +175,11 @@ fn compiled_filter_reproduces_every_deterministic_golden_vector() {
 #[test]
 fn example_trace_replays_through_the_filter() {
     let wasm = filter_wasm();
-    let example = |f: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(f);
+    let example = |f: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(f)
+    };
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_edgepick-host"))
         .arg("replay")
         .arg("--wasm")
@@ -204,21 +208,33 @@ fn example_trace_replays_through_the_filter() {
     let (a, b, c) = ("127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003");
     // Round robin, each new client gets a cookie for its node.
     assert_eq!((primary(0), primary(1)), (a.to_string(), b.to_string()));
-    assert!(lines[0]["set_cookie"][0].as_str().unwrap().starts_with("edgepick=v1."));
+    assert!(lines[0]["set_cookie"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("edgepick=v1."));
     // The cookie for a keeps the client on a, with no new cookie.
     assert_eq!(primary(2), a);
-    assert!(lines[2]["decision"].as_str().unwrap().contains("reason=cookie"));
+    assert!(lines[2]["decision"]
+        .as_str()
+        .unwrap()
+        .contains("reason=cookie"));
     assert!(lines[2]["set_cookie"].is_null());
     // a answers 503: out for 10 s; nobody is sent there meanwhile, and the
     // sticky client moves (and gets a new cookie).
-    assert_eq!((primary(3), lines[3]["status"].as_u64()), (a.to_string(), Some(503)));
+    assert_eq!(
+        (primary(3), lines[3]["status"].as_u64()),
+        (a.to_string(), Some(503))
+    );
     assert!(logs(3).contains("backend a out"), "{}", logs(3));
-    for i in 4..7 {
-        let endpoints = lines[i]["endpoint"].as_str().unwrap();
+    for (i, line) in lines.iter().enumerate().take(7).skip(4) {
+        let endpoints = line["endpoint"].as_str().unwrap();
         assert!(!endpoints.contains(a), "request {i}: {endpoints}");
     }
     assert_eq!(primary(5), c);
-    assert!(lines[5]["set_cookie"][0].as_str().unwrap().starts_with("edgepick=v1."));
+    assert!(lines[5]["set_cookie"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("edgepick=v1."));
     // After fail_timeout a is back in the fallbacks; a forged cookie is ignored.
     assert!(lines[7]["endpoint"].as_str().unwrap().contains(a));
     assert_eq!(primary(8), b);

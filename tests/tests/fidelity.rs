@@ -10,7 +10,6 @@
 
 use edgepick_host::{BackendResponse, Exchange, Host, HostConfig, Request, Upstream, Vm};
 use edgepick_tests::harness::{self, request_once, Client, Envoy, EnvoyBuilder, Prometheus};
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,7 +64,9 @@ struct Echo {
 
 fn echo_answer(path: &str, headers: &[(String, String)]) -> (u16, Vec<u8>) {
     if path.split('?').next() == Some("/check") {
-        let denied = headers.iter().any(|(k, v)| k == "x-for" && v == "/deny-auth");
+        let denied = headers
+            .iter()
+            .any(|(k, v)| k == "x-for" && v == "/deny-auth");
         return if denied {
             (403, b"no".to_vec())
         } else {
@@ -96,8 +97,8 @@ impl Echo {
                     })
                     .collect();
                 let (status, body) = echo_answer(req.url(), &headers);
-                let served = tiny_http::Header::from_bytes("x-served-by", SERVED_BY)
-                    .expect("ASCII header");
+                let served =
+                    tiny_http::Header::from_bytes("x-served-by", SERVED_BY).expect("ASCII header");
                 let resp = tiny_http::Response::from_data(body)
                     .with_status_code(status)
                     .with_header(served);
@@ -303,14 +304,21 @@ fn header_rewrite_and_host_answers_match_envoy() {
     );
     let mut vm = host.start_vm().expect("vm starts");
     let client: IpAddr = "127.0.0.7".parse().unwrap();
-    let headers = [("x-remove-me", "bye"), ("x-gateway-destination-endpoint", "1.2.3.4:5")];
+    let headers = [
+        ("x-remove-me", "bye"),
+        ("x-gateway-destination-endpoint", "1.2.3.4:5"),
+    ];
     let e = Observed::from_envoy(
         &Client::new(envoy.listener(0))
             .source(client)
             .get_with("/h?x=1", &headers)
             .expect("request through envoy"),
     );
-    let h = host_run(&mut vm, &echo, &host_request(&envoy, "/h?x=1", client, &headers));
+    let h = host_run(
+        &mut vm,
+        &echo,
+        &host_request(&envoy, "/h?x=1", client, &headers),
+    );
     let mut d = differences(
         "headers guest",
         &e,
@@ -452,7 +460,12 @@ fn shared_data_counter_across_two_workers_matches_envoy() {
         host.start_vm().expect("vm 1 starts"),
     ];
     let client: IpAddr = Ipv4Addr::LOCALHOST.into();
-    let names = ["x-count", "x-missing-shared", "x-unknown-queue", "x-stale-cas"];
+    let names = [
+        "x-count",
+        "x-missing-shared",
+        "x-unknown-queue",
+        "x-stale-cas",
+    ];
     let mut d = Vec::new();
     let (mut envoy_counts, mut host_counts) = (Vec::new(), Vec::new());
     for i in 0..N {
@@ -517,9 +530,9 @@ fn metrics_match_envoy_admin_stats() {
     }
     // Histograms reach the admin endpoint at the next stats flush (5 s).
     let samples = metrics.get("latency_ms").map(|m| m.samples.clone());
-    let (count, sum) = samples
-        .as_ref()
-        .map_or((0.0, 0.0), |s| (s.len() as f64, s.iter().sum::<u64>() as f64));
+    let (count, sum) = samples.as_ref().map_or((0.0, 0.0), |s| {
+        (s.len() as f64, s.iter().sum::<u64>() as f64)
+    });
     let deadline = Instant::now() + Duration::from_secs(15);
     let (mut e_count, mut e_sum) = (None, None);
     while Instant::now() < deadline {

@@ -298,10 +298,8 @@ fn print_table(rows: &[Result1]) {
             r.rps / floor
         );
     }
-    for name in ["edgepick_filter.wasm"] {
-        let p = crate::test::artifacts().join(name);
-        if let Ok(m) = std::fs::metadata(&p) {
-            println!("\n{name} after wasm-opt: {:.1} KiB", m.len() as f64 / 1024.0);
-        }
+    let p = crate::test::artifacts().join("edgepick_filter.wasm");
+    if let Ok(m) = std::fs::metadata(&p) {
+        println!("\nedgepick_filter.wasm after wasm-opt: {:.1} KiB", m.len() as f64 / 1024.0);
     }
 }

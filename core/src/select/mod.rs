@@ -60,7 +60,11 @@ impl Candidates<'_> {
 
     /// Indices of eligible backends, in order.
     pub fn eligible_indices(&self) -> impl Iterator<Item = usize> + '_ {
-        self.eligible.iter().enumerate().filter(|(_, &e)| e).map(|(i, _)| i)
+        self.eligible
+            .iter()
+            .enumerate()
+            .filter(|(_, &e)| e)
+            .map(|(i, _)| i)
     }
 }
 
@@ -87,7 +91,11 @@ pub struct Selection {
 impl Selection {
     /// An empty answer: nothing eligible.
     pub fn none() -> Self {
-        Selection { ranked: Vec::new(), reason: Reason::NoBackend, scores: Vec::new() }
+        Selection {
+            ranked: Vec::new(),
+            reason: Reason::NoBackend,
+            scores: Vec::new(),
+        }
     }
 }
 
@@ -99,27 +107,39 @@ pub trait Selector: Send {
     /// Rank up to `limit` distinct eligible backends, best first. Must return an
     /// empty list only when no backend is eligible, and must never return an
     /// ineligible backend.
-    fn select(&mut self, c: &Candidates<'_>, key: &Key<'_>, rng: &mut dyn Rng, limit: usize) -> Selection;
+    fn select(
+        &mut self,
+        c: &Candidates<'_>,
+        key: &Key<'_>,
+        rng: &mut dyn Rng,
+        limit: usize,
+    ) -> Selection;
 }
 
 /// Build the selector the configuration names. Tables are built here, once.
 pub fn build(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn Selector> {
     match algorithm {
-        Algorithm::Rfws { tie_tolerance, load_threshold } => {
-            Box::new(Rfws::new(*tie_tolerance, *load_threshold, backends))
-        }
+        Algorithm::Rfws {
+            tie_tolerance,
+            load_threshold,
+        } => Box::new(Rfws::new(*tie_tolerance, *load_threshold, backends)),
         Algorithm::RoundRobin => Box::new(RoundRobin::new(backends)),
         Algorithm::Random => Box::new(Random),
         Algorithm::WeightedRandom => Box::new(WeightedRandom),
         Algorithm::LeastConnections { choices } => Box::new(LeastConnections::new(*choices)),
-        Algorithm::LeastResponseTime { decay_ms, default_rtt_ms } => {
-            Box::new(LeastResponseTime::new(*decay_ms, *default_rtt_ms))
-        }
+        Algorithm::LeastResponseTime {
+            decay_ms,
+            default_rtt_ms,
+        } => Box::new(LeastResponseTime::new(*decay_ms, *default_rtt_ms)),
         Algorithm::IpHash => Box::new(IpHash::new(backends)),
-        Algorithm::ConsistentHash { flavour: HashFlavour::Ketama, .. } => Box::new(Ketama::new(backends)),
-        Algorithm::ConsistentHash { flavour: HashFlavour::Maglev { table_size }, .. } => {
-            Box::new(Maglev::new(backends, *table_size))
-        }
+        Algorithm::ConsistentHash {
+            flavour: HashFlavour::Ketama,
+            ..
+        } => Box::new(Ketama::new(backends)),
+        Algorithm::ConsistentHash {
+            flavour: HashFlavour::Maglev { table_size },
+            ..
+        } => Box::new(Maglev::new(backends, *table_size)),
     }
 }
 
@@ -138,12 +158,19 @@ pub struct Ranked<'a> {
 impl<'a> Ranked<'a> {
     /// An empty list over `eligible`, holding at most `limit`.
     pub fn new(eligible: &'a [bool], limit: usize) -> Self {
-        Ranked { eligible, limit, list: Vec::with_capacity(limit.min(eligible.len())) }
+        Ranked {
+            eligible,
+            limit,
+            list: Vec::with_capacity(limit.min(eligible.len())),
+        }
     }
 
     /// Add `i` unless seen, ineligible or full. Returns true when added.
     pub fn push(&mut self, i: usize) -> bool {
-        if self.is_full() || !self.eligible.get(i).copied().unwrap_or(false) || self.list.contains(&i) {
+        if self.is_full()
+            || !self.eligible.get(i).copied().unwrap_or(false)
+            || self.list.contains(&i)
+        {
             return false;
         }
         self.list.push(i);

@@ -34,10 +34,11 @@
 //! every eligible node: at 10 000 backends that would be a 10 000-entry list
 //! per pick, and an `x-edgepick-decision` header to match).
 //!
-//! **Cost.** One pass over the backends computes every `A`, collects the nodes
-//! within the band of the best so far and keeps the best `limit` for fallbacks
-//! in a bounded buffer (O(limit) per insertion, O(1) per rejection); steps 4–6
-//! then look only at the band, so `D` (an `exp` when latency was measured) and
+//! **Cost.** One pass over the backends computes every `A` and the best; a
+//! second, over the (compact) list of nodes under the threshold, collects the
+//! band and keeps the best `limit` for fallbacks in a bounded buffer (O(limit)
+//! per insertion, O(1) per rejection, and both tests rarely true, so they
+//! predict well); steps 4–6 then look only at the band, so `D` (an `exp` when latency was measured) and
 //! `B_R` are computed only for band nodes (and for exact ties on `A` in the
 //! fallback order). Per-backend constants (`B`, `h`, capacity, configured
 //! weight) are read once at build time, and `inflight / capacity` and
@@ -111,7 +112,9 @@ pub struct Rfws {
     load_threshold: f64,
     /// Per-backend constants and memo, in backend order.
     nodes: Vec<Route>,
-    /// Eligible nodes above the threshold.
+    /// Eligible nodes at or below the threshold.
+    open: Vec<Node>,
+    /// Eligible nodes above it.
     over: Vec<Node>,
     /// Steps 4–6 working set: node and the value compared at that step.
     tied: Vec<(usize, f64)>,
@@ -169,19 +172,20 @@ impl Rfws {
             tie_tolerance: tie_tolerance.clamp(0.0, 1.0),
             load_threshold,
             nodes: backends.iter().map(Route::of).collect(),
+            open: Vec::new(),
             over: Vec::new(),
             tied: Vec::new(),
             top: Vec::new(),
         }
     }
 
-    /// Step 3 in one pass: `A` for every eligible node; overloaded nodes into
-    /// `over`; the best `limit` others into `top`; every node inside the band
-    /// of the best `A` seen so far into `tied` (a superset of the final band,
-    /// trimmed by [`Rfws::select`]). Returns the best `A` under the threshold,
-    /// or −∞ when there is none.
-    fn scan(&mut self, c: &Candidates<'_>, limit: usize) -> f64 {
+    /// Step 3: `A` for every eligible node; overloaded nodes into `over`, the
+    /// others into `open` (one pass over the backends); then, over `open`, the
+    /// nodes in the band of the best `A` into `tied` and the best `limit` into
+    /// `top`.
+    fn scan(&mut self, c: &Candidates<'_>, limit: usize) {
         self.over.clear();
+        self.open.clear();
         self.tied.clear();
         self.top.clear();
         if self.nodes.len() != c.len() {
@@ -189,8 +193,13 @@ impl Rfws {
         }
         let keep = 1.0 - self.tie_tolerance;
         let threshold = self.load_threshold;
-        let (mut best, mut band) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-        let nodes = self.nodes.iter_mut().zip(c.states).zip(c.eligible).zip(c.weights);
+        let mut best = f64::NEG_INFINITY;
+        let nodes = self
+            .nodes
+            .iter_mut()
+            .zip(c.states)
+            .zip(c.eligible)
+            .zip(c.weights);
         for (i, (((n, s), &eligible), &w)) in nodes.enumerate() {
             if !eligible {
                 continue;
@@ -206,22 +215,33 @@ impl Rfws {
                 n.a = base_availability(n.bandwidth, n.hops, v_fs);
             }
             // The slow-start ramp.
-            let a = if n.weight == 0.0 || w == n.weight { n.a } else { n.a * (w / n.weight) };
+            let a = if n.weight == 0.0 || w == n.weight {
+                n.a
+            } else {
+                n.a * (w / n.weight)
+            };
             let node = Node { i, a, v_fs };
             if v_fs > threshold {
                 self.over.push(node);
                 continue;
             }
-            if a >= band {
-                if a > best {
-                    best = a;
-                    band = a * keep;
-                }
-                self.tied.push((i, a));
-            }
-            offer(&mut self.top, limit, node, |x, y| open_before(c, x, y));
+            // Written so that it compiles to a `max`, not a branch.
+            best = if a > best { a } else { best };
+            self.open.push(node);
         }
-        best
+        // Over the nodes under the threshold, now that the band is known: both
+        // tests below are rarely true, so they cost little and predict well.
+        let band = best * keep;
+        for &node in &self.open {
+            if node.a >= band {
+                self.tied.push((node.i, node.a));
+            }
+            // `offer` rejects a node whose `A` is below the `limit`-th (or NaN)
+            // without a look at `D` or `B_R`: skip the call.
+            if limit > 0 && (self.top.len() < limit || node.a >= self.top[limit - 1].a) {
+                offer(&mut self.top, limit, node, |x, y| open_before(c, x, y));
+            }
+        }
     }
 
     /// Steps 4–6 over `self.tied`, the nodes in the step-3 band (two or more).
@@ -265,18 +285,16 @@ impl Selector for Rfws {
         rng: &mut dyn Rng,
         limit: usize,
     ) -> Selection {
-        let best = self.scan(c, limit);
+        self.scan(c, limit);
         if limit == 0 || (self.top.is_empty() && self.over.is_empty()) {
             return Selection::none();
         }
         let mut ranked = Vec::with_capacity(limit.min(c.len()));
         // The scores that decided: the step-3 band, then every ranked node.
-        let mut scores = Vec::new();
+        let mut scores = Vec::with_capacity(self.tied.len() + limit.min(c.len()));
         let tie = if self.top.is_empty() {
             TieBreak::None
         } else {
-            let band = best * (1.0 - self.tie_tolerance);
-            self.tied.retain(|t| t.1 >= band);
             scores.extend_from_slice(&self.tied);
             let (chosen, tie) = match self.tied[..] {
                 [(i, _)] => (i, TieBreak::None),

@@ -21,7 +21,9 @@ pub struct RoundRobin {
 impl RoundRobin {
     /// State for `backends`, every current weight zero.
     pub fn new(backends: &[Backend]) -> Self {
-        RoundRobin { current: vec![0; backends.len()] }
+        RoundRobin {
+            current: vec![0; backends.len()],
+        }
     }
 }
 
@@ -31,7 +33,11 @@ impl RoundRobin {
 /// infinities included (the conversion saturates, the add does too).
 fn ceil_weight(w: f64) -> i64 {
     let t = w as i64;
-    let t = if (t as f64) < w { t.saturating_add(1) } else { t };
+    let t = if (t as f64) < w {
+        t.saturating_add(1)
+    } else {
+        t
+    };
     t.max(1)
 }
 
@@ -40,7 +46,13 @@ impl Selector for RoundRobin {
         "round_robin"
     }
 
-    fn select(&mut self, c: &Candidates<'_>, _key: &Key<'_>, _rng: &mut dyn Rng, limit: usize) -> Selection {
+    fn select(
+        &mut self,
+        c: &Candidates<'_>,
+        _key: &Key<'_>,
+        _rng: &mut dyn Rng,
+        limit: usize,
+    ) -> Selection {
         if self.current.len() != c.len() {
             self.current = vec![0; c.len()];
         }
@@ -67,7 +79,11 @@ impl Selector for RoundRobin {
         let mut ranked = Ranked::new(c.eligible, limit);
         ranked.push(best);
         ranked.fill_cyclic(best);
-        Selection { ranked: ranked.list, reason: Reason::RoundRobin, scores: Vec::new() }
+        Selection {
+            ranked: ranked.list,
+            reason: Reason::RoundRobin,
+            scores: Vec::new(),
+        }
     }
 }
 
@@ -92,7 +108,7 @@ mod tests {
             -3.0,
             1e15 + 0.5,
             4503599627370496.0,
-            9.223372036854775807e18,
+            2f64.powi(63),
             1e19,
             -1e19,
             f64::MAX,

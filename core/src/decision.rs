@@ -84,7 +84,11 @@ impl Decision {
     /// `rfws choice=b reason=score tie=delay fallbacks=a,c scores=a:12.5,b:12.9`.
     pub fn explain(&self, cfg: &Config) -> String {
         let name = |i: usize| cfg.backends.get(i).map_or("?", |b| b.name.as_str());
-        let mut s = format!("{} choice={}", self.algorithm, self.primary().map_or("none", name));
+        let mut s = format!(
+            "{} choice={}",
+            self.algorithm,
+            self.primary().map_or("none", name)
+        );
         match self.reason {
             Reason::Cookie => s.push_str(" reason=cookie"),
             Reason::Score { tie } => {
@@ -115,7 +119,11 @@ impl Decision {
             s.push_str(&f.join(","));
         }
         if !self.scores.is_empty() {
-            let sc: Vec<String> = self.scores.iter().map(|&(i, v)| format!("{}:{:.4}", name(i), v)).collect();
+            let sc: Vec<String> = self
+                .scores
+                .iter()
+                .map(|&(i, v)| format!("{}:{:.4}", name(i), v))
+                .collect();
             s.push_str(" scores=");
             s.push_str(&sc.join(","));
         }

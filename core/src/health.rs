@@ -34,7 +34,10 @@ impl HeartbeatWindow {
     /// Heartbeats inside `(now - window, now]`.
     pub fn count(&self, now_ms: u64, cfg: &Heartbeat) -> u32 {
         let from = now_ms.saturating_sub(cfg.window_ms);
-        self.arrivals.iter().filter(|&&t| t > from && t <= now_ms).count() as u32
+        self.arrivals
+            .iter()
+            .filter(|&&t| t > from && t <= now_ms)
+            .count() as u32
     }
 
     fn prune(&mut self, now_ms: u64, cfg: &Heartbeat) {
@@ -66,7 +69,9 @@ impl PassiveHealth {
 
     /// Whether nginx would skip the node now.
     pub fn is_out(&self, now_ms: u64, cfg: &Health) -> bool {
-        cfg.max_fails > 0 && self.fails >= cfg.max_fails && now_ms.saturating_sub(self.checked_ms) <= cfg.fail_timeout_ms
+        cfg.max_fails > 0
+            && self.fails >= cfg.max_fails
+            && now_ms.saturating_sub(self.checked_ms) <= cfg.fail_timeout_ms
     }
 }
 
@@ -89,7 +94,9 @@ impl HealthState {
     /// Re-evaluate the heartbeat fault flag at `now_ms`. Returns true when the
     /// flag changed. Before one whole window has elapsed the node keeps its flag.
     pub fn evaluate(&mut self, now_ms: u64, cfg: &Health) -> bool {
-        let Some(hb) = &cfg.heartbeat else { return false };
+        let Some(hb) = &cfg.heartbeat else {
+            return false;
+        };
         let since = *self.since_ms.get_or_insert(now_ms);
         if now_ms.saturating_sub(since) < hb.window_ms && !self.faulty {
             return false;
@@ -162,7 +169,10 @@ mod tests {
         assert!(h.evaluate(501, &c));
         assert!(h.faulty);
         h.heartbeats.record(600, &hb);
-        assert!(!h.evaluate(650, &c), "one heartbeat is below the threshold of 2");
+        assert!(
+            !h.evaluate(650, &c),
+            "one heartbeat is below the threshold of 2"
+        );
         h.heartbeats.record(700, &hb);
         assert!(h.evaluate(700, &c));
         assert!(!h.faulty);
@@ -174,7 +184,11 @@ mod tests {
 
     #[test]
     fn passive_matches_nginx() {
-        let c = Health { max_fails: 2, fail_timeout_ms: 1000, ..Health::default() };
+        let c = Health {
+            max_fails: 2,
+            fail_timeout_ms: 1000,
+            ..Health::default()
+        };
         let mut p = PassiveHealth::default();
         p.failure(10);
         assert!(!p.is_out(10, &c));

@@ -71,7 +71,10 @@ struct EligibilityCache {
 
 impl core::fmt::Debug for Router {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Router").field("algorithm", &self.selector.name()).field("states", &self.states).finish()
+        f.debug_struct("Router")
+            .field("algorithm", &self.selector.name())
+            .field("states", &self.states)
+            .finish()
     }
 }
 
@@ -85,7 +88,10 @@ impl Router {
             selector,
             eligible: vec![false; n],
             weights: vec![0.0; n],
-            cache: EligibilityCache { dirty: true, ..Default::default() },
+            cache: EligibilityCache {
+                dirty: true,
+                ..Default::default()
+            },
             config,
         }
     }
@@ -108,16 +114,26 @@ impl Router {
 
     /// Pick for `req` at `now_ms`: cookie first (RFWS step 2, for every algorithm
     /// when cookies are configured), then the selector over eligible backends.
-    pub fn pick(&mut self, req: &Request<'_>, now_ms: u64, rng: &mut dyn Rng) -> (Decision, CookieVerdict) {
+    pub fn pick(
+        &mut self,
+        req: &Request<'_>,
+        now_ms: u64,
+        rng: &mut dyn Rng,
+    ) -> (Decision, CookieVerdict) {
         let panic = self.refresh_candidates(now_ms);
         let verdict = match (&self.config.cookie, req.cookie) {
-            (Some(cfg), Some(header)) => cookie::verify_header(cfg, header, now_ms, &self.config.backends),
+            (Some(cfg), Some(header)) => {
+                cookie::verify_header(cfg, header, now_ms, &self.config.backends)
+            }
             _ => CookieVerdict::Absent,
         };
         let limit = 1 + self.config.fallbacks;
         let client = client_address(req.peer, req.forwarded_for, self.config.trusted_hops);
         let hash_owned = self.hash_key(req, client);
-        let key = Key { client, hash: hash_owned.as_deref() };
+        let key = Key {
+            client,
+            hash: hash_owned.as_deref(),
+        };
         let c = Candidates {
             backends: &self.config.backends,
             states: &self.states,
@@ -127,7 +143,11 @@ impl Router {
         };
         let sticky = match verdict {
             // A drained (weight 0) node keeps its sessions; a failed one does not.
-            CookieVerdict::Valid(i) if self.states[i].is_healthy(now_ms, &self.config.health) || panic => Some(i),
+            CookieVerdict::Valid(i)
+                if self.states[i].is_healthy(now_ms, &self.config.health) || panic =>
+            {
+                Some(i)
+            }
             _ => None,
         };
         let sel = self.selector.select(&c, &key, rng, limit);
@@ -135,12 +155,28 @@ impl Router {
             Some(i) => {
                 let mut ranked = Vec::with_capacity(limit);
                 ranked.push(i);
-                ranked.extend(sel.ranked.iter().copied().filter(|&j| j != i).take(limit - 1));
-                Decision { ranked, algorithm: self.selector.name(), reason: Reason::Cookie, scores: sel.scores, panic }
+                ranked.extend(
+                    sel.ranked
+                        .iter()
+                        .copied()
+                        .filter(|&j| j != i)
+                        .take(limit - 1),
+                );
+                Decision {
+                    ranked,
+                    algorithm: self.selector.name(),
+                    reason: Reason::Cookie,
+                    scores: sel.scores,
+                    panic,
+                }
             }
-            None => {
-                Decision { ranked: sel.ranked, algorithm: self.selector.name(), reason: sel.reason, scores: sel.scores, panic }
-            }
+            None => Decision {
+                ranked: sel.ranked,
+                algorithm: self.selector.name(),
+                reason: sel.reason,
+                scores: sel.scores,
+                panic,
+            },
         };
         (decision, verdict)
     }
@@ -161,32 +197,59 @@ impl Router {
             self.eligible[i] = ok && b.weight > 0;
             self.weights[i] = s.effective_weight(b, now_ms, h);
             if s.health.passive.is_out(now_ms, h) {
-                valid_until = valid_until.min(s.health.passive.checked_ms.saturating_add(h.fail_timeout_ms + 1));
+                valid_until = valid_until.min(
+                    s.health
+                        .passive
+                        .checked_ms
+                        .saturating_add(h.fail_timeout_ms + 1),
+                );
             }
             if s.health.slow_start_factor(now_ms, h) < 1.0 {
                 valid_until = valid_until.min(now_ms + 1);
             }
         }
         let n = self.config.backends.len();
-        let panic = (healthy as f64) < h.panic_threshold * n as f64 || !self.eligible.iter().any(|&e| e);
+        let panic =
+            (healthy as f64) < h.panic_threshold * n as f64 || !self.eligible.iter().any(|&e| e);
         if panic {
             for (e, b) in self.eligible.iter_mut().zip(&self.config.backends) {
                 *e = b.weight > 0;
             }
         }
-        self.cache = EligibilityCache { dirty: false, computed_at: now_ms, valid_until, panic };
+        self.cache = EligibilityCache {
+            dirty: false,
+            computed_at: now_ms,
+            valid_until,
+            panic,
+        };
         panic
     }
 
     fn hash_key(&self, req: &Request<'_>, client: Option<IpAddr>) -> Option<Vec<u8>> {
-        let crate::config::Algorithm::ConsistentHash { key, .. } = &self.config.algorithm else { return None };
+        let crate::config::Algorithm::ConsistentHash { key, .. } = &self.config.algorithm else {
+            return None;
+        };
         match key {
-            HashKey::Header(name) => {
-                req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_bytes().to_vec())
-            }
-            HashKey::Cookie(name) => req.cookie.and_then(|c| cookie::find(c, name)).map(|v| v.as_bytes().to_vec()),
+            HashKey::Header(name) => req
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_bytes().to_vec()),
+            HashKey::Cookie(name) => req
+                .cookie
+                .and_then(|c| cookie::find(c, name))
+                .map(|v| v.as_bytes().to_vec()),
             HashKey::Path => Some(req.path.as_bytes().to_vec()),
             HashKey::ClientAddress => client.map(|ip| ip.to_string().into_bytes()),
+        }
+    }
+
+    /// Set backend `i`'s in-flight count (for owners that keep the count
+    /// elsewhere, e.g. Envoy shared data). Unlike [`Router::states_mut`] this
+    /// keeps the cached eligibility: in-flight counts never change it.
+    pub fn set_inflight(&mut self, i: usize, count: u32) {
+        if let Some(s) = self.states.get_mut(i) {
+            s.inflight = count;
         }
     }
 
@@ -203,7 +266,9 @@ impl Router {
             crate::config::Algorithm::LeastResponseTime { decay_ms, .. } => decay_ms,
             _ => crate::backend::MEASURE_TAU_MS,
         };
-        let Some(s) = self.states.get_mut(i) else { return };
+        let Some(s) = self.states.get_mut(i) else {
+            return;
+        };
         s.inflight = s.inflight.saturating_sub(1);
         self.record_outcome(i, outcome, now_ms, tau);
     }
@@ -228,7 +293,10 @@ impl Router {
             s.observe_bytes(outcome.bytes, now_ms);
         }
         if let Some(u) = outcome.load.filter(|u| u.is_finite()) {
-            s.load = Some(LoadSample { utilization: u.clamp(0.0, 1.0), at_ms: now_ms });
+            s.load = Some(LoadSample {
+                utilization: u.clamp(0.0, 1.0),
+                at_ms: now_ms,
+            });
         }
     }
 
@@ -242,8 +310,12 @@ impl Router {
     /// Re-evaluate heartbeat fault flags; returns the backends whose flag changed.
     pub fn evaluate_health(&mut self, now_ms: u64) -> Vec<usize> {
         let h = &self.config.health;
-        let changed: Vec<usize> =
-            self.states.iter_mut().enumerate().filter_map(|(i, s)| s.health.evaluate(now_ms, h).then_some(i)).collect();
+        let changed: Vec<usize> = self
+            .states
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, s)| s.health.evaluate(now_ms, h).then_some(i))
+            .collect();
         self.cache.dirty |= !changed.is_empty();
         changed
     }
@@ -252,6 +324,9 @@ impl Router {
     pub fn session_cookie(&self, i: usize, now_ms: u64) -> Option<String> {
         let cfg = self.config.cookie.as_ref()?;
         let b = self.config.backends.get(i)?;
-        Some(cookie::set_cookie_header(cfg, &cookie::sign(cfg, &b.name, now_ms)))
+        Some(cookie::set_cookie_header(
+            cfg,
+            &cookie::sign(cfg, &b.name, now_ms),
+        ))
     }
 }

@@ -96,26 +96,36 @@ impl std::error::Error for VectorError {}
 
 /// Parse a vectors file.
 pub fn parse(text: &str) -> Result<VectorFile, VectorError> {
-    let file: VectorFile = serde_json::from_str(text).map_err(|e| VectorError(format!("vectors: {e}")))?;
+    let file: VectorFile =
+        serde_json::from_str(text).map_err(|e| VectorError(format!("vectors: {e}")))?;
     if file.version != VERSION {
-        return Err(VectorError(format!("vectors: version {} is not {VERSION}", file.version)));
+        return Err(VectorError(format!(
+            "vectors: version {} is not {VERSION}",
+            file.version
+        )));
     }
     Ok(file)
 }
 
 /// Build the router a case starts from.
 pub fn router_for(case: &Case) -> Result<Router, VectorError> {
-    let cfg = Config::from_json(&case.config.to_string()).map_err(|e| VectorError(format!("{}: config: {e}", case.name)))?;
+    let cfg = Config::from_json(&case.config.to_string())
+        .map_err(|e| VectorError(format!("{}: config: {e}", case.name)))?;
     let mut router = Router::new(cfg);
     for s in &case.state {
-        let i = router
-            .config()
-            .backend_index(&s.backend)
-            .ok_or_else(|| VectorError(format!("{}: state names unknown backend {:?}", case.name, s.backend)))?;
+        let i = router.config().backend_index(&s.backend).ok_or_else(|| {
+            VectorError(format!(
+                "{}: state names unknown backend {:?}",
+                case.name, s.backend
+            ))
+        })?;
         let st = &mut router.states_mut()[i];
         st.health.faulty = s.faulty;
         st.inflight = s.inflight;
-        st.load = s.load.map(|u| LoadSample { utilization: u, at_ms: case.now_ms });
+        st.load = s.load.map(|u| LoadSample {
+            utilization: u,
+            at_ms: case.now_ms,
+        });
         if let Some(ms) = s.latency_ms {
             st.latency.cost_ms = Some(ms);
             st.latency.updated_ms = case.now_ms;
@@ -131,14 +141,36 @@ pub fn replay(case: &Case) -> Result<Vec<Vec<String>>, VectorError> {
     let mut out = Vec::with_capacity(case.requests.len());
     for r in &case.requests {
         let peer: Option<IpAddr> = match &r.peer {
-            Some(p) => Some(p.parse().map_err(|_| VectorError(format!("{}: bad peer {p:?}", case.name)))?),
+            Some(p) => Some(
+                p.parse()
+                    .map_err(|_| VectorError(format!("{}: bad peer {p:?}", case.name)))?,
+            ),
             None => None,
         };
-        let headers: Vec<(&str, &str)> = r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let path = if r.path.is_empty() { "/" } else { r.path.as_str() };
-        let req = Request { peer, forwarded_for: r.xff.as_deref(), cookie: r.cookie.as_deref(), path, headers: &headers };
+        let headers: Vec<(&str, &str)> = r
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let path = if r.path.is_empty() {
+            "/"
+        } else {
+            r.path.as_str()
+        };
+        let req = Request {
+            peer,
+            forwarded_for: r.xff.as_deref(),
+            cookie: r.cookie.as_deref(),
+            path,
+            headers: &headers,
+        };
         let (d, _) = router.pick(&req, case.now_ms, &mut rng);
-        out.push(d.ranked.iter().map(|&i| router.config().backends[i].name.clone()).collect());
+        out.push(
+            d.ranked
+                .iter()
+                .map(|&i| router.config().backends[i].name.clone())
+                .collect(),
+        );
     }
     Ok(out)
 }
@@ -151,9 +183,17 @@ pub fn check(file: &VectorFile) -> Vec<String> {
         match replay(case) {
             Ok(got) => {
                 if let Some(k) = got.iter().zip(&case.expected).position(|(g, e)| g != e) {
-                    bad.push(format!("{}: request {k}: expected {:?}, got {:?}", case.name, case.expected[k], got[k]));
+                    bad.push(format!(
+                        "{}: request {k}: expected {:?}, got {:?}",
+                        case.name, case.expected[k], got[k]
+                    ));
                 } else if got.len() != case.expected.len() {
-                    bad.push(format!("{}: {} decisions, {} expected", case.name, got.len(), case.expected.len()));
+                    bad.push(format!(
+                        "{}: {} decisions, {} expected",
+                        case.name,
+                        got.len(),
+                        case.expected.len()
+                    ));
                 }
             }
             Err(e) => bad.push(e.0),

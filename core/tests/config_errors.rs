@@ -352,7 +352,11 @@ fn other_named_errors() {
     // serde would read a struct from a JSON array (fields by position): the
     // document must be an object.
     rejects("[1, 2]", "(document)", "must be a JSON object");
-    rejects(r#"[1, "proxy", {"name": "rfws"}, [{"address": "127.0.0.1:1"}]]"#, "(document)", "must be a JSON object");
+    rejects(
+        r#"[1, "proxy", {"name": "rfws"}, [{"address": "127.0.0.1:1"}]]"#,
+        "(document)",
+        "must be a JSON object",
+    );
     rejects("42", "(document)", "invalid type: integer `42`");
 }
 

@@ -89,7 +89,7 @@ impl EdgepickHttp {
             headers: &hv,
         };
 
-        s.sync(now);
+        s.sync_for_pick(now);
         let (decision, verdict) = s.plugin.pick(&req, now);
         self.verdict = verdict;
         if let CookieVerdict::Invalid(why) = verdict {
@@ -234,7 +234,11 @@ impl HttpContext for EdgepickHttp {
         if let Some(e) = &self.explain {
             host::set_header(RESP, DECISION_HEADER, Some(e));
         }
-        if s.plugin.config().cookie.is_some() {
+        // Never pin a session to a node that has just answered 5xx.
+        let failed = host::header(RESP, ":status")
+            .and_then(|v| v.parse::<u16>().ok())
+            .is_some_and(|c| c >= 500);
+        if s.plugin.config().cookie.is_some() && !failed {
             if let Some(j) = Self::served(&s) {
                 if self.verdict != CookieVerdict::Valid(j) {
                     if let Some(c) = s.plugin.router.session_cookie(j, now) {

@@ -100,9 +100,16 @@ impl Plugin {
         }
     }
 
-    /// Pull shared state into the router (before every pick and tick).
+    /// Pull all shared state into the router (on ticks: gauges and probes).
     pub fn sync(&mut self, store: &dyn Store, now_ms: u64) -> Vec<Flip> {
-        self.view.pull(store, &mut self.router, now_ms)
+        self.view.pull(store, &mut self.router, now_ms, true)
+    }
+
+    /// Pull what the next pick reads: health always, in-flight counts only for
+    /// algorithms that use them (each is one hostcall).
+    pub fn sync_for_pick(&mut self, store: &dyn Store, now_ms: u64) -> Vec<Flip> {
+        let inflight = self.router.config().algorithm.uses_inflight();
+        self.view.pull(store, &mut self.router, now_ms, inflight)
     }
 
     /// Pick for `req` (after [`Plugin::sync`]).

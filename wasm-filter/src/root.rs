@@ -39,6 +39,12 @@ impl Shared {
         self.apply_flips(&flips);
     }
 
+    /// [`Shared::sync`] limited to what a pick reads.
+    pub fn sync_for_pick(&mut self, now_ms: u64) {
+        let flips = self.plugin.sync_for_pick(&SharedData, now_ms);
+        self.apply_flips(&flips);
+    }
+
     fn apply_flips(&self, flips: &[Flip]) {
         for f in flips {
             if let Some(m) = self.metrics.get(f.backend) {

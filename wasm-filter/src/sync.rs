@@ -63,7 +63,8 @@ impl SharedView {
         self.health_cas = None;
     }
 
-    /// Copy shared health and in-flight counts into `router`; returns the
+    /// Copy shared health and (with `with_inflight`) in-flight counts into
+    /// `router`; returns the
     /// backends whose health (at `now_ms`) changed since the last pull, the
     /// first pull reporting every backend.
     pub fn pull<S: Store + ?Sized>(
@@ -71,26 +72,31 @@ impl SharedView {
         store: &S,
         router: &mut Router,
         now_ms: u64,
+        with_inflight: bool,
     ) -> Vec<Flip> {
         let n = self.inflight_keys.len();
         let (value, cas) = store.get(&self.health_key);
-        if cas.is_none() || cas != self.health_cas {
+        let changed = cas.is_none() || cas != self.health_cas;
+        if changed {
             self.record = value
                 .and_then(|v| HealthRecord::decode(&v, n))
                 .unwrap_or_else(|| HealthRecord::new(n));
             self.health_cas = cas;
+            for (s, e) in router.states_mut().iter_mut().zip(&self.record.entries) {
+                apply_entry(&mut s.health, e);
+            }
         }
-        let health = router.config().health.clone();
-        let counts: Vec<u32> = self
-            .inflight_keys
-            .iter()
-            .map(|k| decode_count(store.get(k).0.as_deref()))
-            .collect();
+        // In-flight counts only matter to the algorithms that read them; each
+        // is one hostcall, so the others skip them.
+        if with_inflight {
+            for (i, k) in self.inflight_keys.iter().enumerate() {
+                router.set_inflight(i, decode_count(store.get(k).0.as_deref()));
+            }
+        }
         let mut flips = Vec::new();
-        for (i, s) in router.states_mut().iter_mut().enumerate().take(n) {
-            s.inflight = counts[i];
-            apply_entry(&mut s.health, &self.record.entries[i]);
-            let ok = s.is_healthy(now_ms, &health);
+        let health = &router.config().health;
+        for (i, s) in router.states().iter().enumerate().take(n) {
+            let ok = s.is_healthy(now_ms, health);
             if self.healthy[i] != Some(ok) {
                 self.healthy[i] = Some(ok);
                 flips.push(Flip {
@@ -103,8 +109,6 @@ impl SharedView {
     }
 }
 
-/// Copy a shared entry into a backend's health, leaving the heartbeat window
-/// (kept only by the prober) alone.
 pub fn apply_entry(h: &mut HealthState, e: &HealthEntry) {
     h.faulty = e.faulty;
     h.passive = PassiveHealth {
@@ -144,11 +148,11 @@ mod tests {
         let (mut r1, mut r2) = (router(), router());
         let (mut v1, mut v2) = (SharedView::new(&keys, 2), SharedView::new(&keys, 2));
         assert_eq!(
-            v1.pull(&store, &mut r1, 0).len(),
+            v1.pull(&store, &mut r1, 0, true).len(),
             2,
             "first pull reports everything"
         );
-        v2.pull(&store, &mut r2, 0);
+        v2.pull(&store, &mut r2, 0, true);
 
         // Worker 1 counts a request on b and a failure of a.
         add_count(&store, v1.inflight_key(1).unwrap(), 1).unwrap();
@@ -158,7 +162,7 @@ mod tests {
         })
         .unwrap();
 
-        let flips = v2.pull(&store, &mut r2, 100);
+        let flips = v2.pull(&store, &mut r2, 100, true);
         assert_eq!(
             flips,
             [Flip {
@@ -178,14 +182,14 @@ mod tests {
         }
         // fail_timeout passes: a is tried again, reported as a flip.
         assert_eq!(
-            v2.pull(&store, &mut r2, 1101),
+            v2.pull(&store, &mut r2, 1101, true),
             [Flip {
                 backend: 0,
                 healthy: true
             }]
         );
         assert!(
-            v2.pull(&store, &mut r2, 1102).is_empty(),
+            v2.pull(&store, &mut r2, 1102, true).is_empty(),
             "unchanged record: no flips"
         );
     }
@@ -202,7 +206,7 @@ mod tests {
         let mut r = Router::new(cfg);
         let mut v = SharedView::new(&keys, 2);
         r.heartbeat(0, 50);
-        v.pull(&store, &mut r, 60);
+        v.pull(&store, &mut r, 60, true);
         assert_eq!(
             r.states()[0]
                 .health

@@ -53,7 +53,13 @@ fn nginx(dir: &Path) -> Result<Killed> {
     );
     let path = dir.join("nginx.conf");
     std::fs::write(&path, conf)?;
-    let child = Command::new("nginx").arg("-c").arg(&path).arg("-p").arg(dir).stderr(Stdio::null()).spawn()?;
+    let child = Command::new("nginx")
+        .arg("-c")
+        .arg(&path)
+        .arg("-p")
+        .arg(dir)
+        .stderr(Stdio::null())
+        .spawn()?;
     for p in BACKENDS {
         wait_port(p)?;
     }
@@ -61,7 +67,11 @@ fn nginx(dir: &Path) -> Result<Killed> {
 }
 
 fn endpoints() -> String {
-    BACKENDS.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+    BACKENDS
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// How Envoy is set up for one variant.
@@ -180,31 +190,60 @@ fn wrk(name: &str, port: u16, headers: &[String], secs: u64) -> Result<Result1> 
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
         .with_context(|| format!("wrk printed no Requests/sec:\n{out}"))?;
-    let pct = |p: &str| out.lines().find_map(|l| l.trim().strip_prefix(p).map(ms)).unwrap_or(f64::NAN);
-    let non2xx = out.lines().find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
+    let pct = |p: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(p).map(ms))
+            .unwrap_or(f64::NAN)
+    };
+    let non2xx = out
+        .lines()
+        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
     if let Some(l) = non2xx {
         eprintln!("    {name}: wrk reports: {}", l.trim());
     }
-    let r = Result1 { name: name.into(), rps, p50_ms: pct("50%"), p99_ms: pct("99%") };
-    eprintln!("    {:<40} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms", r.name, r.rps, r.p50_ms, r.p99_ms);
+    let r = Result1 {
+        name: name.into(),
+        rps,
+        p50_ms: pct("50%"),
+        p99_ms: pct("99%"),
+    };
+    eprintln!(
+        "    {:<40} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+        r.name, r.rps, r.p50_ms, r.p99_ms
+    );
     Ok(r)
 }
 
-fn with_envoy(envoy: &Path, dir: &Path, setup: &Setup, f: impl FnOnce() -> Result<Result1>) -> Result<Result1> {
+fn with_envoy(
+    envoy: &Path,
+    dir: &Path,
+    setup: &Setup,
+    f: impl FnOnce() -> Result<Result1>,
+) -> Result<Result1> {
     let yaml = dir.join("envoy.yaml");
     std::fs::write(&yaml, envoy_yaml(setup))?;
     let log = std::fs::File::create(dir.join("envoy.log"))?;
     let child = Command::new(envoy)
         .arg("-c")
         .arg(&yaml)
-        .args(["--concurrency", "1", "--base-id", "47", "--log-level", "warn"])
+        .args([
+            "--concurrency",
+            "1",
+            "--base-id",
+            "47",
+            "--log-level",
+            "warn",
+        ])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()?;
     let _guard = Killed(child);
     wait_port(ENVOY_PORT)?;
     // Warm up: the first requests instantiate the wasm VM.
-    let _ = Command::new("wrk").args(["-t1", "-c4", "-d1s"]).arg(format!("http://127.0.0.1:{ENVOY_PORT}/")).output();
+    let _ = Command::new("wrk")
+        .args(["-t1", "-c4", "-d1s"])
+        .arg(format!("http://127.0.0.1:{ENVOY_PORT}/"))
+        .output();
     f()
 }
 
@@ -226,7 +265,14 @@ fn build_minimal() -> Result<PathBuf> {
     run(
         "build the minimal filter",
         Command::new("cargo")
-            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1", "--manifest-path"])
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-wasip1",
+                "--manifest-path",
+            ])
             .arg(&manifest)
             .env("CARGO_TARGET_DIR", &target),
     )?;
@@ -235,7 +281,12 @@ fn build_minimal() -> Result<PathBuf> {
 
 /// Run every variant and print the table.
 pub fn run_bench(args: &[String]) -> Result<()> {
-    let secs: u64 = args.iter().position(|a| a == "--duration").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(10);
+    let secs: u64 = args
+        .iter()
+        .position(|a| a == "--duration")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     install::rust_targets()?;
     install::debian_tools()?;
     if !crate::steps::have("nginx") && !Path::new("/usr/sbin/nginx").exists() {
@@ -249,13 +300,33 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     let _nginx = nginx(&dir)?;
     eprintln!("\n==> wrk -t1 -c32 -d{secs}s, Envoy --concurrency 1, three nginx backends");
     let mut rows = vec![wrk("direct to one backend", BACKENDS[0], &[], secs)?];
-    rows.push(with_envoy(&envoy, &dir, &Setup::Native("round_robin"), || wrk("envoy round_robin (native)", ENVOY_PORT, &[], secs))?);
+    rows.push(with_envoy(
+        &envoy,
+        &dir,
+        &Setup::Native("round_robin"),
+        || wrk("envoy round_robin (native)", ENVOY_PORT, &[], secs),
+    )?);
     let user = vec!["x-user: 42".to_string()];
-    rows.push(with_envoy(&envoy, &dir, &Setup::Native("ring_hash"), || wrk("envoy ring_hash (native)", ENVOY_PORT, &user, secs))?);
-    let hdr = vec![format!("x-gateway-destination-endpoint: 127.0.0.1:{}", BACKENDS[1])];
-    rows.push(with_envoy(&envoy, &dir, &Setup::OverrideHost(None), || wrk("override_host, header from client", ENVOY_PORT, &hdr, secs))?);
+    rows.push(with_envoy(
+        &envoy,
+        &dir,
+        &Setup::Native("ring_hash"),
+        || wrk("envoy ring_hash (native)", ENVOY_PORT, &user, secs),
+    )?);
+    let hdr = vec![format!(
+        "x-gateway-destination-endpoint: 127.0.0.1:{}",
+        BACKENDS[1]
+    )];
+    rows.push(with_envoy(
+        &envoy,
+        &dir,
+        &Setup::OverrideHost(None),
+        || wrk("override_host, header from client", ENVOY_PORT, &hdr, secs),
+    )?);
     let min = Setup::OverrideHost(Some((minimal, endpoints())));
-    rows.push(with_envoy(&envoy, &dir, &min, || wrk("minimal wasm filter (floor)", ENVOY_PORT, &[], secs))?);
+    rows.push(with_envoy(&envoy, &dir, &min, || {
+        wrk("minimal wasm filter (floor)", ENVOY_PORT, &[], secs)
+    })?);
     for (label, alg, cookie) in [
         ("edgepick rfws + sticky (new clients)", "rfws", false),
         ("edgepick rfws + sticky (cookie held)", "rfws", true),
@@ -263,7 +334,11 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     ] {
         let setup = Setup::OverrideHost(Some((filter.clone(), edgepick_config(alg))));
         rows.push(with_envoy(&envoy, &dir, &setup, || {
-            let headers = if cookie { vec![format!("cookie: {}", fetch_cookie()?)] } else { Vec::new() };
+            let headers = if cookie {
+                vec![format!("cookie: {}", fetch_cookie()?)]
+            } else {
+                Vec::new()
+            };
             wrk(label, ENVOY_PORT, &headers, secs)
         })?);
     }
@@ -278,13 +353,23 @@ fn fetch_cookie() -> Result<String> {
     let mut resp = String::new();
     s.read_to_string(&mut resp)?;
     resp.lines()
-        .find_map(|l| l.to_ascii_lowercase().starts_with("set-cookie:").then(|| l[11..].trim().split(';').next().unwrap_or("").to_string()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim().split(';').next().unwrap_or("").to_string())
+        })
         .context("the filter set no cookie")
 }
 
 fn print_table(rows: &[Result1]) {
-    let base = rows.iter().find(|r| r.name.starts_with("envoy round_robin")).map_or(f64::NAN, |r| r.rps);
-    let floor = rows.iter().find(|r| r.name.starts_with("minimal")).map_or(f64::NAN, |r| r.rps);
+    let base = rows
+        .iter()
+        .find(|r| r.name.starts_with("envoy round_robin"))
+        .map_or(f64::NAN, |r| r.rps);
+    let floor = rows
+        .iter()
+        .find(|r| r.name.starts_with("minimal"))
+        .map_or(f64::NAN, |r| r.rps);
     println!("\n| variant | req/s | p50 ms | p99 ms | × native RR | × minimal filter |");
     println!("|---|---:|---:|---:|---:|---:|");
     for r in rows {
@@ -300,6 +385,9 @@ fn print_table(rows: &[Result1]) {
     }
     let p = crate::test::artifacts().join("edgepick_filter.wasm");
     if let Ok(m) = std::fs::metadata(&p) {
-        println!("\nedgepick_filter.wasm after wasm-opt: {:.1} KiB", m.len() as f64 / 1024.0);
+        println!(
+            "\nedgepick_filter.wasm after wasm-opt: {:.1} KiB",
+            m.len() as f64 / 1024.0
+        );
     }
 }

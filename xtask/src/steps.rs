@@ -7,7 +7,10 @@ use std::time::Instant;
 
 /// The workspace root (the parent of `xtask/`).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The cargo binary running us (falls back to `cargo`).
@@ -26,7 +29,9 @@ pub fn step(title: &str) -> Instant {
 /// Run `cmd`, streaming its output; fail with the command line on a non-zero exit.
 pub fn run(title: &str, cmd: &mut Command) -> Result<()> {
     let started = step(title);
-    let status = cmd.status().with_context(|| format!("{title}: could not start {:?}", cmd.get_program()))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("{title}: could not start {:?}", cmd.get_program()))?;
     if !status.success() {
         bail!("{title}: failed ({status}): {cmd:?}");
     }
@@ -36,14 +41,22 @@ pub fn run(title: &str, cmd: &mut Command) -> Result<()> {
 
 /// Run `cmd` quietly and return its stdout.
 pub fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
     if !out.status.success() {
-        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// True when `program` runs with `--version`.
 pub fn have(program: &str) -> bool {
-    Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }

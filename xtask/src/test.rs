@@ -17,7 +17,16 @@ pub fn artifacts() -> PathBuf {
 pub fn build_filter() -> Result<PathBuf> {
     run(
         "build edgepick-filter (wasm32-wasip1)",
-        cargo().args(["build", "--quiet", "-p", "edgepick-filter", "--target", "wasm32-wasip1", "--profile", "wasm"]),
+        cargo().args([
+            "build",
+            "--quiet",
+            "-p",
+            "edgepick-filter",
+            "--target",
+            "wasm32-wasip1",
+            "--profile",
+            "wasm",
+        ]),
     )?;
     let built = root().join("target/wasm32-wasip1/wasm/edgepick_filter.wasm");
     let out = artifacts().join("edgepick_filter.wasm");
@@ -51,7 +60,12 @@ pub fn build_web() -> Result<PathBuf> {
     let built = root().join("target/wasm32-unknown-unknown/wasm/edgepick_web.wasm");
     std::fs::create_dir_all(artifacts())?;
     let opt = artifacts().join("edgepick_web.wasm");
-    let status = Command::new("wasm-opt").args(["-Oz", "--strip-debug", "--strip-producers"]).arg(&built).arg("-o").arg(&opt).status();
+    let status = Command::new("wasm-opt")
+        .args(["-Oz", "--strip-debug", "--strip-producers"])
+        .arg(&built)
+        .arg("-o")
+        .arg(&opt)
+        .status();
     if !status.is_ok_and(|s| s.success()) {
         eprintln!("    wasm-opt unavailable or failed; using the unoptimised module");
         std::fs::copy(&built, &opt)?;
@@ -59,16 +73,29 @@ pub fn build_web() -> Result<PathBuf> {
     let pkg = root().join("web-demo/www/pkg");
     run(
         "wasm-bindgen --target web",
-        Command::new(&bindgen).args(["--target", "web", "--out-dir"]).arg(&pkg).arg(&opt),
+        Command::new(&bindgen)
+            .args(["--target", "web", "--out-dir"])
+            .arg(&pkg)
+            .arg(&opt),
     )?;
-    report_size("edgepick_web_bg.wasm", &built, &pkg.join("edgepick_web_bg.wasm"));
+    report_size(
+        "edgepick_web_bg.wasm",
+        &built,
+        &pkg.join("edgepick_web_bg.wasm"),
+    );
     Ok(pkg)
 }
 
 fn optimise(input: &std::path::Path, output: &std::path::Path) -> Result<()> {
     if have("wasm-opt") {
         let status = Command::new("wasm-opt")
-            .args(["-Oz", "--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int", "--enable-mutable-globals"])
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-sign-ext",
+                "--enable-nontrapping-float-to-int",
+                "--enable-mutable-globals",
+            ])
             .arg(input)
             .arg("-o")
             .arg(output)
@@ -83,8 +110,16 @@ fn optimise(input: &std::path::Path, output: &std::path::Path) -> Result<()> {
 }
 
 fn report_size(name: &str, before: &std::path::Path, after: &std::path::Path) {
-    let kib = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len() as f64 / 1024.0).unwrap_or(0.0);
-    eprintln!("    {name}: {:.1} KiB built, {:.1} KiB after wasm-opt", kib(before), kib(after));
+    let kib = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len() as f64 / 1024.0)
+            .unwrap_or(0.0)
+    };
+    eprintln!(
+        "    {name}: {:.1} KiB built, {:.1} KiB after wasm-opt",
+        kib(before),
+        kib(after)
+    );
 }
 
 /// Run every check.
@@ -92,18 +127,62 @@ pub fn all(args: &[String]) -> Result<()> {
     let started = Instant::now();
     let quick = args.iter().any(|a| a == "--quick");
     install::rust_targets()?;
-    run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run("cargo clippy (native)", cargo().args(["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run(
+        "cargo clippy (native)",
+        cargo().args([
+            "clippy",
+            "--quiet",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     run(
         "cargo clippy (edgepick-filter, wasm32-wasip1)",
-        cargo().args(["clippy", "--quiet", "-p", "edgepick-filter", "--target", "wasm32-wasip1", "--", "-D", "warnings"]),
+        cargo().args([
+            "clippy",
+            "--quiet",
+            "-p",
+            "edgepick-filter",
+            "--target",
+            "wasm32-wasip1",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     run(
         "cargo clippy (edgepick-web, wasm32-unknown-unknown)",
-        cargo().args(["clippy", "--quiet", "-p", "edgepick-web", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
+        cargo().args([
+            "clippy",
+            "--quiet",
+            "-p",
+            "edgepick-web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     for target in ["wasm32-wasip1", "wasm32-unknown-unknown"] {
-        run(&format!("build edgepick-core ({target})"), cargo().args(["build", "--quiet", "-p", "edgepick-core", "--target", target]))?;
+        run(
+            &format!("build edgepick-core ({target})"),
+            cargo().args([
+                "build",
+                "--quiet",
+                "-p",
+                "edgepick-core",
+                "--target",
+                target,
+            ]),
+        )?;
     }
     let filter = build_filter()?;
     let envoy = install::envoy()?;
@@ -116,7 +195,9 @@ pub fn all(args: &[String]) -> Result<()> {
     if quick {
         test.env("PROPTEST_CASES", "32");
     }
-    test.env("EDGEPICK_ENVOY", &envoy).env("EDGEPICK_FILTER_WASM", &filter).env("EDGEPICK_WEB_PKG", &pkg);
+    test.env("EDGEPICK_ENVOY", &envoy)
+        .env("EDGEPICK_FILTER_WASM", &filter)
+        .env("EDGEPICK_WEB_PKG", &pkg);
     let status = test.status().context("starting cargo test")?;
     if !status.success() {
         anyhow::bail!("cargo test failed ({status})");
@@ -124,8 +205,14 @@ pub fn all(args: &[String]) -> Result<()> {
     eprintln!("    (cargo test: {:.1}s)", t.elapsed().as_secs_f64());
     run(
         "browser test (real Chromium via playwright-core)",
-        Command::new("node").arg("web-demo/tests/browser.mjs").current_dir(root()).env("EDGEPICK_WEB_PKG", &pkg),
+        Command::new("node")
+            .arg("web-demo/tests/browser.mjs")
+            .current_dir(root())
+            .env("EDGEPICK_WEB_PKG", &pkg),
     )?;
-    eprintln!("\nxtask test: everything passed in {:.0}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "\nxtask test: everything passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

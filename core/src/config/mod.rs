@@ -89,7 +89,12 @@ pub struct Link {
 
 impl Default for Link {
     fn default() -> Self {
-        Link { bandwidth_mbps: 1000.0, hops: 1, delay_ms: 0.0, residual_mbps: 1000.0 }
+        Link {
+            bandwidth_mbps: 1000.0,
+            hops: 1,
+            delay_ms: 0.0,
+            residual_mbps: 1000.0,
+        }
     }
 }
 
@@ -144,6 +149,17 @@ impl Algorithm {
         "ip_hash",
         "consistent_hash",
     ];
+
+    /// Whether picks read in-flight request counts (so a front end that keeps
+    /// them elsewhere must supply them before each pick).
+    pub fn uses_inflight(&self) -> bool {
+        matches!(
+            self,
+            Algorithm::Rfws { .. }
+                | Algorithm::LeastConnections { .. }
+                | Algorithm::LeastResponseTime { .. }
+        )
+    }
 
     /// The configuration name of this algorithm.
     pub fn name(&self) -> &'static str {
@@ -272,7 +288,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        ConfigError { field: field.into(), problem: problem.into() }
+        ConfigError {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 

@@ -7,9 +7,18 @@ use serde_json::{json, Map, Value};
 pub(super) fn to_value(c: &Config) -> Value {
     let mut doc = Map::new();
     doc.insert("version".into(), json!(1));
-    doc.insert("mode".into(), json!(match c.mode { Mode::Proxy => "proxy", Mode::Redirect => "redirect" }));
+    doc.insert(
+        "mode".into(),
+        json!(match c.mode {
+            Mode::Proxy => "proxy",
+            Mode::Redirect => "redirect",
+        }),
+    );
     doc.insert("algorithm".into(), algorithm(&c.algorithm));
-    doc.insert("backends".into(), Value::Array(c.backends.iter().map(backend).collect()));
+    doc.insert(
+        "backends".into(),
+        Value::Array(c.backends.iter().map(backend).collect()),
+    );
     doc.insert("health".into(), health(&c.health));
     if let Some(k) = &c.cookie {
         doc.insert("cookie".into(), cookie(k));
@@ -22,11 +31,19 @@ pub(super) fn to_value(c: &Config) -> Value {
 
 fn algorithm(a: &Algorithm) -> Value {
     match a {
-        Algorithm::Rfws { tie_tolerance, load_threshold } => {
+        Algorithm::Rfws {
+            tie_tolerance,
+            load_threshold,
+        } => {
             json!({"name": "rfws", "tie_tolerance": tie_tolerance, "load_threshold": load_threshold})
         }
-        Algorithm::LeastConnections { choices: Some(k) } => json!({"name": "least_connections", "choices": k}),
-        Algorithm::LeastResponseTime { decay_ms, default_rtt_ms } => {
+        Algorithm::LeastConnections { choices: Some(k) } => {
+            json!({"name": "least_connections", "choices": k})
+        }
+        Algorithm::LeastResponseTime {
+            decay_ms,
+            default_rtt_ms,
+        } => {
             json!({"name": "least_response_time", "decay_ms": decay_ms, "default_rtt_ms": default_rtt_ms})
         }
         Algorithm::ConsistentHash { key, flavour } => {
@@ -37,7 +54,9 @@ fn algorithm(a: &Algorithm) -> Value {
                 HashKey::ClientAddress => "client_address".into(),
             };
             match flavour {
-                HashFlavour::Ketama => json!({"name": "consistent_hash", "key": key, "flavour": "ketama"}),
+                HashFlavour::Ketama => {
+                    json!({"name": "consistent_hash", "key": key, "flavour": "ketama"})
+                }
                 HashFlavour::Maglev { table_size } => {
                     json!({"name": "consistent_hash", "key": key, "flavour": "maglev", "table_size": table_size})
                 }

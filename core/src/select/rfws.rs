@@ -362,6 +362,24 @@ mod tests {
     }
 
     #[test]
+    fn scores_are_the_band_and_the_ranked_nodes() {
+        // b1 and b3 tie within 5 % (100, 98); b0, b2 and b4 are ranked by nobody.
+        let f = Fixture::new(5)
+            .link(0, 10.0, 1, 1.0, 10.0)
+            .link(1, 100.0, 1, 20.0, 100.0)
+            .link(2, 20.0, 1, 1.0, 20.0)
+            .link(3, 98.0, 1, 10.0, 98.0)
+            .link(4, 30.0, 1, 1.0, 30.0);
+        let s = pick(&f, 1, 1);
+        assert_eq!(s.ranked, [3]);
+        assert_eq!(s.reason, score(TieBreak::Delay));
+        assert_eq!(s.scores, [(1, 100.0), (3, 98.0)]);
+        let s = pick(&f, 1, 3);
+        assert_eq!(s.ranked, [3, 1, 4]);
+        assert_eq!(s.scores, [(1, 100.0), (3, 98.0), (4, 30.0)]);
+    }
+
+    #[test]
     fn load_lowers_availability() {
         // b0: 200 · (1 − 60/100) = 80 < b1: 100 · (1 − 0) = 100.
         let f = Fixture::new(2)

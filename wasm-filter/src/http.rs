@@ -32,6 +32,8 @@ pub struct EdgepickHttp {
     body_bytes: u64,
     local_reply: bool,
     done: bool,
+    /// `upstream.address` resolved to a backend, once read.
+    served: Option<Option<usize>>,
 }
 
 impl EdgepickHttp {
@@ -49,6 +51,7 @@ impl EdgepickHttp {
             body_bytes: 0,
             local_reply: false,
             done: false,
+            served: None,
         }
     }
 
@@ -62,14 +65,25 @@ impl EdgepickHttp {
         let now = host::now_ms();
         self.started_ms = now;
         let cfg = s.plugin.config();
-        let cookie = host::header(REQ, "cookie");
-        let xff = if cfg.trusted_hops > 0 {
+        // Each read that returns data costs a hostcall plus a call back into
+        // this VM's allocator: read only what this configuration uses.
+        let needs = Needs::of(cfg);
+        let cookie = needs.cookie.then(|| host::header(REQ, "cookie")).flatten();
+        let xff = if needs.client && cfg.trusted_hops > 0 {
             host::header(REQ, "x-forwarded-for")
         } else {
             None
         };
-        let path = host::header(REQ, ":path").unwrap_or_default();
-        let peer = host::property_str(&["source", "address"]).and_then(|a| headers::parse_ip(&a));
+        let path = needs
+            .path
+            .then(|| host::header(REQ, ":path"))
+            .flatten()
+            .unwrap_or_default();
+        let peer = needs
+            .client
+            .then(|| host::property_str(&["source", "address"]))
+            .flatten()
+            .and_then(|a| headers::parse_ip(&a));
         let hash_header = match &cfg.algorithm {
             Algorithm::ConsistentHash {
                 key: HashKey::Header(name),
@@ -107,11 +121,12 @@ impl EdgepickHttp {
         if let Some(m) = decision.primary().and_then(|p| s.metrics.get(p)) {
             host::increment(m.picks, 1);
         }
-        // Never let a client choose the node: drop any value it sent.
-        host::set_header(REQ, DESTINATION_HEADER, None);
-
         match cfg.mode {
             Mode::Proxy => {
+                // Never let a client choose the node: replace (or drop) any value it sent.
+                if decision.primary().is_none() {
+                    host::set_header(REQ, DESTINATION_HEADER, None);
+                }
                 let endpoints = decision.endpoints(cfg);
                 let strip = match (&cfg.cookie, cookie.as_deref()) {
                     (Some(c), Some(h)) if headers::has_cookie(h, &c.name) => {
@@ -152,11 +167,16 @@ impl EdgepickHttp {
         }
     }
 
-    fn served(s: &Shared) -> Option<usize> {
-        let addr = host::property_str(&["upstream", "address"])?;
-        s.plugin
-            .config()
-            .backend_by_address(&headers::parse_socket(&addr)?)
+    /// The backend that served (`upstream.address`), read once per request.
+    fn served(&mut self, s: &Shared) -> Option<usize> {
+        if self.served.is_none() {
+            let addr = host::property_str(&["upstream", "address"]);
+            let i = addr
+                .and_then(|a| headers::parse_socket(&a))
+                .and_then(|a| s.plugin.config().backend_by_address(&a));
+            self.served = Some(i);
+        }
+        self.served.flatten()
     }
 
     fn read_load(&mut self, s: &mut Shared) {
@@ -184,15 +204,22 @@ impl EdgepickHttp {
         let now = host::now_ms();
         s.inflight(counted, -1);
         let code = host::property_int(&["response", "code"]);
-        let flags = host::property_int(&["response", "flags"]).map_or(0, |f| f as u64);
+        // Response flags (UF, UR, …) only tell failures apart.
+        let flags = match code {
+            Some(c) if (100..500).contains(&c) => 0,
+            _ => host::property_int(&["response", "flags"]).map_or(0, |f| f as u64),
+        };
         let observed = observe(code, flags);
-        let served = Self::served(s);
+        let served = self.served(s);
         let a = attribute(&self.ranked, served, observed);
         for &f in &a.failed_before {
             s.passive(f, true, now);
         }
-        let bytes =
-            host::property_int(&["response", "size"]).map_or(self.body_bytes, |n| n.max(0) as u64);
+        let bytes = if Needs::of(s.plugin.config()).measurements {
+            host::property_int(&["response", "size"]).map_or(self.body_bytes, |n| n.max(0) as u64)
+        } else {
+            self.body_bytes
+        };
         if let (Some(j), Some(o)) = (
             a.served,
             outcome(observed, self.latency_ms, bytes, self.load),
@@ -230,16 +257,20 @@ impl HttpContext for EdgepickHttp {
         let mut s = shared.borrow_mut();
         let now = host::now_ms();
         self.latency_ms = Some(now.saturating_sub(self.started_ms) as f64);
-        self.read_load(&mut s);
+        if Needs::of(s.plugin.config()).measurements {
+            self.read_load(&mut s);
+        }
         if let Some(e) = &self.explain {
             host::set_header(RESP, DECISION_HEADER, Some(e));
         }
         // Never pin a session to a node that has just answered 5xx.
-        let failed = host::header(RESP, ":status")
-            .and_then(|v| v.parse::<u16>().ok())
-            .is_some_and(|c| c >= 500);
-        if s.plugin.config().cookie.is_some() && !failed {
-            if let Some(j) = Self::served(&s) {
+        let failed = || {
+            host::header(RESP, ":status")
+                .and_then(|v| v.parse::<u16>().ok())
+                .is_some_and(|c| c >= 500)
+        };
+        if s.plugin.config().cookie.is_some() && !failed() {
+            if let Some(j) = self.served(&s) {
                 if self.verdict != CookieVerdict::Valid(j) {
                     if let Some(c) = s.plugin.router.session_cookie(j, now) {
                         host::add_header(RESP, "set-cookie", &c);
@@ -265,5 +296,36 @@ impl HttpContext for EdgepickHttp {
         };
         let mut s = shared.borrow_mut();
         self.finish(&mut s);
+    }
+}
+
+/// Which request and response data a configuration reads.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    /// The `Cookie` header (sticky sessions, cookie hash keys).
+    cookie: bool,
+    /// The client address (`source.address`, X-Forwarded-For).
+    client: bool,
+    /// `:path` (redirects, path hash keys, debug logs).
+    path: bool,
+    /// Load reports and response sizes (only RFWS's `V_FS` and `B_R` read them).
+    measurements: bool,
+}
+
+impl Needs {
+    fn of(cfg: &edgepick_core::Config) -> Needs {
+        let key = match &cfg.algorithm {
+            Algorithm::ConsistentHash { key, .. } => Some(key),
+            _ => None,
+        };
+        Needs {
+            cookie: cfg.cookie.is_some() || matches!(key, Some(HashKey::Cookie(_))),
+            client: matches!(cfg.algorithm, Algorithm::IpHash)
+                || matches!(key, Some(HashKey::ClientAddress)),
+            path: cfg.mode == Mode::Redirect
+                || matches!(key, Some(HashKey::Path))
+                || log::enabled(log::Level::Debug),
+            measurements: matches!(cfg.algorithm, Algorithm::Rfws { .. }),
+        }
     }
 }

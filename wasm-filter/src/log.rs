@@ -85,7 +85,7 @@ mod host {
     pub fn write(_: Level, _: &str) {}
 }
 
-pub use host::refresh;
+pub use host::{enabled, refresh};
 
 /// Log the message `f` builds, if the host's level lets `level` through.
 pub fn log(level: Level, f: impl FnOnce() -> String) {

@@ -11,6 +11,7 @@
 use crate::install;
 use crate::steps::{output, root, run};
 use anyhow::{bail, Context, Result};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -80,82 +81,80 @@ enum Setup {
     OverrideHost(Option<(PathBuf, String)>),
 }
 
+/// The bootstrap for one variant, as JSON (which Envoy reads as YAML).
 fn envoy_yaml(setup: &Setup) -> String {
-    let lb = match setup {
-        Setup::Native("ring_hash") => "lb_policy: RING_HASH".to_string(),
-        Setup::Native(_) => "lb_policy: ROUND_ROBIN".to_string(),
-        Setup::OverrideHost(_) => "load_balancing_policy:
-      policies:
-      - typed_extension_config:
-          name: envoy.load_balancing_policies.override_host
-          typed_config:
-            \"@type\": type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost
-            override_host_sources: [ { header: \"x-gateway-destination-endpoint\" } ]
-            fallback_policy:
-              policies:
-              - typed_extension_config:
-                  name: envoy.load_balancing_policies.round_robin
-                  typed_config: { \"@type\": type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin }"
-            .to_string(),
-    };
-    let hash = if matches!(setup, Setup::Native("ring_hash")) {
-        "hash_policy: [ { header: { header_name: \"x-user\" } } ]"
-    } else {
-        ""
-    };
-    let filter = match setup {
-        Setup::OverrideHost(Some((wasm, cfg))) => format!(
-            "      - name: envoy.filters.http.wasm
-        typed_config:
-          \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-          config:
-            name: bench
-            configuration: {{ \"@type\": type.googleapis.com/google.protobuf.StringValue, value: {cfg:?} }}
-            vm_config:
-              runtime: envoy.wasm.runtime.v8
-              code: {{ local: {{ filename: {wasm:?} }} }}
-",
-            wasm = wasm.display().to_string()
-        ),
-        _ => String::new(),
-    };
-    let eps: String =
-        BACKENDS.iter().map(|p| format!("        - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {p} }} }} }}\n")).collect();
-    format!(
-        "admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {ADMIN_PORT} }} }} }}
-static_resources:
-  listeners:
-  - address: {{ socket_address: {{ address: 127.0.0.1, port_value: {ENVOY_PORT} }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: [\"*\"]
-              routes:
-              - match: {{ prefix: / }}
-                route:
-                  cluster: backends
-                  {hash}
-                  retry_policy: {{ retry_on: \"connect-failure,refused-stream,reset\", num_retries: 2 }}
-          http_filters:
-{filter}      - name: envoy.filters.http.router
-        typed_config: {{ \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:
-  - name: backends
-    connect_timeout: 1s
-    type: STATIC
-    {lb}
-    load_assignment:
-      cluster_name: backends
-      endpoints:
-      - lb_endpoints:
-{eps}"
-    )
+    let sock =
+        |port: u16| json!({ "socket_address": { "address": "127.0.0.1", "port_value": port } });
+    let mut cluster = json!({
+        "name": "backends",
+        "connect_timeout": "1s",
+        "type": "STATIC",
+        "load_assignment": {
+            "cluster_name": "backends",
+            "endpoints": [{ "lb_endpoints": BACKENDS.iter().map(|&p| json!({ "endpoint": { "address": sock(p) } })).collect::<Vec<_>>() }]
+        }
+    });
+    match setup {
+        Setup::Native("ring_hash") => cluster["lb_policy"] = json!("RING_HASH"),
+        Setup::Native(_) => cluster["lb_policy"] = json!("ROUND_ROBIN"),
+        Setup::OverrideHost(_) => {
+            cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
+                "name": "envoy.load_balancing_policies.override_host",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
+                    "override_host_sources": [{ "header": "x-gateway-destination-endpoint" }],
+                    "fallback_policy": { "policies": [{ "typed_extension_config": {
+                        "name": "envoy.load_balancing_policies.round_robin",
+                        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin" }
+                    }}]}
+                }
+            }}]});
+        }
+    }
+    let mut route = json!({
+        "cluster": "backends",
+        "retry_policy": { "retry_on": "connect-failure,refused-stream,reset", "num_retries": 2 }
+    });
+    if matches!(setup, Setup::Native("ring_hash")) {
+        route["hash_policy"] = json!([{ "header": { "header_name": "x-user" } }]);
+    }
+    let mut http_filters = Vec::new();
+    if let Setup::OverrideHost(Some((wasm, cfg))) = setup {
+        http_filters.push(json!({
+            "name": "envoy.filters.http.wasm",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                "config": {
+                    "name": "bench",
+                    "configuration": { "@type": "type.googleapis.com/google.protobuf.StringValue", "value": cfg },
+                    "vm_config": { "runtime": "envoy.wasm.runtime.v8", "code": { "local": { "filename": wasm.display().to_string() } } }
+                }
+            }
+        }));
+    }
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
+    }));
+    json!({
+        "admin": { "address": sock(ADMIN_PORT) },
+        "static_resources": {
+            "listeners": [{
+                "address": sock(ENVOY_PORT),
+                "filter_chains": [{ "filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "bench",
+                        "route_config": { "virtual_hosts": [{ "name": "all", "domains": ["*"], "routes": [{ "match": { "prefix": "/" }, "route": route }] }] },
+                        "http_filters": http_filters
+                    }
+                }]}]
+            }],
+            "clusters": [cluster]
+        }
+    })
+    .to_string()
 }
 
 struct Result1 {
@@ -247,14 +246,19 @@ fn with_envoy(
     f()
 }
 
-fn edgepick_config(algorithm: &str) -> String {
+fn edgepick_config(algorithm: &str, cookie: bool) -> String {
     let backends: Vec<String> = BACKENDS
         .iter()
         .enumerate()
         .map(|(i, p)| format!("{{\"name\":\"n{i}\",\"address\":\"127.0.0.1:{p}\",\"link\":{{\"bandwidth_mbps\":{}}}}}", 100 * (i + 1)))
         .collect();
+    let cookie = if cookie {
+        format!(",\"cookie\":{{\"keys\":[\"{KEY}\"]}}")
+    } else {
+        String::new()
+    };
     format!(
-        "{{\"algorithm\":{{\"name\":\"{algorithm}\"}},\"cookie\":{{\"keys\":[\"{KEY}\"]}},\"health\":{{\"panic_threshold\":0}},\"backends\":[{}]}}",
+        "{{\"algorithm\":{{\"name\":\"{algorithm}\"}}{cookie},\"health\":{{\"panic_threshold\":0}},\"backends\":[{}]}}",
         backends.join(",")
     )
 }
@@ -327,14 +331,22 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     rows.push(with_envoy(&envoy, &dir, &min, || {
         wrk("minimal wasm filter (floor)", ENVOY_PORT, &[], secs)
     })?);
-    for (label, alg, cookie) in [
-        ("edgepick rfws + sticky (new clients)", "rfws", false),
-        ("edgepick rfws + sticky (cookie held)", "rfws", true),
-        ("edgepick ip_hash", "ip_hash", false),
+    // (label, algorithm, cookies configured, client sends its cookie back)
+    for (label, alg, sticky, held) in [
+        (
+            "edgepick round_robin, no cookies",
+            "round_robin",
+            false,
+            false,
+        ),
+        ("edgepick ip_hash, no cookies", "ip_hash", false, false),
+        ("edgepick rfws, no cookies", "rfws", false, false),
+        ("edgepick rfws + sticky (new clients)", "rfws", true, false),
+        ("edgepick rfws + sticky (cookie held)", "rfws", true, true),
     ] {
-        let setup = Setup::OverrideHost(Some((filter.clone(), edgepick_config(alg))));
+        let setup = Setup::OverrideHost(Some((filter.clone(), edgepick_config(alg, sticky))));
         rows.push(with_envoy(&envoy, &dir, &setup, || {
-            let headers = if cookie {
+            let headers = if held {
                 vec![format!("cookie: {}", fetch_cookie()?)]
             } else {
                 Vec::new()

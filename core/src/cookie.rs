@@ -47,56 +47,116 @@ pub enum Rejection {
     UnknownBackend,
 }
 
-fn mac(key: &[u8], payload: &str) -> HmacSha256 {
-    // HMAC accepts keys of any length; this cannot fail.
-    let mut m = <HmacSha256 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    m.update(payload.as_bytes());
-    m
+/// The configured keys as HMAC states keyed once (keying costs two SHA-256
+/// compressions; a [`Signer`] clones a keyed state instead), newest first.
+#[derive(Clone)]
+pub struct Signer {
+    keys: Vec<HmacSha256>,
 }
 
-/// Sign a cookie value naming `backend`, valid for `max_age_s` from `now_ms` (Unix ms).
+impl core::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Signer({} keys)", self.keys.len())
+    }
+}
+
+impl Signer {
+    /// Key one HMAC state per configured key.
+    pub fn new(cfg: &Cookie) -> Signer {
+        let keys = cfg
+            .keys
+            .iter()
+            .map(|k| {
+                // HMAC accepts keys of any length; this cannot fail.
+                <HmacSha256 as Mac>::new_from_slice(k)
+                    .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+            })
+            .collect();
+        Signer { keys }
+    }
+
+    fn mac(key: &HmacSha256, payload: &str) -> HmacSha256 {
+        let mut m = key.clone();
+        m.update(payload.as_bytes());
+        m
+    }
+
+    /// Sign a cookie value naming `backend`, valid for `cfg.max_age_s` from `now_ms` (Unix ms).
+    pub fn sign(&self, cfg: &Cookie, backend: &str, now_ms: u64) -> String {
+        let expiry = now_ms / 1000 + cfg.max_age_s;
+        let payload = format!("v1.{}.{}", B64.encode(backend.as_bytes()), expiry);
+        let tag = match self.keys.first() {
+            Some(k) => Self::mac(k, &payload).finalize().into_bytes().to_vec(),
+            None => Vec::new(),
+        };
+        format!("{payload}.{}", B64.encode(tag))
+    }
+
+    /// Verify a cookie value at `now_ms`; returns the backend name it carries.
+    pub fn verify(&self, value: &str, now_ms: u64) -> Result<String, Rejection> {
+        if value.len() > MAX_VALUE_LEN {
+            return Err(Rejection::Malformed);
+        }
+        let (payload, tag_b64) = value.rsplit_once('.').ok_or(Rejection::Malformed)?;
+        let mut parts = payload.split('.');
+        let (Some("v1"), Some(name_b64), Some(expiry), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Rejection::Malformed);
+        };
+        let tag = B64.decode(tag_b64).map_err(|_| Rejection::Malformed)?;
+        if tag.len() != 32 {
+            return Err(Rejection::Malformed);
+        }
+        if !expiry.bytes().all(|c| c.is_ascii_digit()) || expiry.is_empty() || expiry.len() > 12 {
+            return Err(Rejection::Malformed);
+        }
+        // Constant-time comparison through `verify_slice`.
+        if !self
+            .keys
+            .iter()
+            .any(|k| Self::mac(k, payload).verify_slice(&tag).is_ok())
+        {
+            return Err(Rejection::BadSignature);
+        }
+        let expiry: u64 = expiry.parse().map_err(|_| Rejection::Malformed)?;
+        if now_ms / 1000 >= expiry {
+            return Err(Rejection::Expired);
+        }
+        let name = B64.decode(name_b64).map_err(|_| Rejection::Malformed)?;
+        String::from_utf8(name).map_err(|_| Rejection::Malformed)
+    }
+
+    /// Find the session cookie in a `Cookie` header and verify it against the backends.
+    pub fn verify_header(
+        &self,
+        cfg: &Cookie,
+        header: &str,
+        now_ms: u64,
+        backends: &[Backend],
+    ) -> CookieVerdict {
+        let Some(value) = find(header, &cfg.name) else {
+            return CookieVerdict::Absent;
+        };
+        match self.verify(value, now_ms) {
+            Ok(name) => match backends.iter().position(|b| b.name == name) {
+                Some(i) => CookieVerdict::Valid(i),
+                None => CookieVerdict::Invalid(Rejection::UnknownBackend),
+            },
+            Err(r) => CookieVerdict::Invalid(r),
+        }
+    }
+}
+
+/// Sign a cookie value naming `backend`, valid for `max_age_s` from `now_ms`
+/// (Unix ms). Keys on every call: hot paths keep a [`Signer`].
 pub fn sign(cfg: &Cookie, backend: &str, now_ms: u64) -> String {
-    let expiry = now_ms / 1000 + cfg.max_age_s;
-    let payload = format!("v1.{}.{}", B64.encode(backend.as_bytes()), expiry);
-    let key = cfg.keys.first().map(Vec::as_slice).unwrap_or_default();
-    let tag = mac(key, &payload).finalize().into_bytes();
-    format!("{payload}.{}", B64.encode(tag))
+    Signer::new(cfg).sign(cfg, backend, now_ms)
 }
 
 /// Verify a cookie value at `now_ms`; returns the backend name it carries.
 pub fn verify(cfg: &Cookie, value: &str, now_ms: u64) -> Result<String, Rejection> {
-    if value.len() > MAX_VALUE_LEN {
-        return Err(Rejection::Malformed);
-    }
-    let (payload, tag_b64) = value.rsplit_once('.').ok_or(Rejection::Malformed)?;
-    let mut parts = payload.split('.');
-    let (Some("v1"), Some(name_b64), Some(expiry), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Rejection::Malformed);
-    };
-    let tag = B64.decode(tag_b64).map_err(|_| Rejection::Malformed)?;
-    if tag.len() != 32 {
-        return Err(Rejection::Malformed);
-    }
-    if !expiry.bytes().all(|c| c.is_ascii_digit()) || expiry.is_empty() || expiry.len() > 12 {
-        return Err(Rejection::Malformed);
-    }
-    // Constant-time comparison through `verify_slice`.
-    if !cfg
-        .keys
-        .iter()
-        .any(|k| mac(k, payload).verify_slice(&tag).is_ok())
-    {
-        return Err(Rejection::BadSignature);
-    }
-    let expiry: u64 = expiry.parse().map_err(|_| Rejection::Malformed)?;
-    if now_ms / 1000 >= expiry {
-        return Err(Rejection::Expired);
-    }
-    let name = B64.decode(name_b64).map_err(|_| Rejection::Malformed)?;
-    String::from_utf8(name).map_err(|_| Rejection::Malformed)
+    Signer::new(cfg).verify(value, now_ms)
 }
 
 /// Find the session cookie in a `Cookie` header and verify it against the backends.
@@ -106,16 +166,7 @@ pub fn verify_header(
     now_ms: u64,
     backends: &[Backend],
 ) -> CookieVerdict {
-    let Some(value) = find(header, &cfg.name) else {
-        return CookieVerdict::Absent;
-    };
-    match verify(cfg, value, now_ms) {
-        Ok(name) => match backends.iter().position(|b| b.name == name) {
-            Some(i) => CookieVerdict::Valid(i),
-            None => CookieVerdict::Invalid(Rejection::UnknownBackend),
-        },
-        Err(r) => CookieVerdict::Invalid(r),
-    }
+    Signer::new(cfg).verify_header(cfg, header, now_ms, backends)
 }
 
 /// The value of cookie `name` in a `Cookie` header (`a=1; b=2`), first match.
@@ -257,7 +308,8 @@ mod tests {
         // A name that is not base64 or not UTF-8 but correctly signed.
         for name_b64 in ["*", "_w"] {
             let payload = format!("v1.{name_b64}.{}", NOW / 1000 + 60);
-            let tag = B64.encode(mac(K1.as_bytes(), &payload).finalize().into_bytes());
+            let keyed = <HmacSha256 as Mac>::new_from_slice(K1.as_bytes()).unwrap();
+            let tag = B64.encode(Signer::mac(&keyed, &payload).finalize().into_bytes());
             assert_eq!(
                 verify(&c, &format!("{payload}.{tag}"), NOW),
                 Err(Rejection::Malformed),

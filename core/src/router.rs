@@ -52,6 +52,8 @@ pub struct Router {
     config: Config,
     states: Vec<BackendState>,
     selector: Box<dyn Selector>,
+    /// Cookie keys, keyed once.
+    signer: Option<cookie::Signer>,
     eligible: Vec<bool>,
     weights: Vec<f64>,
     cache: EligibilityCache,
@@ -83,9 +85,11 @@ impl Router {
     pub fn new(config: Config) -> Router {
         let n = config.backends.len();
         let selector = select::build(&config.algorithm, &config.backends);
+        let signer = config.cookie.as_ref().map(cookie::Signer::new);
         Router {
             states: vec![BackendState::default(); n],
             selector,
+            signer,
             eligible: vec![false; n],
             weights: vec![0.0; n],
             cache: EligibilityCache {
@@ -122,9 +126,10 @@ impl Router {
     ) -> (Decision, CookieVerdict) {
         let panic = self.refresh_candidates(now_ms);
         let verdict = match (&self.config.cookie, req.cookie) {
-            (Some(cfg), Some(header)) => {
-                cookie::verify_header(cfg, header, now_ms, &self.config.backends)
-            }
+            (Some(cfg), Some(header)) => match &self.signer {
+                Some(signer) => signer.verify_header(cfg, header, now_ms, &self.config.backends),
+                None => CookieVerdict::Absent,
+            },
             _ => CookieVerdict::Absent,
         };
         let limit = 1 + self.config.fallbacks;
@@ -326,7 +331,7 @@ impl Router {
         let b = self.config.backends.get(i)?;
         Some(cookie::set_cookie_header(
             cfg,
-            &cookie::sign(cfg, &b.name, now_ms),
+            &self.signer.as_ref()?.sign(cfg, &b.name, now_ms),
         ))
     }
 }

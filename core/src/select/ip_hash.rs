@@ -57,21 +57,6 @@ impl IpHash {
         // First peer whose range [end - weight, end) holds w; weight-0 peers own none.
         self.ends.partition_point(|&end| end <= w)
     }
-
-    fn round_robin(
-        &mut self,
-        c: &Candidates<'_>,
-        key: &Key<'_>,
-        rng: &mut dyn Rng,
-        limit: usize,
-        why: Reason,
-    ) -> Selection {
-        let mut sel = self.rr.select(c, key, rng, limit);
-        if !sel.ranked.is_empty() {
-            sel.reason = why;
-        }
-        sel
-    }
 }
 
 fn cumulative(backends: &[Backend]) -> Vec<u64> {
@@ -121,10 +106,10 @@ impl Selector for IpHash {
             *self = IpHash::new(c.backends);
         }
         let Some(ip) = key.client else {
-            return self.round_robin(c, key, rng, limit, Reason::RoundRobin);
+            return self.rr.select_as(c, key, rng, limit, Reason::RoundRobin);
         };
         if c.len() < 2 || self.total() == 0 {
-            return self.round_robin(c, key, rng, limit, Reason::RoundRobin);
+            return self.rr.select_as(c, key, rng, limit, Reason::RoundRobin);
         }
         let mut buf = [0u8; 16];
         let bytes = key_bytes(ip, &mut buf);
@@ -138,7 +123,7 @@ impl Selector for IpHash {
             }
             tries += 1;
             if tries > MAX_TRIES {
-                return self.round_robin(c, key, rng, limit, Reason::HashFallback);
+                return self.rr.select_as(c, key, rng, limit, Reason::HashFallback);
             }
         };
         let mut ranked = Ranked::new(c.eligible, limit);
@@ -165,20 +150,7 @@ mod tests {
     use crate::backend::BackendState;
     use crate::rng::SplitMix64;
 
-    fn backends(weights: &[u32]) -> Vec<Backend> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| Backend {
-                name: ((b'a' + i as u8) as char).to_string(),
-                address: format!("127.0.0.1:{}", 9001 + i).parse().unwrap(),
-                url: None,
-                weight: w,
-                capacity: 100,
-                link: Default::default(),
-            })
-            .collect()
-    }
+    use crate::select::testutil::lettered as backends;
 
     /// Picks for `client` with `eligible`; returns (ranked, reason).
     fn pick(

@@ -120,21 +120,6 @@ impl Ketama {
     fn at(&self, i: usize) -> usize {
         self.ring[i % self.ring.len()].backend as usize
     }
-
-    fn round_robin(
-        &mut self,
-        c: &Candidates<'_>,
-        key: &Key<'_>,
-        rng: &mut dyn Rng,
-        limit: usize,
-        why: Reason,
-    ) -> Selection {
-        let mut sel = self.rr.select(c, key, rng, limit);
-        if !sel.ranked.is_empty() {
-            sel.reason = why;
-        }
-        sel
-    }
 }
 
 impl Selector for Ketama {
@@ -162,7 +147,7 @@ impl Selector for Ketama {
             (None, None) => &[],
         };
         if bytes.is_empty() || c.len() < 2 || self.ring.is_empty() {
-            return self.round_robin(c, key, rng, limit, Reason::RoundRobin);
+            return self.rr.select_as(c, key, rng, limit, Reason::RoundRobin);
         }
         let start = self.find(crc32fast::hash(bytes));
         let mut tries = 0u32;
@@ -175,7 +160,7 @@ impl Selector for Ketama {
             pos += 1;
             tries += 1;
             if tries > MAX_TRIES {
-                return self.round_robin(c, key, rng, limit, Reason::HashFallback);
+                return self.rr.select_as(c, key, rng, limit, Reason::HashFallback);
             }
         };
         let mut ranked = Ranked::new(c.eligible, limit);
@@ -202,20 +187,7 @@ mod tests {
     use crate::backend::BackendState;
     use crate::rng::SplitMix64;
 
-    fn backends(weights: &[u32]) -> Vec<Backend> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| Backend {
-                name: ((b'a' + i as u8) as char).to_string(),
-                address: format!("127.0.0.1:{}", 9001 + i).parse().unwrap(),
-                url: None,
-                weight: w,
-                capacity: 100,
-                link: Default::default(),
-            })
-            .collect()
-    }
+    use crate::select::testutil::lettered as backends;
 
     fn pick_with(
         k: &mut Ketama,

@@ -67,21 +67,6 @@ impl Maglev {
         }
         n
     }
-
-    fn round_robin(
-        &mut self,
-        c: &Candidates<'_>,
-        key: &Key<'_>,
-        rng: &mut dyn Rng,
-        limit: usize,
-        why: Reason,
-    ) -> Selection {
-        let mut sel = self.rr.select(c, key, rng, limit);
-        if !sel.ranked.is_empty() {
-            sel.reason = why;
-        }
-        sel
-    }
 }
 
 /// Envoy's `OriginalMaglevTable::constructImplementationInternals`.
@@ -171,7 +156,7 @@ impl Selector for Maglev {
             (None, None) => &[],
         };
         if bytes.is_empty() || self.table.is_empty() {
-            return self.round_robin(c, key, rng, limit, Reason::RoundRobin);
+            return self.rr.select_as(c, key, rng, limit, Reason::RoundRobin);
         }
         let m = self.table.len();
         let start = (xxh64::hash(bytes, 0) % m as u64) as usize;
@@ -179,7 +164,7 @@ impl Selector for Maglev {
         let Some(skipped) =
             (0..MAX_PROBES.min(m)).find(|&k| c.eligible.get(at(k)).copied().unwrap_or(false))
         else {
-            return self.round_robin(c, key, rng, limit, Reason::HashFallback);
+            return self.rr.select_as(c, key, rng, limit, Reason::HashFallback);
         };
         let first = at(skipped);
         let mut ranked = Ranked::new(c.eligible, limit);

@@ -41,6 +41,25 @@ fn ceil_weight(w: f64) -> i64 {
     t.max(1)
 }
 
+impl RoundRobin {
+    /// A pick reported with reason `why` (hash algorithms fall back to round
+    /// robin as nginx does, and say so).
+    pub fn select_as(
+        &mut self,
+        c: &Candidates<'_>,
+        key: &Key<'_>,
+        rng: &mut dyn Rng,
+        limit: usize,
+        why: Reason,
+    ) -> Selection {
+        let mut sel = self.select(c, key, rng, limit);
+        if !sel.ranked.is_empty() {
+            sel.reason = why;
+        }
+        sel
+    }
+}
+
 impl Selector for RoundRobin {
     fn name(&self) -> &'static str {
         "round_robin"

@@ -5,6 +5,23 @@ use super::Candidates;
 use crate::backend::BackendState;
 use crate::config::{Backend, Link};
 
+/// Backends `a`, `b`, `c`, … at `127.0.0.1:9001`, `:9002`, … with these
+/// weights (the hash algorithms' reference vectors use these names and addresses).
+pub(crate) fn lettered(weights: &[u32]) -> Vec<Backend> {
+    weights
+        .iter()
+        .enumerate()
+        .map(|(i, &weight)| Backend {
+            name: ((b'a' + i as u8) as char).to_string(),
+            address: format!("127.0.0.1:{}", 9001 + i).parse().unwrap(),
+            url: None,
+            weight,
+            capacity: 100,
+            link: Link::default(),
+        })
+        .collect()
+}
+
 /// Everything a [`Candidates`] borrows, owned.
 #[derive(Debug, Clone)]
 pub(crate) struct Fixture {

@@ -592,59 +592,29 @@ fn sticky_client_moves_when_heartbeats_mark_its_node_faulty() {
 
 // ---------------------------------------------------------------- bad configurations
 
-/// The cases of `tests/tests/e2e_bad_config.rs`: (configuration, the field its
-/// error must name). `{B}` stands for a valid backend list.
-const BAD_CONFIGS: &[(&str, &str)] = &[
-    ("this is not json", "(document)"),
-    (r#"{"backends": []}"#, "backends"),
-    (
-        r#"{"backends": [{"name": "a", "address": "not-an-address"}]}"#,
-        "backends[0].address",
-    ),
-    (
-        r#"{"algorithm": {"name": "fastest"}, "backends": {B}}"#,
-        "algorithm.name",
-    ),
-    (
-        r#"{"algorithm": {"name": "rfws", "load_threshold": 1.5}, "backends": {B}}"#,
-        "algorithm.load_threshold",
-    ),
-    (
-        r#"{"algorithm": {"name": "round_robin", "choices": 2}, "backends": {B}}"#,
-        "algorithm.choices",
-    ),
-    (
-        r#"{"backends": [{"name": "a", "address": "127.0.0.1:1", "weight": 2000000}]}"#,
-        "backends[0].weight",
-    ),
-    (
-        r#"{"backends": [{"address": "127.0.0.1:1"}, {"address": "127.0.0.1:1"}]}"#,
-        "backends[1].address",
-    ),
-    (
-        r#"{"mode": "redirect", "backends": [{"name": "a", "address": "127.0.0.1:1"}]}"#,
-        "backends[0].url",
-    ),
-    (
-        r#"{"backends": {B}, "cookie": {"keys": ["short"]}}"#,
-        "cookie.keys[0]",
-    ),
-    (
-        r#"{"backends": {B}, "health": {"heartbeat": {"interval_ms": 5}}}"#,
-        "health.heartbeat.interval_ms",
-    ),
-    (
-        r#"{"backends": {B}, "health": {"panic_threshold": 2}}"#,
-        "health.panic_threshold",
-    ),
-    (r#"{"backends": {B}, "fallbacks": 99}"#, "fallbacks"),
-    (r#"{"version": 2, "backends": {B}}"#, "version"),
-];
+/// (configuration, the field its error must name) from
+/// `tests/golden/bad_configs.json`; `{B}` stands for a valid backend list.
+fn bad_configs() -> Vec<(String, String)> {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/golden/bad_configs.json"))
+            .expect("bad_configs.json parses");
+    doc["cases"]
+        .as_array()
+        .expect("a cases array")
+        .iter()
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().expect("string fields").to_string();
+            (text("config"), text("field"))
+        })
+        .collect()
+}
 
 #[test]
 fn bad_configurations_are_rejected_with_envoys_log_line() {
     let mut problems = Vec::new();
-    for (cfg, field) in BAD_CONFIGS {
+    let cases = bad_configs();
+    assert_eq!(cases.len(), 14, "bad_configs.json lost cases");
+    for (cfg, field) in &cases {
         let cfg = cfg.replace("{B}", BACKENDS);
         let needle = format!("edgepick: invalid configuration: {field}:");
         match host(&cfg, HashMap::new()).start_vm() {

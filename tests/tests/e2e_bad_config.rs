@@ -10,53 +10,21 @@ use common::{backends, setup};
 use edgepick_tests::harness::{backends_json, request_once, EnvoyBuilder};
 use std::time::{Duration, Instant};
 
-/// (configuration, the field its error must name). `{B}` stands for a valid backend list.
-const CASES: &[(&str, &str)] = &[
-    ("this is not json", "(document)"),
-    (r#"{"backends": []}"#, "backends"),
-    (
-        r#"{"backends": [{"name": "a", "address": "not-an-address"}]}"#,
-        "backends[0].address",
-    ),
-    (
-        r#"{"algorithm": {"name": "fastest"}, "backends": {B}}"#,
-        "algorithm.name",
-    ),
-    (
-        r#"{"algorithm": {"name": "rfws", "load_threshold": 1.5}, "backends": {B}}"#,
-        "algorithm.load_threshold",
-    ),
-    (
-        r#"{"algorithm": {"name": "round_robin", "choices": 2}, "backends": {B}}"#,
-        "algorithm.choices",
-    ),
-    (
-        r#"{"backends": [{"name": "a", "address": "127.0.0.1:1", "weight": 2000000}]}"#,
-        "backends[0].weight",
-    ),
-    (
-        r#"{"backends": [{"address": "127.0.0.1:1"}, {"address": "127.0.0.1:1"}]}"#,
-        "backends[1].address",
-    ),
-    (
-        r#"{"mode": "redirect", "backends": [{"name": "a", "address": "127.0.0.1:1"}]}"#,
-        "backends[0].url",
-    ),
-    (
-        r#"{"backends": {B}, "cookie": {"keys": ["short"]}}"#,
-        "cookie.keys[0]",
-    ),
-    (
-        r#"{"backends": {B}, "health": {"heartbeat": {"interval_ms": 5}}}"#,
-        "health.heartbeat.interval_ms",
-    ),
-    (
-        r#"{"backends": {B}, "health": {"panic_threshold": 2}}"#,
-        "health.panic_threshold",
-    ),
-    (r#"{"backends": {B}, "fallbacks": 99}"#, "fallbacks"),
-    (r#"{"version": 2, "backends": {B}}"#, "version"),
-];
+/// (configuration, the field its error must name) from
+/// `tests/golden/bad_configs.json`; `{B}` stands for a valid backend list.
+fn cases() -> Vec<(String, String)> {
+    let doc: serde_json::Value = serde_json::from_str(include_str!("../golden/bad_configs.json"))
+        .expect("bad_configs.json parses");
+    doc["cases"]
+        .as_array()
+        .expect("a cases array")
+        .iter()
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().expect("string fields").to_string();
+            (text("config"), text("field"))
+        })
+        .collect()
+}
 
 #[test]
 fn each_bad_configuration_is_refused_naming_its_field() {
@@ -69,7 +37,9 @@ fn each_bad_configuration_is_refused_naming_its_field() {
         .start()
         .expect("envoy starts");
     // As a control plane would: push every bad configuration, plus one valid, over LDS.
-    let bad: Vec<String> = CASES
+    let cases = cases();
+    assert_eq!(cases.len(), 14, "bad_configs.json lost cases");
+    let bad: Vec<String> = cases
         .iter()
         .map(|(cfg, _)| cfg.replace("{B}", &list))
         .collect();
@@ -80,7 +50,7 @@ fn each_bad_configuration_is_refused_naming_its_field() {
         .expect("write LDS file");
 
     let mut missing = Vec::new();
-    for (i, (cfg, field)) in CASES.iter().enumerate() {
+    for (i, (cfg, field)) in cases.iter().enumerate() {
         let needle = format!("edgepick: invalid configuration: {field}:");
         if envoy
             .wait_for_log(&needle, Duration::from_secs(if i == 0 { 10 } else { 1 }))
@@ -119,7 +89,7 @@ fn each_bad_configuration_is_refused_naming_its_field() {
         std::thread::sleep(Duration::from_millis(100));
     }
     // A refused plugin never picks: its listener is absent, fails, or reaches a backend without a choice.
-    for (addr, (cfg, _)) in addrs.iter().zip(CASES) {
+    for (addr, (cfg, _)) in addrs.iter().zip(&cases) {
         if let Ok(r) = request_once(*addr, None, "/bad", &[]) {
             assert!(
                 !picked(&r),

@@ -90,13 +90,7 @@ impl HttpStream<'_> {
         chunk: &[u8],
         end_of_stream: bool,
     ) -> Result<FilterOutcome, HostError> {
-        let body = self
-            .vm
-            .stream_data(self.id)
-            .request_body
-            .get_or_insert_with(Vec::new);
-        body.extend_from_slice(chunk);
-        let n = body.len() as u32;
+        let n = append(&mut self.vm.stream_data(self.id).request_body, chunk);
         self.run(
             "proxy_on_request_body",
             (self.id, n, u32::from(end_of_stream)),
@@ -126,13 +120,7 @@ impl HttpStream<'_> {
         chunk: &[u8],
         end_of_stream: bool,
     ) -> Result<FilterOutcome, HostError> {
-        let body = self
-            .vm
-            .stream_data(self.id)
-            .response_body
-            .get_or_insert_with(Vec::new);
-        body.extend_from_slice(chunk);
-        let n = body.len() as u32;
+        let n = append(&mut self.vm.stream_data(self.id).response_body, chunk);
         self.run(
             "proxy_on_response_body",
             (self.id, n, u32::from(end_of_stream)),
@@ -219,4 +207,11 @@ fn lower(map: HeaderMap) -> HeaderMap {
     map.into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
         .collect()
+}
+
+/// Appends a body chunk; returns the buffered body's length, as Envoy reports it.
+fn append(body: &mut Option<Vec<u8>>, chunk: &[u8]) -> u32 {
+    let body = body.get_or_insert_with(Vec::new);
+    body.extend_from_slice(chunk);
+    body.len() as u32
 }

@@ -11,13 +11,15 @@
 //!    shows (`tests/tests/e2e_bad_config.rs`);
 //! 4. two VMs (workers) of one host share health.
 
+mod common;
+
+use common::filter_wasm;
 use edgepick_host::{
     BackendResponse, Exchange, Filter, Host, HostConfig, HostError, Request, Upstream, Vm,
 };
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 const DESTINATION: &str = "x-gateway-destination-endpoint";
@@ -27,22 +29,6 @@ const C: &str = "127.0.0.1:9003";
 const BACKENDS: &str = r#"[{"name": "a", "address": "127.0.0.1:9001"},
     {"name": "b", "address": "127.0.0.1:9002"},
     {"name": "c", "address": "127.0.0.1:9003"}]"#;
-
-fn filter_wasm() -> PathBuf {
-    let Some(p) = std::env::var_os("EDGEPICK_FILTER_WASM") else {
-        panic!(
-            "EDGEPICK_FILTER_WASM is not set: this test runs the compiled edgepick filter. \
-             Run `cargo xtask test`, which builds the filter and sets it."
-        )
-    };
-    let p = PathBuf::from(p);
-    assert!(
-        p.is_file(),
-        "EDGEPICK_FILTER_WASM={} does not exist: run `cargo xtask test`, which builds it.",
-        p.display()
-    );
-    p
-}
 
 /// The filter, compiled once per test process.
 fn filter() -> Filter {

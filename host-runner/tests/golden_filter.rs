@@ -11,29 +11,16 @@
 //! the `x-gateway-destination-endpoint` header the filter wrote, addresses
 //! mapped to backend names through the configuration.
 
+mod common;
+
+use common::filter_wasm;
 use edgepick_core::vectors::{self, Case};
 use edgepick_host::{BackendResponse, Filter, Host, HostConfig, Request};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const DESTINATION: &str = "x-gateway-destination-endpoint";
-
-fn filter_wasm() -> PathBuf {
-    let Some(p) = std::env::var_os("EDGEPICK_FILTER_WASM") else {
-        panic!(
-            "EDGEPICK_FILTER_WASM is not set: this test runs the compiled edgepick filter. \
-             Run `cargo xtask test`, which builds the filter and sets it."
-        )
-    };
-    let p = PathBuf::from(p);
-    assert!(
-        p.is_file(),
-        "EDGEPICK_FILTER_WASM={} does not exist: run `cargo xtask test`, which builds it.",
-        p.display()
-    );
-    p
-}
 
 fn vectors_file() -> vectors::VectorFile {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/vectors.json");

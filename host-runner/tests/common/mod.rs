@@ -81,3 +81,20 @@ pub fn host(name: &str, config: &str) -> Host {
 pub fn host_with(name: &str, config: HostConfig) -> Host {
     Host::new(filter(name), config)
 }
+
+/// The compiled edgepick filter (`EDGEPICK_FILTER_WASM`, set by `cargo xtask test`).
+pub fn filter_wasm() -> PathBuf {
+    let Some(p) = std::env::var_os("EDGEPICK_FILTER_WASM") else {
+        panic!(
+            "EDGEPICK_FILTER_WASM is not set: this test runs the compiled edgepick filter. \
+             Run `cargo xtask test`, which builds the filter and sets it."
+        )
+    };
+    let p = PathBuf::from(p);
+    assert!(
+        p.is_file(),
+        "EDGEPICK_FILTER_WASM={} does not exist: run `cargo xtask test`, which builds it.",
+        p.display()
+    );
+    p
+}

@@ -104,7 +104,7 @@ pub fn record(id: Option<u32>, value: u64) {
     }
 }
 
-/// Envoy's shared data (per VM id, shared by every worker's VM).
+/// Envoy's shared data (per VM id, shared by every worker's VM) and stats.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SharedData;
 
@@ -119,5 +119,13 @@ impl Store for SharedData {
             Err(Status::CasMismatch) => Err(StoreError::CasMismatch),
             Err(_) => Err(StoreError::Failed),
         }
+    }
+
+    fn metric(&self, id: u32) -> Option<u64> {
+        hostcalls::get_metric(id).ok()
+    }
+
+    fn add_metric(&self, id: u32, delta: i64) {
+        let _ = hostcalls::increment_metric(id, delta);
     }
 }

@@ -28,6 +28,10 @@ pub struct EdgepickHttp {
     explain: Option<String>,
     started_ms: u64,
     latency_ms: Option<f64>,
+    /// When the response headers arrived, ms.
+    headers_ms: Option<u64>,
+    /// `:status` of the response headers.
+    status: Option<u16>,
     load: Option<f64>,
     body_bytes: u64,
     local_reply: bool,
@@ -47,6 +51,8 @@ impl EdgepickHttp {
             explain: None,
             started_ms: 0,
             latency_ms: None,
+            headers_ms: None,
+            status: None,
             load: None,
             body_bytes: 0,
             local_reply: false,
@@ -127,7 +133,7 @@ impl EdgepickHttp {
                 if decision.primary().is_none() {
                     host::set_header(REQ, DESTINATION_HEADER, None);
                 }
-                let endpoints = decision.endpoints(cfg);
+                let endpoints = s.plugin.endpoints(&decision.ranked);
                 let strip = match (&cfg.cookie, cookie.as_deref()) {
                     (Some(c), Some(h)) if headers::has_cookie(h, &c.name) => {
                         Some(headers::strip_cookie(h, &c.name))
@@ -170,11 +176,8 @@ impl EdgepickHttp {
     /// The backend that served (`upstream.address`), read once per request.
     fn served(&mut self, s: &Shared) -> Option<usize> {
         if self.served.is_none() {
-            let addr = host::property_str(&["upstream", "address"]);
-            let i = addr
-                .and_then(|a| headers::parse_socket(&a))
-                .and_then(|a| s.plugin.config().backend_by_address(&a));
-            self.served = Some(i);
+            let addr = host::property(&["upstream", "address"]);
+            self.served = Some(addr.and_then(|a| s.plugin.backend_at(&a)));
         }
         self.served.flatten()
     }
@@ -201,9 +204,15 @@ impl EdgepickHttp {
         let Some(counted) = self.counted.take() else {
             return;
         };
-        let now = host::now_ms();
         s.inflight(counted, -1);
-        let code = host::property_int(&["response", "code"]);
+        // The response headers' status and time, when there were any (the
+        // property read costs as much as the pick; it is only the fallback
+        // for resets and local replies).
+        let now = self.headers_ms.unwrap_or_else(host::now_ms);
+        let code = match self.status {
+            Some(c) => Some(i64::from(c)),
+            None => host::property_int(&["response", "code"]),
+        };
         // Response flags (UF, UR, …) only tell failures apart.
         let flags = match code {
             Some(c) if (100..500).contains(&c) => 0,
@@ -215,14 +224,9 @@ impl EdgepickHttp {
         for &f in &a.failed_before {
             s.passive(f, true, now);
         }
-        let bytes = if Needs::of(s.plugin.config()).measurements {
-            host::property_int(&["response", "size"]).map_or(self.body_bytes, |n| n.max(0) as u64)
-        } else {
-            self.body_bytes
-        };
         if let (Some(j), Some(o)) = (
             a.served,
-            outcome(observed, self.latency_ms, bytes, self.load),
+            outcome(observed, self.latency_ms, self.body_bytes, self.load),
         ) {
             s.plugin.router.request_finished(j, &o, now);
             s.passive(j, o.is_failure(), now);
@@ -256,7 +260,9 @@ impl HttpContext for EdgepickHttp {
         };
         let mut s = shared.borrow_mut();
         let now = host::now_ms();
+        self.headers_ms = Some(now);
         self.latency_ms = Some(now.saturating_sub(self.started_ms) as f64);
+        self.status = host::header(RESP, ":status").and_then(|v| v.parse::<u16>().ok());
         if Needs::of(s.plugin.config()).measurements {
             self.read_load(&mut s);
         }
@@ -264,12 +270,8 @@ impl HttpContext for EdgepickHttp {
             host::set_header(RESP, DECISION_HEADER, Some(e));
         }
         // Never pin a session to a node that has just answered 5xx.
-        let failed = || {
-            host::header(RESP, ":status")
-                .and_then(|v| v.parse::<u16>().ok())
-                .is_some_and(|c| c >= 500)
-        };
-        if s.plugin.config().cookie.is_some() && !failed() {
+        let failed = self.status.is_some_and(|c| c >= 500);
+        if s.plugin.config().cookie.is_some() && !failed {
             if let Some(j) = self.served(&s) {
                 if self.verdict != CookieVerdict::Valid(j) {
                     if let Some(c) = s.plugin.router.session_cookie(j, now) {
@@ -308,7 +310,7 @@ struct Needs {
     client: bool,
     /// `:path` (redirects, path hash keys, debug logs).
     path: bool,
-    /// Load reports and response sizes (only RFWS's `V_FS` and `B_R` read them).
+    /// Load reports (only RFWS's `V_FS` reads them).
     measurements: bool,
 }
 

@@ -17,35 +17,41 @@
 //!    signed session cookie unless the request's valid cookie already named
 //!    it; ORCA `endpoint-load-metrics` / `x-edgepick-load` become the load
 //!    sample; `x-edgepick-decision` when `decision_header` is on.
-//! 4. End of stream (`on_log`): `response.code` / `response.flags` /
+//! 4. End of stream (`on_log`): the response's `:status` (or, after a reset
+//!    or local reply, `response.code` / `response.flags`) and
 //!    `upstream.address` decide the outcome; every ranked node before the one
 //!    that served failed (the retry moved on) and counts a passive failure.
 //!
 //! ## State across worker threads
 //! Envoy runs one VM per worker (`--concurrency N`). Everything that must
-//! agree between them lives in shared data (see [`shared`] for formats):
+//! agree between them is shared (see [`shared`] for formats):
 //!
-//! * `edgepick.<ns>.inflight.<i>` — decimal in-flight count of backend `i`,
-//!   incremented on pick, decremented in `on_log`, each a CAS loop
-//!   ([`shared::MAX_CAS_TRIES`] tries; a lost update is logged, never fatal).
-//! * `edgepick.<ns>.health` — `E1 <version> <faulty>:<fails>:<checked_ms>:<recovered_ms|->…`:
+//! * `edgepick.inflight.<backend>` — a stat gauge, one process-wide atomic
+//!   for every worker: `+1` on pick, `-1` in `on_log`. Algorithms that weigh
+//!   load (rfws, least connections, least response time) read every gauge
+//!   before a pick, so all workers count the same requests.
+//! * `edgepick.<ns>.health` (shared data) —
+//!   `E1 <version> <faulty>:<fails>:<checked_ms>:<recovered_ms|->…`:
 //!   heartbeat flag `W_F`, nginx passive failures and recovery time (slow
 //!   start) per backend. Any worker CAS-updates passive entries; only the
-//!   prober writes `W_F`. Readers decode it only when its CAS token changed.
-//! * `edgepick.<ns>.probe_lease` — `<worker id hex>,<expiry ms>`: the worker
-//!   holding it sends heartbeats; it renews every tick and expires after three
-//!   ticks (≥ 1 s), so another worker takes over if its VM goes away.
+//!   prober writes `W_F`. After a write the writer bumps the counter
+//!   `edgepick.health_writes.<plugin>`; a worker re-reads the record before
+//!   a pick only when that counter moved (one stat read instead of a
+//!   shared-data copy per request), and on every tick.
+//! * `edgepick.<ns>.probe_lease` (shared data) — `<worker id hex>,<expiry ms>`:
+//!   the worker holding it sends heartbeats; it renews every tick and expires
+//!   after three ticks (≥ 1 s), so another worker takes over if its VM goes
+//!   away.
 //!
 //! `<ns>` = plugin name (`plugin_name` property) + `.` + CRC-32 of the backend
-//! list, so a configuration that renumbers backends starts from fresh keys.
-//! Before each pick a worker copies the record and the N counters into its
-//! [`Router`](edgepick_core::Router) (`states_mut`); the heartbeat windows stay
-//! in the prober's router alone. Latency, throughput and load reports stay
-//! per worker.
+//! list, so a configuration that renumbers backends starts from a fresh
+//! record. Latency, throughput and load reports stay per worker.
 //!
-//! Known races, all benign: two workers creating a key at the same instant
-//! (Envoy ignores CAS on creation; keys are created at configure time, before
-//! traffic), and a counter that drifts if a VM dies mid-request.
+//! Known races, all benign: two workers creating the record at the same
+//! instant (Envoy ignores CAS on creation; it is created at configure time,
+//! before traffic), a pick that runs between another worker's record write
+//! and its counter bump (it sees the write on its next pick), and a gauge
+//! that stays high if a VM dies mid-request.
 //!
 //! ## Heartbeats
 //! With `health.heartbeat`, the lease holder sends `GET <path>` every

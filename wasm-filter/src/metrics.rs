@@ -7,8 +7,13 @@
 //! |------|------|---------|
 //! | `edgepick.picks.<backend>` | counter | requests whose first choice was the backend |
 //! | `edgepick.failures.<backend>` | counter | passive failures counted against it |
-//! | `edgepick.inflight.<backend>` | gauge | in-flight requests (shared count) |
+//! | `edgepick.inflight.<backend>` | gauge | in-flight requests: the shared count itself (`+1` on pick, `-1` at the end) |
 //! | `edgepick.healthy.<backend>` | gauge | 1 healthy, 0 out |
+//! | `edgepick.health_writes.<plugin>` | counter | writes of the shared health record (workers re-read it when this moves) |
+//!
+//! Backends are identified by name: two plugins in one Envoy naming the same
+//! backend count its in-flight requests together, which is right when the
+//! name means the same node.
 
 /// Metric name for `kind` (`picks`, `failures`, `inflight`, `healthy`) of a
 /// backend. Characters outside `[A-Za-z0-9_-]` in the name become `_`, so a
@@ -25,6 +30,12 @@ pub fn metric_name(kind: &str, backend: &str) -> String {
         })
         .collect();
     format!("edgepick.{kind}.{clean}")
+}
+
+/// Name of the counter announcing health record writes of plugin `plugin`.
+pub fn health_writes_name(plugin: &str) -> String {
+    let plugin = if plugin.is_empty() { "default" } else { plugin };
+    metric_name("health_writes", plugin)
 }
 
 /// Metric ids of one backend (`None` when the host refused to define one).
@@ -66,5 +77,6 @@ mod tests {
             "edgepick.healthy.eu-west_1"
         );
         assert_eq!(metric_name("inflight", "a.b c"), "edgepick.inflight.a_b_c");
+        assert_eq!(health_writes_name(""), "edgepick.health_writes.default");
     }
 }

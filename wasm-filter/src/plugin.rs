@@ -3,8 +3,8 @@
 //! the whole per-request and per-tick logic runs natively against an
 //! in-memory store in tests; `root.rs` and `http.rs` only add Envoy I/O.
 
-use crate::shared::{acquire_lease, add_count, update_health, Keys, Store, StoreError, Transition};
-use crate::sync::{Flip, SharedView};
+use crate::shared::{acquire_lease, update_health, Keys, Store, StoreError, Transition};
+use crate::sync::{Flip, SharedView, StatIds};
 use edgepick_core::{Config, CookieVerdict, Decision, Request, Router, SplitMix64};
 
 /// Lease time-to-live for `tick_ms`: three ticks, at least one second, so one
@@ -42,11 +42,15 @@ pub struct Plugin {
     rng: SplitMix64,
     /// This worker's id in the probe lease.
     pub worker: u64,
+    /// Backend addresses as Envoy writes them (`ip:port`, `[v6]:port`),
+    /// formatted once: every request writes some and reads one back.
+    addresses: Vec<String>,
 }
 
 impl Plugin {
-    /// A plugin over a validated `config`, shared data namespaced by `plugin_name`.
-    pub fn new(config: Config, plugin_name: &str, seed: u64) -> Plugin {
+    /// A plugin over a validated `config`, shared data namespaced by
+    /// `plugin_name`, sharing the stats `ids`.
+    pub fn new(config: Config, plugin_name: &str, seed: u64, ids: StatIds) -> Plugin {
         let keys = Keys::new(
             plugin_name,
             config
@@ -55,10 +59,16 @@ impl Plugin {
                 .map(|b| (b.name.as_str(), b.address.to_string())),
         );
         let n = config.backends.len();
-        let view = SharedView::new(&keys, n);
+        let view = SharedView::new(&keys, n, ids);
         let mut rng = SplitMix64::new(seed);
         let worker = edgepick_core::Rng::next_u64(&mut rng) | 1;
+        let addresses = config
+            .backends
+            .iter()
+            .map(|b| b.address.to_string())
+            .collect();
         Plugin {
+            addresses,
             router: Router::new(config),
             keys,
             view,
@@ -72,6 +82,36 @@ impl Plugin {
         self.router.config()
     }
 
+    /// `ip:port,ip:port,…` of `ranked`, for Envoy's `override_host` header
+    /// (what `Decision::endpoints` gives, without formatting addresses).
+    pub fn endpoints(&self, ranked: &[usize]) -> String {
+        let mut out = String::with_capacity(ranked.len() * 22);
+        for (n, a) in ranked
+            .iter()
+            .filter_map(|&i| self.addresses.get(i))
+            .enumerate()
+        {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(a);
+        }
+        out
+    }
+
+    /// The backend at `address` (the `upstream.address` property): compared
+    /// as Envoy writes it, else parsed (so `127.0.0.1:80 ` or another spelling
+    /// of the same IPv6 address still matches).
+    pub fn backend_at(&self, address: &[u8]) -> Option<usize> {
+        self.addresses
+            .iter()
+            .position(|a| a.as_bytes() == address)
+            .or_else(|| {
+                let a = crate::headers::parse_socket(&crate::headers::text(address))?;
+                self.config().backend_by_address(&a)
+            })
+    }
+
     /// Number of backends.
     pub fn len(&self) -> usize {
         self.config().backends.len()
@@ -82,14 +122,8 @@ impl Plugin {
         self.len() == 0
     }
 
-    /// Create shared keys that do not exist yet (counters 0, all healthy).
+    /// Create the health record if it does not exist yet (all healthy).
     pub fn init_shared(&self, store: &dyn Store) {
-        for i in 0..self.len() {
-            let k = self.keys.inflight(i);
-            if store.get(&k).0.is_none() {
-                let _ = store.set(&k, b"0", None);
-            }
-        }
         let k = self.keys.health();
         if store.get(&k).0.is_none() {
             let _ = store.set(
@@ -100,16 +134,19 @@ impl Plugin {
         }
     }
 
-    /// Pull all shared state into the router (on ticks: gauges and probes).
+    /// Pull all shared state into the router, the health record read
+    /// whatever the counter says (ticks: gauges and probes).
     pub fn sync(&mut self, store: &dyn Store, now_ms: u64) -> Vec<Flip> {
-        self.view.pull(store, &mut self.router, now_ms, true)
+        self.view.pull(store, &mut self.router, now_ms, true, true)
     }
 
-    /// Pull what the next pick reads: health always, in-flight counts only for
-    /// algorithms that use them (each is one hostcall).
+    /// Pull what the next pick reads: health when it was written since,
+    /// in-flight counts only for algorithms that use them (each is one
+    /// hostcall).
     pub fn sync_for_pick(&mut self, store: &dyn Store, now_ms: u64) -> Vec<Flip> {
         let inflight = self.router.config().algorithm.uses_inflight();
-        self.view.pull(store, &mut self.router, now_ms, inflight)
+        self.view
+            .pull(store, &mut self.router, now_ms, inflight, false)
     }
 
     /// Pick for `req` (after [`Plugin::sync`]).
@@ -117,18 +154,30 @@ impl Plugin {
         self.router.pick(req, now_ms, &mut self.rng)
     }
 
-    /// A request was sent towards backend `i`: count it here and in shared data.
-    /// Returns the shared count.
-    pub fn started(&mut self, store: &dyn Store, i: usize) -> Result<u32, StoreError> {
+    /// A request was sent towards backend `i`: count it here and in its
+    /// shared gauge (one atomic add for every worker).
+    pub fn started(&mut self, store: &dyn Store, i: usize) {
         self.router.request_started(i);
-        let key = self.view.inflight_key(i).ok_or(StoreError::Failed)?;
-        add_count(store, key, 1)
+        if let Some(id) = self.view.inflight_id(i) {
+            store.add_metric(id, 1);
+        }
     }
 
-    /// The request counted by [`Plugin::started`] on `i` ended. Returns the shared count.
-    pub fn ended(&mut self, store: &dyn Store, i: usize) -> Result<u32, StoreError> {
-        let key = self.view.inflight_key(i).ok_or(StoreError::Failed)?;
-        add_count(store, key, -1)
+    /// The request counted by [`Plugin::started`] on `i` ended.
+    pub fn ended(&mut self, store: &dyn Store, i: usize) {
+        if let Some(id) = self.view.inflight_id(i) {
+            store.add_metric(id, -1);
+        }
+    }
+
+    /// After writing the health record: tell the other workers to re-read it.
+    fn wrote(&mut self, store: &dyn Store, rec: Option<crate::shared::HealthRecord>) {
+        if let Some(rec) = rec {
+            self.view.remember(rec);
+            if let Some(id) = self.view.health_writes_id() {
+                store.add_metric(id, 1);
+            }
+        }
     }
 
     /// Record a passive outcome for backend `i` in shared data.
@@ -155,9 +204,7 @@ impl Plugin {
             t = r.entries[i].observe(failure, now_ms, max_fails);
             t != Transition::Unchanged
         })?;
-        if let Some(rec) = rec {
-            self.view.remember(rec);
-        }
+        self.wrote(store, rec);
         Ok(t)
     }
 
@@ -193,9 +240,7 @@ impl Plugin {
             }
             any
         })?;
-        if let Some(rec) = rec {
-            self.view.remember(rec);
-        }
+        self.wrote(store, rec);
         Ok(verdicts)
     }
 }
@@ -204,7 +249,7 @@ impl Plugin {
 mod tests {
     use super::*;
     use crate::shared::tests::MemStore;
-    use crate::shared::{decode_count, HealthRecord};
+    use crate::shared::HealthRecord;
 
     const CFG: &str = r#"{
       "algorithm": {"name": "round_robin"},
@@ -213,39 +258,70 @@ mod tests {
       "backends": [{"name": "a", "address": "127.0.0.1:9001"}, {"name": "b", "address": "127.0.0.1:9002"}]
     }"#;
 
-    fn plugin(seed: u64) -> Plugin {
-        Plugin::new(Config::from_json(CFG).unwrap(), "edgepick", seed)
+    /// A worker, its stats defined in `s` as the root context does.
+    fn plugin(s: &MemStore, seed: u64) -> Plugin {
+        let ids = StatIds {
+            inflight: vec![Some(s.define("in.a")), Some(s.define("in.b"))],
+            health_writes: Some(s.define("writes")),
+        };
+        Plugin::new(Config::from_json(CFG).unwrap(), "edgepick", seed, ids)
     }
 
     #[test]
     fn inflight_is_shared_between_workers() {
         let s = MemStore::default();
-        let (mut w1, mut w2) = (plugin(1), plugin(2));
+        let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
         w1.init_shared(&s);
         w2.init_shared(&s);
-        assert_eq!(w1.started(&s, 0), Ok(1));
-        assert_eq!(w2.started(&s, 0), Ok(2));
+        w1.started(&s, 0);
+        w2.started(&s, 0);
+        assert_eq!(s.stat("in.a"), 2);
         w2.sync(&s, 0);
         assert_eq!(w2.router.states()[0].inflight, 2);
-        assert_eq!(w1.ended(&s, 0), Ok(1));
-        assert_eq!(w2.ended(&s, 0), Ok(0));
-        assert_eq!(decode_count(s.get(&w1.keys.inflight(0)).0.as_deref()), 0);
+        w1.ended(&s, 0);
+        w2.ended(&s, 0);
+        assert_eq!((s.stat("in.a"), s.stat("in.b")), (0, 0));
     }
 
     #[test]
-    fn init_does_not_clobber_live_counts() {
+    fn endpoints_and_served_addresses() {
         let s = MemStore::default();
-        let mut w1 = plugin(1);
+        let p = plugin(&s, 1);
+        let cfg = p.config().clone();
+        for ranked in [vec![1, 0], vec![0], vec![]] {
+            let d = Decision {
+                ranked: ranked.clone(),
+                algorithm: "round_robin",
+                reason: edgepick_core::Reason::RoundRobin,
+                scores: Vec::new(),
+                panic: false,
+            };
+            assert_eq!(p.endpoints(&ranked), d.endpoints(&cfg), "{ranked:?}");
+        }
+        assert_eq!(p.backend_at(b"127.0.0.1:9002"), Some(1));
+        assert_eq!(p.backend_at(b" 127.0.0.1:9001"), Some(0), "parsed fallback");
+        assert_eq!(p.backend_at(b"127.0.0.1:9003"), None);
+        assert_eq!(p.backend_at(b"\xff"), None);
+    }
+
+    #[test]
+    fn health_writes_are_announced() {
+        let s = MemStore::default();
+        let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
         w1.init_shared(&s);
-        w1.started(&s, 1).unwrap();
-        plugin(2).init_shared(&s);
-        assert_eq!(decode_count(s.get(&w1.keys.inflight(1)).0.as_deref()), 1);
+        w2.sync(&s, 0);
+        assert_eq!(w1.passive(&s, 1, true, 10), Ok(Transition::Counted));
+        assert_eq!(s.stat("writes"), 1);
+        assert_eq!(w1.passive(&s, 0, false, 11), Ok(Transition::Unchanged));
+        assert_eq!(s.stat("writes"), 1, "nothing written, nothing announced");
+        w2.sync_for_pick(&s, 12);
+        assert_eq!(w2.router.states()[1].health.passive.fails, 1);
     }
 
     #[test]
     fn passive_failures_from_two_workers_add_up() {
         let s = MemStore::default();
-        let (mut w1, mut w2) = (plugin(1), plugin(2));
+        let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
         w1.init_shared(&s);
         assert_eq!(w1.passive(&s, 1, true, 10), Ok(Transition::Counted));
         w2.sync(&s, 11);
@@ -274,7 +350,7 @@ mod tests {
     #[test]
     fn only_one_worker_probes() {
         let s = MemStore::default();
-        let (w1, w2) = (plugin(1), plugin(2));
+        let (w1, w2) = (plugin(&s, 1), plugin(&s, 2));
         assert_ne!(w1.worker, w2.worker);
         assert!(w1.lease(&s, 0));
         assert!(!w2.lease(&s, 100));
@@ -286,7 +362,7 @@ mod tests {
     #[test]
     fn heartbeat_verdicts_reach_other_workers() {
         let s = MemStore::default();
-        let (mut prober, mut other) = (plugin(1), plugin(2));
+        let (mut prober, mut other) = (plugin(&s, 1), plugin(&s, 2));
         prober.init_shared(&s);
         prober.sync(&s, 0);
         assert_eq!(

@@ -6,13 +6,13 @@ use crate::headers::DESTINATION_HEADER;
 use crate::host::{self, SharedData};
 use crate::http::EdgepickHttp;
 use crate::log::{self, Limiter};
-use crate::metrics::BackendMetrics;
+use crate::metrics::{health_writes_name, BackendMetrics};
 use crate::plugin::{tick_ms, Plugin};
 use crate::shared::Transition;
-use crate::sync::Flip;
+use crate::sync::{Flip, StatIds};
 use edgepick_core::Config;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{ContextType, MapType};
+use proxy_wasm::types::{ContextType, MapType, MetricType};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -86,18 +86,12 @@ impl Shared {
         }
     }
 
-    /// Adjust backend `i`'s shared in-flight count by `delta` (±1) and its gauge.
+    /// Adjust backend `i`'s shared in-flight gauge by `delta` (±1).
     pub fn inflight(&mut self, i: usize, delta: i64) {
-        let r = if delta > 0 {
-            self.plugin.started(&SharedData, i)
+        if delta > 0 {
+            self.plugin.started(&SharedData, i);
         } else {
-            self.plugin.ended(&SharedData, i)
-        };
-        match r {
-            Ok(n) => host::record(self.metrics.get(i).and_then(|m| m.inflight), u64::from(n)),
-            Err(e) => log::warn_limited(&mut self.warn_shared, || {
-                format!("edgepick: in-flight count lost: {e:?}")
-            }),
+            self.plugin.ended(&SharedData, i);
         }
     }
 }
@@ -125,14 +119,17 @@ impl EdgepickRoot {
         let config = Config::from_json_bytes(bytes)?;
         let name = host::property_str(&["plugin_name"]).unwrap_or_default();
         let seed = crate::seed::seed(host::now_nanos(), self.context_id);
-        let plugin = Plugin::new(config, &name, seed);
-        plugin.init_shared(&SharedData);
-        let metrics = plugin
-            .config()
+        let metrics: Vec<BackendMetrics> = config
             .backends
             .iter()
             .map(|b| BackendMetrics::define(&b.name))
             .collect();
+        let ids = StatIds {
+            inflight: metrics.iter().map(|m| m.inflight).collect(),
+            health_writes: host::define(MetricType::Counter, &health_writes_name(&name)),
+        };
+        let plugin = Plugin::new(config, &name, seed, ids);
+        plugin.init_shared(&SharedData);
         host::set_tick_ms(tick_ms(plugin.config()));
         log::info(|| {
             let c = plugin.config();
@@ -266,11 +263,11 @@ impl RootContext for EdgepickRoot {
         if !s.plugin.lease(&SharedData, now) {
             return;
         }
-        // The lease holder also refreshes gauges (one stat for all workers).
+        // The lease holder also refreshes the healthy gauges (one stat for
+        // all workers; the in-flight gauges are the counts themselves).
         for (i, st) in s.plugin.router.states().iter().enumerate() {
             let ok = st.is_healthy(now, &s.plugin.config().health);
             if let Some(m) = s.metrics.get(i) {
-                host::record(m.inflight, u64::from(st.inflight));
                 host::record(m.healthy, u64::from(ok));
             }
         }

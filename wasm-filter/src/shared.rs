@@ -1,19 +1,30 @@
-//! State shared by every worker's VM through proxy-wasm shared data.
+//! State shared by every worker's VM.
 //!
-//! Envoy runs one VM per worker thread; the only memory they share is the
-//! host's key/value store, where every write may carry the compare-and-swap
-//! token (`cas`) returned by the last read. This module holds the key names,
-//! the value encodings and the CAS read-modify-write loop, all behind the
-//! [`Store`] trait so they are tested natively with an in-memory store.
+//! Envoy runs one VM per worker thread. They share two things: the host's
+//! key/value store (shared data), where every write may carry the
+//! compare-and-swap token (`cas`) returned by the last read, and stats
+//! (`define_metric`), one process-wide atomic per name. This module holds the
+//! key names, the value encodings and the CAS read-modify-write loop, all
+//! behind the [`Store`] trait so they are tested natively with an in-memory
+//! store.
 //!
-//! | key | value |
-//! |-----|-------|
-//! | `edgepick.<ns>.inflight.<i>` | in-flight requests to backend `i`, decimal ASCII `u32` |
-//! | `edgepick.<ns>.health` | [`HealthRecord`]: `E1 <version> <entry>…` |
-//! | `edgepick.<ns>.probe_lease` | [`Lease`]: `<worker id hex>,<expiry unix ms>` |
+//! | where | what |
+//! |-------|------|
+//! | shared data `edgepick.<ns>.health` | [`HealthRecord`]: `E1 <version> <entry>…` |
+//! | shared data `edgepick.<ns>.probe_lease` | [`Lease`]: `<worker id hex>,<expiry unix ms>` |
+//! | gauge `edgepick.inflight.<backend>` | in-flight requests to the backend: `+1` on pick, `-1` at the end |
+//! | counter `edgepick.health_writes.<plugin>` | bumped after every health record write |
 //!
 //! `<ns>` is the plugin name plus a fingerprint of the backend list, so a
-//! configuration that renumbers backends never reads counters of the old one.
+//! configuration that renumbers backends never reads the old one's record.
+//!
+//! Why two mechanisms: a shared-data read costs a hostcall that copies the
+//! value back through the VM's allocator (measured in Envoy 1.40: about as
+//! much as the whole pick), a stat read or add is one call returning a
+//! number. So in-flight counts, which change on every request, are stat
+//! gauges — atomic adds, no read-modify-write, no lost updates — and a
+//! worker re-reads the health record only when the `health_writes` counter
+//! moved (or on its tick).
 
 use core::fmt::Write as _;
 
@@ -30,12 +41,16 @@ pub enum StoreError {
     Failed,
 }
 
-/// The host's shared key/value store (Envoy: `get/set_shared_data`).
+/// What the workers share (Envoy: `get/set_shared_data` and stats).
 pub trait Store {
     /// The value and its CAS token, `(None, None)` when the key is missing.
     fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>);
     /// Write `value`; with `cas` set, only if the key is unchanged since that read.
     fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), StoreError>;
+    /// A counter's or gauge's value (`None` if the host cannot say).
+    fn metric(&self, id: u32) -> Option<u64>;
+    /// Add `delta` to a counter or gauge (gauges take negative deltas).
+    fn add_metric(&self, id: u32, delta: i64);
 }
 
 /// Read-modify-write `key` with CAS, retrying up to [`MAX_CAS_TRIES`] times.
@@ -89,11 +104,6 @@ impl Keys {
         &self.prefix
     }
 
-    /// In-flight counter of backend `i`.
-    pub fn inflight(&self, i: usize) -> String {
-        format!("{}.inflight.{i}", self.prefix)
-    }
-
     /// The health record.
     pub fn health(&self) -> String {
         format!("{}.health", self.prefix)
@@ -103,27 +113,6 @@ impl Keys {
     pub fn probe_lease(&self) -> String {
         format!("{}.probe_lease", self.prefix)
     }
-}
-
-/// Decode an in-flight counter; missing or garbage reads as 0.
-pub fn decode_count(value: Option<&[u8]>) -> u32 {
-    value
-        .and_then(|v| core::str::from_utf8(v).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Add `delta` to the counter at `key` (saturating at 0); returns the new value.
-pub fn add_count<S: Store + ?Sized>(store: &S, key: &str, delta: i64) -> Result<u32, StoreError> {
-    let mut out = 0;
-    update(store, key, |v| {
-        let n = i64::from(decode_count(v))
-            .saturating_add(delta)
-            .clamp(0, i64::from(u32::MAX));
-        out = n as u32;
-        Some(out.to_string().into_bytes())
-    })?;
-    Ok(out)
 }
 
 /// One backend's shared health: the heartbeat fault flag `W_F`, nginx-style
@@ -353,6 +342,30 @@ pub(crate) mod tests {
         next: Cell<u32>,
         /// Writes that fail with CasMismatch before succeeding (simulates another worker).
         pub(crate) conflicts: Cell<u32>,
+        /// Stats by id; ids are handed out by name, so two "workers" defining
+        /// the same name share one value, as Envoy's stats do.
+        stats: RefCell<Vec<(String, u64)>>,
+    }
+
+    impl MemStore {
+        /// `define_metric`: the id of `name`, created at 0.
+        pub(crate) fn define(&self, name: &str) -> u32 {
+            let mut stats = self.stats.borrow_mut();
+            let i = match stats.iter().position(|(n, _)| n == name) {
+                Some(i) => i,
+                None => {
+                    stats.push((name.to_string(), 0));
+                    stats.len() - 1
+                }
+            };
+            i as u32
+        }
+
+        /// A stat's value by name (0 when never defined).
+        pub(crate) fn stat(&self, name: &str) -> u64 {
+            let stats = self.stats.borrow();
+            stats.iter().find(|(n, _)| n == name).map_or(0, |s| s.1)
+        }
     }
 
     impl Store for MemStore {
@@ -377,30 +390,58 @@ pub(crate) mod tests {
             map.insert(key.to_string(), (value.to_vec(), self.next.get()));
             Ok(())
         }
-    }
-
-    #[test]
-    fn counters_add_and_saturate() {
-        let s = MemStore::default();
-        assert_eq!(add_count(&s, "k", 1), Ok(1));
-        assert_eq!(add_count(&s, "k", 1), Ok(2));
-        assert_eq!(add_count(&s, "k", -5), Ok(0));
-        assert_eq!(s.get("k").0.as_deref(), Some(&b"0"[..]));
-        assert_eq!(decode_count(Some(b"garbage")), 0);
+        fn metric(&self, id: u32) -> Option<u64> {
+            self.stats.borrow().get(id as usize).map(|s| s.1)
+        }
+        fn add_metric(&self, id: u32, delta: i64) {
+            if let Some(s) = self.stats.borrow_mut().get_mut(id as usize) {
+                s.1 = s.1.wrapping_add(delta as u64);
+            }
+        }
     }
 
     #[test]
     fn cas_retries_then_gives_up() {
         let s = MemStore::default();
+        let bump = |s: &MemStore| {
+            update(s, "k", |v| {
+                let n = v.map_or(0, |v| v.len());
+                Some(vec![b'x'; n + 1])
+            })
+        };
         s.conflicts.set(MAX_CAS_TRIES - 1);
-        assert_eq!(add_count(&s, "k", 3), Ok(3), "succeeds on the last try");
-        s.conflicts.set(MAX_CAS_TRIES);
-        assert_eq!(add_count(&s, "k", 1), Err(StoreError::CasMismatch));
         assert_eq!(
-            decode_count(s.get("k").0.as_deref()),
-            3,
+            bump(&s),
+            Ok(Some(b"x".to_vec())),
+            "succeeds on the last try"
+        );
+        s.conflicts.set(MAX_CAS_TRIES);
+        assert_eq!(bump(&s), Err(StoreError::CasMismatch));
+        assert_eq!(
+            s.get("k").0.as_deref(),
+            Some(&b"x"[..]),
             "a lost update leaves the value alone"
         );
+        assert_eq!(bump(&s), Ok(Some(b"xx".to_vec())));
+    }
+
+    #[test]
+    fn stats_are_shared_by_name() {
+        let s = MemStore::default();
+        let (a, b) = (
+            s.define("edgepick.inflight.a"),
+            s.define("edgepick.inflight.b"),
+        );
+        assert_eq!(
+            s.define("edgepick.inflight.a"),
+            a,
+            "a second worker gets the same stat"
+        );
+        s.add_metric(a, 2);
+        s.add_metric(a, -1);
+        s.add_metric(b, 1);
+        assert_eq!((s.metric(a), s.metric(b)), (Some(1), Some(1)));
+        assert_eq!(s.metric(99), None);
     }
 
     #[test]
@@ -542,8 +583,7 @@ pub(crate) mod tests {
         let a = Keys::new("edgepick", [("a", "127.0.0.1:1".to_string())]);
         let b = Keys::new("edgepick", [("a", "127.0.0.1:2".to_string())]);
         assert_ne!(a.prefix(), b.prefix());
-        assert!(a.inflight(3).starts_with("edgepick.edgepick."));
-        assert!(a.inflight(3).ends_with(".inflight.3"));
+        assert!(a.health().starts_with("edgepick.edgepick."));
         assert!(a.health().ends_with(".health"));
         assert!(a.probe_lease().ends_with(".probe_lease"));
         assert!(Keys::new("", []).prefix().starts_with("edgepick.default."));

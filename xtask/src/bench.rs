@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: requests/s, p50 and p99 through Envoy with and without
 //! filters, measured with wrk on loopback in one run, reported as ratios.
+//! `--instructions` counts instead (see [`crate::bench_instr`]).
 //!
 //! Variants, all against the same three nginx backends and the same Envoy
 //! binary with `--concurrency 1`: wrk straight to one backend; Envoy's native
@@ -16,12 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BACKENDS: [u16; 3] = [18101, 18102, 18103];
-const ENVOY_PORT: u16 = 18080;
-const ADMIN_PORT: u16 = 18081;
-const KEY: &str = "bench-signing-key-0123456789abcdef";
+pub(crate) const BACKENDS: [u16; 3] = [18101, 18102, 18103];
+pub(crate) const ENVOY_PORT: u16 = 18080;
+pub(crate) const ADMIN_PORT: u16 = 18081;
+pub(crate) const KEY: &str = "bench-signing-key-0123456789abcdef";
 
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -30,7 +31,7 @@ impl Drop for Killed {
     }
 }
 
-fn wait_port(port: u16) -> Result<()> {
+pub(crate) fn wait_port(port: u16) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -41,7 +42,7 @@ fn wait_port(port: u16) -> Result<()> {
     bail!("nothing listens on 127.0.0.1:{port} after 20 s")
 }
 
-fn nginx(dir: &Path) -> Result<Killed> {
+pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
     let servers: String = BACKENDS
         .iter()
         .map(|p| format!("server {{ listen 127.0.0.1:{p}; access_log off; location / {{ return 200 \"backend {p}\\n\"; }} }}\n"))
@@ -67,7 +68,7 @@ fn nginx(dir: &Path) -> Result<Killed> {
     Ok(Killed(child))
 }
 
-fn endpoints() -> String {
+pub(crate) fn endpoints() -> String {
     BACKENDS
         .iter()
         .map(|p| format!("127.0.0.1:{p}"))
@@ -76,13 +77,93 @@ fn endpoints() -> String {
 }
 
 /// How Envoy is set up for one variant.
-enum Setup {
+pub(crate) enum Setup {
     Native(&'static str),
     OverrideHost(Option<(PathBuf, String)>),
 }
 
+/// What the load generator sends.
+pub(crate) enum Client {
+    Plain,
+    /// One extra request header.
+    Header(String),
+    /// The session cookie the filter set on a first request.
+    HeldCookie,
+}
+
+/// One Envoy set-up and its traffic.
+pub(crate) struct Variant {
+    pub(crate) name: &'static str,
+    pub(crate) setup: Setup,
+    pub(crate) client: Client,
+}
+
+impl Variant {
+    /// The extra request headers (`HeldCookie` asks the running Envoy for one).
+    pub(crate) fn headers(&self) -> Result<Vec<String>> {
+        Ok(match &self.client {
+            Client::Plain => Vec::new(),
+            Client::Header(h) => vec![h.clone()],
+            Client::HeldCookie => vec![format!("cookie: {}", fetch_cookie()?)],
+        })
+    }
+}
+
+/// Every Envoy variant, baselines first.
+pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
+    let mut v = vec![
+        Variant {
+            name: "envoy round_robin (native)",
+            setup: Setup::Native("round_robin"),
+            client: Client::Plain,
+        },
+        Variant {
+            name: "envoy ring_hash (native)",
+            setup: Setup::Native("ring_hash"),
+            client: Client::Header("x-user: 42".into()),
+        },
+        Variant {
+            name: "override_host, header from client",
+            setup: Setup::OverrideHost(None),
+            client: Client::Header(format!(
+                "x-gateway-destination-endpoint: 127.0.0.1:{}",
+                BACKENDS[1]
+            )),
+        },
+        Variant {
+            name: "minimal wasm filter (floor)",
+            setup: Setup::OverrideHost(Some((minimal.to_path_buf(), endpoints()))),
+            client: Client::Plain,
+        },
+    ];
+    // (label, algorithm, cookies configured, client sends its cookie back)
+    for (name, alg, sticky, held) in [
+        (
+            "edgepick round_robin, no cookies",
+            "round_robin",
+            false,
+            false,
+        ),
+        ("edgepick ip_hash, no cookies", "ip_hash", false, false),
+        ("edgepick rfws, no cookies", "rfws", false, false),
+        ("edgepick rfws + sticky (new clients)", "rfws", true, false),
+        ("edgepick rfws + sticky (cookie held)", "rfws", true, true),
+    ] {
+        v.push(Variant {
+            name,
+            setup: Setup::OverrideHost(Some((filter.to_path_buf(), edgepick_config(alg, sticky)))),
+            client: if held {
+                Client::HeldCookie
+            } else {
+                Client::Plain
+            },
+        });
+    }
+    v
+}
+
 /// The bootstrap for one variant, as JSON (which Envoy reads as YAML).
-fn envoy_yaml(setup: &Setup) -> String {
+pub(crate) fn envoy_yaml(setup: &Setup) -> String {
     let sock =
         |port: u16| json!({ "socket_address": { "address": "127.0.0.1", "port_value": port } });
     let mut cluster = json!({
@@ -246,7 +327,7 @@ fn with_envoy(
     f()
 }
 
-fn edgepick_config(algorithm: &str, cookie: bool) -> String {
+pub(crate) fn edgepick_config(algorithm: &str, cookie: bool) -> String {
     let backends: Vec<String> = BACKENDS
         .iter()
         .enumerate()
@@ -263,7 +344,7 @@ fn edgepick_config(algorithm: &str, cookie: bool) -> String {
     )
 }
 
-fn build_minimal() -> Result<PathBuf> {
+pub(crate) fn build_minimal() -> Result<PathBuf> {
     let manifest = root().join("xtask/minimal-filter/Cargo.toml");
     let target = root().join("target/minimal-filter");
     run(
@@ -291,6 +372,7 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
+    let instructions = args.iter().any(|a| a == "--instructions");
     install::rust_targets()?;
     install::debian_tools()?;
     if !crate::steps::have("nginx") && !Path::new("/usr/sbin/nginx").exists() {
@@ -302,63 +384,22 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir)?;
     let _nginx = nginx(&dir)?;
+    let variants = variants(&filter, &minimal);
+    if instructions {
+        return crate::bench_instr::run(&envoy, &dir, &variants, secs);
+    }
     eprintln!("\n==> wrk -t1 -c32 -d{secs}s, Envoy --concurrency 1, three nginx backends");
     let mut rows = vec![wrk("direct to one backend", BACKENDS[0], &[], secs)?];
-    rows.push(with_envoy(
-        &envoy,
-        &dir,
-        &Setup::Native("round_robin"),
-        || wrk("envoy round_robin (native)", ENVOY_PORT, &[], secs),
-    )?);
-    let user = vec!["x-user: 42".to_string()];
-    rows.push(with_envoy(
-        &envoy,
-        &dir,
-        &Setup::Native("ring_hash"),
-        || wrk("envoy ring_hash (native)", ENVOY_PORT, &user, secs),
-    )?);
-    let hdr = vec![format!(
-        "x-gateway-destination-endpoint: 127.0.0.1:{}",
-        BACKENDS[1]
-    )];
-    rows.push(with_envoy(
-        &envoy,
-        &dir,
-        &Setup::OverrideHost(None),
-        || wrk("override_host, header from client", ENVOY_PORT, &hdr, secs),
-    )?);
-    let min = Setup::OverrideHost(Some((minimal, endpoints())));
-    rows.push(with_envoy(&envoy, &dir, &min, || {
-        wrk("minimal wasm filter (floor)", ENVOY_PORT, &[], secs)
-    })?);
-    // (label, algorithm, cookies configured, client sends its cookie back)
-    for (label, alg, sticky, held) in [
-        (
-            "edgepick round_robin, no cookies",
-            "round_robin",
-            false,
-            false,
-        ),
-        ("edgepick ip_hash, no cookies", "ip_hash", false, false),
-        ("edgepick rfws, no cookies", "rfws", false, false),
-        ("edgepick rfws + sticky (new clients)", "rfws", true, false),
-        ("edgepick rfws + sticky (cookie held)", "rfws", true, true),
-    ] {
-        let setup = Setup::OverrideHost(Some((filter.clone(), edgepick_config(alg, sticky))));
-        rows.push(with_envoy(&envoy, &dir, &setup, || {
-            let headers = if held {
-                vec![format!("cookie: {}", fetch_cookie()?)]
-            } else {
-                Vec::new()
-            };
-            wrk(label, ENVOY_PORT, &headers, secs)
+    for v in &variants {
+        rows.push(with_envoy(&envoy, &dir, &v.setup, || {
+            wrk(v.name, ENVOY_PORT, &v.headers()?, secs)
         })?);
     }
     print_table(&rows);
     Ok(())
 }
 
-fn fetch_cookie() -> Result<String> {
+pub(crate) fn fetch_cookie() -> Result<String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", ENVOY_PORT))?;
     s.write_all(b"GET / HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n")?;

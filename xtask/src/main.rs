@@ -4,6 +4,7 @@
 //! from Debian's packages, npm packages).
 
 mod bench;
+mod bench_instr;
 mod demo;
 mod golden;
 mod install;
@@ -23,7 +24,9 @@ commands:
             127.0.0.1:10000 (admin 9901) and the simulator on 127.0.0.1:8080;
             --port, --admin-port, --web-port override them; --for SECONDS stops it
   golden    regenerate tests/golden/vectors.json from the core
-  bench     throughput through Envoy with and without the filter (wrk)
+  bench     throughput through Envoy with and without the filter (wrk);
+            --instructions counts Envoy instructions per request under
+            callgrind instead (repeatable on a busy machine); --duration S
 ";
 
 fn main() {

@@ -37,6 +37,7 @@ pub mod backend;
 pub mod client;
 pub mod config;
 pub mod cookie;
+pub mod crc32;
 pub mod decision;
 pub mod health;
 pub mod load_report;

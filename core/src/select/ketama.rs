@@ -22,6 +22,7 @@
 
 use super::{Candidates, Key, Ranked, RoundRobin, Selection, Selector};
 use crate::config::Backend;
+use crate::crc32;
 use crate::decision::Reason;
 use crate::rng::Rng;
 
@@ -62,7 +63,7 @@ fn split_server(server: &str) -> (&str, &str) {
 /// The first `n` ring points of `server`.
 fn server_points(server: &str, n: u64) -> impl Iterator<Item = u32> {
     let (host, port) = split_server(server);
-    let mut base = crc32fast::Hasher::new();
+    let mut base = crc32::Hasher::new();
     base.update(host.as_bytes());
     base.update(&[0]);
     base.update(port.as_bytes());
@@ -149,7 +150,7 @@ impl Selector for Ketama {
         if bytes.is_empty() || c.len() < 2 || self.ring.is_empty() {
             return self.rr.select_as(c, key, rng, limit, Reason::RoundRobin);
         }
-        let start = self.find(crc32fast::hash(bytes));
+        let start = self.find(crc32::hash(bytes));
         let mut tries = 0u32;
         let mut pos = start;
         let first = loop {
@@ -233,10 +234,10 @@ mod tests {
     fn first_point_is_crc_of_host_nul_port_zero() {
         let mut bytes = b"127.0.0.1\x009001".to_vec();
         bytes.extend_from_slice(&0u32.to_le_bytes());
-        let p0 = crc32fast::hash(&bytes);
+        let p0 = crc32::hash(&bytes);
         bytes.truncate(bytes.len() - 4);
         bytes.extend_from_slice(&p0.to_le_bytes());
-        let p1 = crc32fast::hash(&bytes);
+        let p1 = crc32::hash(&bytes);
         let pts: Vec<u32> = server_points("127.0.0.1:9001", 2).collect();
         assert_eq!(pts, [p0, p1]);
     }
@@ -281,7 +282,7 @@ mod tests {
         let b = backends(&[1; 3]);
         let k = Ketama::new(&b);
         let sel = pick(&[true; 3], "foo", 3);
-        let start = k.find(crc32fast::hash(b"foo"));
+        let start = k.find(crc32::hash(b"foo"));
         let mut want = Vec::new();
         for i in start.. {
             let x = k.at(i);

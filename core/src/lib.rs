@@ -40,6 +40,7 @@ pub mod cookie;
 pub mod crc32;
 pub mod decision;
 pub mod health;
+mod json;
 pub mod load_report;
 pub mod rng;
 pub mod router;

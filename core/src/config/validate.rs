@@ -27,10 +27,9 @@ pub(super) fn parse_raw(bytes: &[u8]) -> Result<RawConfig> {
             "the configuration must be a JSON object { … }",
         ));
     }
-    // Data errors name the field (JSON path); syntax errors the whole document
-    // (their message gives the line and column).
+    // Errors in a value name its field (JSON path); syntax errors the whole
+    // document (their message gives the line and column).
     super::read::from_str(text)
-        .map_err(|e| ConfigError::new(super::json_path::error_field(text, &e), e.to_string()))
 }
 
 pub(super) fn validate(raw: RawConfig) -> Result<Config> {

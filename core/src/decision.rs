@@ -114,9 +114,13 @@ impl Decision {
             s.push_str(" panic=1");
         }
         if self.ranked.len() > 1 {
-            let f: Vec<&str> = self.ranked[1..].iter().map(|&i| name(i)).collect();
             s.push_str(" fallbacks=");
-            s.push_str(&f.join(","));
+            for (n, &i) in self.ranked[1..].iter().enumerate() {
+                if n > 0 {
+                    s.push(',');
+                }
+                s.push_str(name(i));
+            }
         }
         if !self.scores.is_empty() {
             s.push_str(" scores=");
@@ -135,8 +139,8 @@ impl Decision {
 
 /// Append `v` with four decimals, exactly as `format!("{v:.4}")` writes it,
 /// from integer arithmetic: the Envoy filter then links no float formatting
-/// (`core::fmt::float`, ~20 KB with its tables). Magnitudes of 2^128 and more
-/// (no score comes near) are written `1e38+`.
+/// (`core::fmt::float`, ~20 KB with its tables). Magnitudes of 2^64 and more
+/// (no score comes near) are written `1.8e19+`.
 fn push_fixed4(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("NaN");
@@ -151,11 +155,11 @@ fn push_fixed4(out: &mut String, v: f64) {
         return;
     }
     let whole = a.trunc();
-    if whole >= 2f64.powi(128) {
-        out.push_str("1e38+");
+    if whole >= 2f64.powi(64) {
+        out.push_str("1.8e19+");
         return;
     }
-    let mut whole = whole as u128;
+    let mut whole = whole as u64;
     let mut frac = ten_thousandths(a - whole as f64);
     if frac == 10_000 {
         whole += 1;
@@ -219,8 +223,7 @@ mod tests {
             1e-9,
             4.5e15,
             9.1e15,
-            1e20,
-            1.7e38,
+            1.8e19,
             -2.25,
             -1e-7,
             f64::INFINITY,
@@ -231,15 +234,16 @@ mod tests {
         ];
         for _ in 0..20_000 {
             let bits = rng.next_u64();
-            // Uniform in [0, 1000) and spread over magnitudes 1e-6 .. 1e16.
+            // Uniform in [0, 1000), and spread over magnitudes 2^-20 .. 2^63.
             values.push(rng.unit() * 1000.0);
             values.push(f64::from_bits(
-                0x3EB0_0000_0000_0000 + bits % 0x0750_0000_0000_0000,
+                0x3EB0_0000_0000_0000 + bits % 0x0530_0000_0000_0000,
             ));
         }
         for v in values {
             assert_eq!(fixed4(v), format!("{v:.4}"), "{v:e}");
         }
-        assert_eq!(fixed4(1e300), "1e38+");
+        assert_eq!(fixed4(1.9e19), "1.8e19+");
+        assert_eq!(fixed4(-1e300), "-1.8e19+");
     }
 }

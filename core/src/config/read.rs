@@ -78,12 +78,19 @@ fn unexpected(event: &Event<'_>) -> String {
 
 /// serde's list of the fields an unknown key could have been.
 fn one_of(fields: &[&str]) -> String {
-    let quoted: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
-    match quoted.as_slice() {
-        [one] => one.clone(),
-        [a, b] => format!("{a} or {b}"),
-        _ => format!("one of {}", quoted.join(", ")),
+    let mut out = String::new();
+    if fields.len() > 2 {
+        out.push_str("one of ");
     }
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if fields.len() == 2 { " or " } else { ", " });
+        }
+        out.push('`');
+        out.push_str(f);
+        out.push('`');
+    }
+    out
 }
 
 struct Reader<'a> {

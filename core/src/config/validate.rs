@@ -355,7 +355,7 @@ fn algorithm(raw: RawAlgorithm) -> Result<Algorithm> {
                 "algorithm.name",
                 format!(
                     "unknown algorithm {other:?}; expected one of {}",
-                    Algorithm::NAMES.join(", ")
+                    comma_list(&Algorithm::NAMES)
                 ),
             ))
         }
@@ -379,6 +379,18 @@ fn hash_key(text: &str) -> Result<HashKey> {
             )),
         },
     }
+}
+
+/// `a, b, c` (what `[&str]::join(", ")` gives, without its generic copy loop).
+fn comma_list(items: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item);
+    }
+    out
 }
 
 fn is_prime(n: u64) -> bool {

@@ -87,20 +87,25 @@ fn build_ring(backends: &[Backend], max_points: u64) -> Vec<Point> {
             ((u128::from(exact) * u128::from(max_points) / u128::from(total)) as u64).max(1)
         }
     };
-    let mut ring =
+    // Each point as `hash << 32 | backend`: one unique u64 key, so the plain
+    // unstable sort (fast on big rings, one small instantiation in the filter)
+    // orders by hash and, on equal hashes, puts the earlier backend first.
+    let mut keys =
         Vec::with_capacity(total.min(max_points.saturating_add(backends.len() as u64)) as usize);
     for (i, b) in backends.iter().enumerate() {
         let server = b.address.to_string();
-        ring.extend(server_points(&server, points(b.weight)).map(|hash| Point {
-            hash,
-            backend: i as u32,
-        }));
+        let backend = i as u64;
+        keys.extend(server_points(&server, points(b.weight)).map(|h| u64::from(h) << 32 | backend));
     }
-    // On equal hashes the earlier backend comes first and is kept. (Unstable
-    // sort on a unique key: faster on big rings, and small in the filter.)
-    ring.sort_unstable_by_key(|p| (p.hash, p.backend));
-    ring.dedup_by_key(|p| p.hash);
-    ring
+    keys.sort_unstable();
+    // On equal hashes the earlier backend is kept.
+    keys.dedup_by_key(|k| *k >> 32);
+    keys.into_iter()
+        .map(|k| Point {
+            hash: (k >> 32) as u32,
+            backend: k as u32,
+        })
+        .collect()
 }
 
 impl Ketama {

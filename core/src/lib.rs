@@ -39,6 +39,7 @@ pub mod config;
 pub mod cookie;
 pub mod crc32;
 pub mod decision;
+mod float;
 pub mod health;
 mod json;
 pub mod load_report;

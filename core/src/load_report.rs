@@ -4,6 +4,7 @@
 //! `application_utilization` when positive, else `cpu_utilization` (Envoy's
 //! client-side weighted round robin does the same), clamped to `[0, 1]`.
 
+use crate::float::parse_f64;
 use crate::json::{Event, Events};
 use core::fmt;
 use std::borrow::Cow;
@@ -28,10 +29,7 @@ fn err(s: impl Into<String>) -> LoadReportError {
 }
 
 fn number(field: &str, v: &str) -> Result<f64, LoadReportError> {
-    let x: f64 = v
-        .trim()
-        .parse()
-        .map_err(|_| err(format!("{field}: {v:?} is not a number")))?;
+    let x = parse_f64(v.trim()).ok_or_else(|| err(format!("{field}: {v:?} is not a number")))?;
     if !x.is_finite() || x < 0.0 {
         return Err(err(format!(
             "{field}: {v:?} must be a finite non-negative number"

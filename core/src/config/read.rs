@@ -16,6 +16,7 @@
 use super::raw::RawConfig;
 use super::shapes::{config, Fields, Kind, Shape, Val, CONFIG};
 use super::ConfigError;
+use crate::float::parse_f64;
 use crate::json::{Event, Events};
 
 /// Field name used for errors that concern the whole document.
@@ -152,9 +153,9 @@ impl<'a> Reader<'a> {
             Kind::U64 => Val::U64(self.int(&first, "u64", u64::MAX)?),
             Kind::Usize => Val::Usize(self.int(&first, "usize", usize::MAX as u64)? as usize),
             Kind::F64 => match &first {
-                Event::Number(n) => match n.parse() {
-                    Ok(x) => Val::F64(x),
-                    Err(_) => return Err(self.invalid_type(&first, "f64")),
+                Event::Number(n) => match parse_f64(n) {
+                    Some(x) => Val::F64(x),
+                    None => return Err(self.invalid_type(&first, "f64")),
                 },
                 _ => return Err(self.invalid_type(&first, "f64")),
             },

@@ -287,6 +287,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    // Not inlined into the ~50 places that report an error: smaller filter.
+    #[inline(never)]
     pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
         ConfigError {
             field: field.into(),

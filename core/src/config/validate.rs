@@ -92,8 +92,10 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
             format!("{} backends; at most {MAX_BACKENDS}", raw.len()),
         ));
     }
-    let mut names = HashSet::new();
-    let mut addrs = HashSet::new();
+    // Both sets hold strings (an address as its canonical `ip:port`, equal
+    // exactly when the addresses are): one set type in the filter, not two.
+    let mut names: HashSet<String> = HashSet::new();
+    let mut addrs: HashSet<String> = HashSet::new();
     let mut out = Vec::with_capacity(raw.len());
     for (i, b) in raw.into_iter().enumerate() {
         let at = |f: &str| format!("backends[{i}].{f}");
@@ -109,13 +111,14 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
                 "port 0 is not a valid destination",
             ));
         }
-        if !addrs.insert(address) {
+        let canonical = address.to_string();
+        if !addrs.insert(canonical.clone()) {
             return Err(ConfigError::new(
                 at("address"),
                 format!("duplicate address {address}"),
             ));
         }
-        let name = b.name.unwrap_or_else(|| address.to_string());
+        let name = b.name.unwrap_or(canonical);
         if name.is_empty()
             || name.len() > 64
             || !name

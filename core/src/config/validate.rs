@@ -3,6 +3,13 @@
 use super::raw::*;
 use super::*;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, DefaultHasher};
+
+/// Names and addresses already seen. The configuration is the operator's own
+/// input (no hash flooding to fear), so SipHash with fixed keys: no
+/// `RandomState`, whose seeding brings WASI `random_get` and its error tables
+/// into the Envoy filter.
+type Seen = HashSet<String, BuildHasherDefault<DefaultHasher>>;
 
 type Result<T> = core::result::Result<T, ConfigError>;
 
@@ -94,8 +101,8 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
     }
     // Both sets hold strings (an address as its canonical `ip:port`, equal
     // exactly when the addresses are): one set type in the filter, not two.
-    let mut names: HashSet<String> = HashSet::new();
-    let mut addrs: HashSet<String> = HashSet::new();
+    let mut names = Seen::default();
+    let mut addrs = Seen::default();
     let mut out = Vec::with_capacity(raw.len());
     for (i, b) in raw.into_iter().enumerate() {
         let at = |f: &str| format!("backends[{i}].{f}");

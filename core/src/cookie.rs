@@ -10,8 +10,7 @@
 //! route outside the configured set.
 
 use crate::config::{Backend, Cookie, SameSite};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use base64ct::{Base64UrlUnpadded as B64, Encoding};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
@@ -84,12 +83,12 @@ impl Signer {
     /// Sign a cookie value naming `backend`, valid for `cfg.max_age_s` from `now_ms` (Unix ms).
     pub fn sign(&self, cfg: &Cookie, backend: &str, now_ms: u64) -> String {
         let expiry = now_ms / 1000 + cfg.max_age_s;
-        let payload = format!("v1.{}.{}", B64.encode(backend.as_bytes()), expiry);
+        let payload = format!("v1.{}.{}", B64::encode_string(backend.as_bytes()), expiry);
         let tag = match self.keys.first() {
             Some(k) => Self::mac(k, &payload).finalize().into_bytes().to_vec(),
             None => Vec::new(),
         };
-        format!("{payload}.{}", B64.encode(tag))
+        format!("{payload}.{}", B64::encode_string(&tag))
     }
 
     /// Verify a cookie value at `now_ms`; returns the backend name it carries.
@@ -104,7 +103,7 @@ impl Signer {
         else {
             return Err(Rejection::Malformed);
         };
-        let tag = B64.decode(tag_b64).map_err(|_| Rejection::Malformed)?;
+        let tag = B64::decode_vec(tag_b64).map_err(|_| Rejection::Malformed)?;
         if tag.len() != 32 {
             return Err(Rejection::Malformed);
         }
@@ -123,7 +122,7 @@ impl Signer {
         if now_ms / 1000 >= expiry {
             return Err(Rejection::Expired);
         }
-        let name = B64.decode(name_b64).map_err(|_| Rejection::Malformed)?;
+        let name = B64::decode_vec(name_b64).map_err(|_| Rejection::Malformed)?;
         String::from_utf8(name).map_err(|_| Rejection::Malformed)
     }
 
@@ -237,7 +236,11 @@ mod tests {
     fn round_trip_and_format() {
         let c = cfg(&[K1]);
         let v = sign(&c, "b-1", NOW);
-        assert!(v.starts_with(&format!("v1.{}.{}.", B64.encode("b-1"), NOW / 1000 + 3600)));
+        assert!(v.starts_with(&format!(
+            "v1.{}.{}.",
+            B64::encode_string(b"b-1"),
+            NOW / 1000 + 3600
+        )));
         assert!(
             v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
@@ -260,7 +263,7 @@ mod tests {
         let c = cfg(&[K1]);
         let v = sign(&c, "a", NOW);
         // Another backend name under the old MAC.
-        let forged = v.replacen(&B64.encode("a"), &B64.encode("b"), 1);
+        let forged = v.replacen(&B64::encode_string(b"a"), &B64::encode_string(b"b"), 1);
         assert_eq!(verify(&c, &forged, NOW), Err(Rejection::BadSignature));
         // A later expiry under the old MAC.
         let expiry = (NOW / 1000 + 3600).to_string();
@@ -283,6 +286,17 @@ mod tests {
         assert_eq!(verify(&cfg(&[K1]), &new, NOW), Ok("a".into()));
     }
 
+    /// `value` with its tag's unused low bits set: decodes to the same bytes
+    /// when a decoder ignores them.
+    fn non_canonical(value: &str) -> String {
+        let (payload, tag) = value.rsplit_once('.').unwrap();
+        let last = tag.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let i = alphabet.find(last).unwrap();
+        let stray = alphabet.as_bytes()[i | 1] as char; // 32 bytes: the last 2 bits are unused
+        format!("{payload}.{}{stray}", &tag[..tag.len() - 1])
+    }
+
     #[test]
     fn malformed_values() {
         let c = cfg(&[K1]);
@@ -301,6 +315,8 @@ mod tests {
             format!("v1.YQ..{tag}"),            // empty expiry
             format!("v1.YQ.1234567890123.{tag}"), // expiry too long
             "x".repeat(MAX_VALUE_LEN + 1),
+            format!("{payload}.{}=", tag), // padded
+            non_canonical(&good),          // stray bits after the last byte
         ];
         for v in &cases {
             assert_eq!(verify(&c, v, NOW), Err(Rejection::Malformed), "{v:?}");
@@ -309,7 +325,7 @@ mod tests {
         for name_b64 in ["*", "_w"] {
             let payload = format!("v1.{name_b64}.{}", NOW / 1000 + 60);
             let keyed = <HmacSha256 as Mac>::new_from_slice(K1.as_bytes()).unwrap();
-            let tag = B64.encode(Signer::mac(&keyed, &payload).finalize().into_bytes());
+            let tag = B64::encode_string(&Signer::mac(&keyed, &payload).finalize().into_bytes());
             assert_eq!(
                 verify(&c, &format!("{payload}.{tag}"), NOW),
                 Err(Rejection::Malformed),

@@ -114,19 +114,136 @@ impl Decision {
             s.push_str(" panic=1");
         }
         if self.ranked.len() > 1 {
-            let f: Vec<&str> = self.ranked[1..].iter().map(|&i| name(i)).collect();
             s.push_str(" fallbacks=");
-            s.push_str(&f.join(","));
+            for (n, &i) in self.ranked[1..].iter().enumerate() {
+                if n > 0 {
+                    s.push(',');
+                }
+                s.push_str(name(i));
+            }
         }
         if !self.scores.is_empty() {
-            let sc: Vec<String> = self
-                .scores
-                .iter()
-                .map(|&(i, v)| format!("{}:{:.4}", name(i), v))
-                .collect();
             s.push_str(" scores=");
-            s.push_str(&sc.join(","));
+            for (n, &(i, v)) in self.scores.iter().enumerate() {
+                if n > 0 {
+                    s.push(',');
+                }
+                s.push_str(name(i));
+                s.push(':');
+                push_fixed4(&mut s, v);
+            }
         }
         s
+    }
+}
+
+/// Append `v` with four decimals, exactly as `format!("{v:.4}")` writes it,
+/// from integer arithmetic: the Envoy filter then links no float formatting
+/// (`core::fmt::float`, ~20 KB with its tables). Magnitudes of 2^64 and more
+/// (no score comes near) are written `1.8e19+`.
+fn push_fixed4(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if v.is_sign_negative() {
+        out.push('-');
+    }
+    let a = v.abs();
+    if a.is_infinite() {
+        out.push_str("inf");
+        return;
+    }
+    let whole = a.trunc();
+    if whole >= 2f64.powi(64) {
+        out.push_str("1.8e19+");
+        return;
+    }
+    let mut whole = whole as u64;
+    let mut frac = ten_thousandths(a - whole as f64);
+    if frac == 10_000 {
+        whole += 1;
+        frac = 0;
+    }
+    out.push_str(&whole.to_string());
+    out.push('.');
+    let digits = frac.to_string();
+    for _ in digits.len()..4 {
+        out.push('0');
+    }
+    out.push_str(&digits);
+}
+
+/// `f · 10⁴` rounded half to even, exactly, for `0 ≤ f < 1` (`f = m · 2^e`).
+fn ten_thousandths(f: f64) -> u32 {
+    let bits = f.to_bits();
+    let (exp, fraction) = ((bits >> 52) & 0x7ff, bits & ((1 << 52) - 1));
+    let (m, shift) = if exp == 0 {
+        (fraction, 1074)
+    } else {
+        (fraction | 1 << 52, 1075 - exp)
+    };
+    if m == 0 || shift > 127 {
+        return 0; // below 2^-74: rounds to 0
+    }
+    let scaled = u128::from(m) * 10_000;
+    let (q, rem) = (scaled >> shift, scaled & ((1 << shift) - 1));
+    let half = 1u128 << (shift - 1);
+    let up = rem > half || (rem == half && q % 2 == 1);
+    (q + u128::from(up)) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_fixed4;
+    use crate::rng::{Rng, SplitMix64};
+
+    fn fixed4(v: f64) -> String {
+        let mut s = String::new();
+        push_fixed4(&mut s, v);
+        s
+    }
+
+    #[test]
+    fn four_decimals_as_std_formats_them() {
+        let mut rng = SplitMix64::new(7);
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            0.5,
+            0.03125,
+            0.00005,
+            0.99995,
+            0.999_949_999,
+            9.99995,
+            12.5,
+            12.9,
+            333.333_333,
+            1e-9,
+            4.5e15,
+            9.1e15,
+            1.8e19,
+            -2.25,
+            -1e-7,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            123_456.000_05,
+        ];
+        for _ in 0..20_000 {
+            let bits = rng.next_u64();
+            // Uniform in [0, 1000), and spread over magnitudes 2^-20 .. 2^63.
+            values.push(rng.unit() * 1000.0);
+            values.push(f64::from_bits(
+                0x3EB0_0000_0000_0000 + bits % 0x0530_0000_0000_0000,
+            ));
+        }
+        for v in values {
+            assert_eq!(fixed4(v), format!("{v:.4}"), "{v:e}");
+        }
+        assert_eq!(fixed4(1.9e19), "1.8e19+");
+        assert_eq!(fixed4(-1e300), "-1.8e19+");
     }
 }

@@ -4,7 +4,10 @@
 //! `application_utilization` when positive, else `cpu_utilization` (Envoy's
 //! client-side weighted round robin does the same), clamped to `[0, 1]`.
 
+use crate::float::parse_f64;
+use crate::json::{Event, Events};
 use core::fmt;
+use std::borrow::Cow;
 
 /// Why a report was not understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +29,7 @@ fn err(s: impl Into<String>) -> LoadReportError {
 }
 
 fn number(field: &str, v: &str) -> Result<f64, LoadReportError> {
-    let x: f64 = v
-        .trim()
-        .parse()
-        .map_err(|_| err(format!("{field}: {v:?} is not a number")))?;
+    let x = parse_f64(v.trim()).ok_or_else(|| err(format!("{field}: {v:?} is not a number")))?;
     if !x.is_finite() || x < 0.0 {
         return Err(err(format!(
             "{field}: {v:?} must be a finite non-negative number"
@@ -70,18 +70,7 @@ pub fn parse_orca(value: &str) -> Result<f64, LoadReportError> {
         }
         pick(cpu, app)
     } else if format == "JSON" {
-        let doc: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| err(format!("JSON: {e}")))?;
-        let field = |k: &str| -> Result<Option<f64>, LoadReportError> {
-            match doc.get(k).or_else(|| doc.get(camel(k).as_str())) {
-                None => Ok(None),
-                Some(serde_json::Value::Number(n)) => {
-                    n.as_f64().map(|x| number(k, &x.to_string())).transpose()
-                }
-                Some(other) => Err(err(format!("{k}: {other} is not a number"))),
-            }
-        };
-        pick(field("cpu_utilization")?, field("application_utilization")?)
+        json_report(body)
     } else if format == "BIN" {
         Err(err(
             "BIN (protobuf) reports are not read; send TEXT or JSON",
@@ -93,20 +82,52 @@ pub fn parse_orca(value: &str) -> Result<f64, LoadReportError> {
     }
 }
 
-fn camel(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut up = false;
-    for c in snake.chars() {
-        if c == '_' {
-            up = true;
-        } else if up {
-            out.push(c.to_ascii_uppercase());
-            up = false;
-        } else {
-            out.push(c);
+/// Members of a JSON report that are read, the proto3 JSON names after the
+/// field names (which win when both are present).
+const JSON_FIELDS: [&str; 4] = [
+    "cpu_utilization",
+    "application_utilization",
+    "cpuUtilization",
+    "applicationUtilization",
+];
+
+/// The utilisation of a JSON report (an object; every other member is
+/// skipped, a repeated member counts with its last value).
+fn json_report(body: &str) -> Result<f64, LoadReportError> {
+    let mut events = Events::new(body);
+    // Each wanted member's value: a number's text, or what else it was.
+    let mut found: [Option<Result<Cow<'_, str>, String>>; 4] = Default::default();
+    let mut depth = 0usize;
+    let mut member = None;
+    loop {
+        let event = events.next().map_err(|e| err(format!("JSON: {e}")))?;
+        if let Some(i) = member.take() {
+            found[i] = Some(match &event {
+                Event::Number(n) => Ok(n.clone()),
+                Event::String(s) => Err(format!("string {s:?}")),
+                Event::Boolean(b) => Err(b.to_string()),
+                Event::Null => Err("null".to_string()),
+                _ => Err("an array or object".to_string()),
+            });
+        }
+        match event {
+            Event::Eof => break,
+            Event::ObjectKey(k) if depth == 1 => member = JSON_FIELDS.iter().position(|f| *f == k),
+            Event::StartObject | Event::StartArray => depth += 1,
+            Event::EndObject | Event::EndArray => depth = depth.saturating_sub(1),
+            _ => {}
         }
     }
-    out
+    let [cpu, app, cpu_camel, app_camel] = found;
+    let value = |field: &str, v: Option<Result<Cow<'_, str>, String>>| match v {
+        None => Ok(None),
+        Some(Ok(n)) => number(field, &n).map(Some),
+        Some(Err(what)) => Err(err(format!("{field}: {what} is not a number"))),
+    };
+    pick(
+        value(JSON_FIELDS[0], cpu.or(cpu_camel))?,
+        value(JSON_FIELDS[1], app.or(app_camel))?,
+    )
 }
 
 /// Parse the plain `x-edgepick-load` form: one number in `[0, 1]` (larger clamps to 1).
@@ -177,6 +198,43 @@ mod tests {
             parse_orca(r#"JSON {"cpu_utilization": 1, "named_metrics": {"x": 3}}"#).unwrap(),
             1.0
         ));
+    }
+
+    #[test]
+    fn json_reads_only_top_level_members() {
+        let nested = r#"JSON {"named_metrics": {"cpu_utilization": 0.9, "a": [1, {"b": 2}]},
+            "utilization": {"x": 1}, "cpu_utilization": 0.25}"#;
+        assert!(close(parse_orca(nested).unwrap(), 0.25));
+        assert!(close(
+            parse_orca(r#"JSON {"cpuUtilization": 0.9, "cpu_utilization": 0.3}"#).unwrap(),
+            0.3
+        ));
+        assert!(close(
+            parse_orca(r#"JSON {"cpu_utilization": 0.9, "cpu_utilization": 0.2}"#).unwrap(),
+            0.2
+        ));
+        assert!(message(parse_orca(r#"JSON [{"cpu_utilization": 0.5}]"#)).contains("no cpu"));
+        assert!(message(parse_orca("JSON 0.5")).contains("no cpu"));
+        assert!(close(
+            parse_orca(r#"JSON {"cpu_utilization": 5e-1}"#).unwrap(),
+            0.5
+        ));
+    }
+
+    #[test]
+    fn json_errors_say_what_and_where() {
+        assert_eq!(
+            message(parse_orca(r#"JSON {"cpu_utilization": null}"#)),
+            "load report: cpu_utilization: null is not a number"
+        );
+        assert_eq!(
+            message(parse_orca(r#"JSON {"cpu_utilization": {"v": 1}}"#)),
+            "load report: cpu_utilization: an array or object is not a number"
+        );
+        assert!(message(parse_orca(r#"JSON {"cpu_utilization": 0.5,}"#))
+            .starts_with("load report: JSON: invalid JSON at line 1 column 25: Trailing commas"));
+        assert!(message(parse_orca(r#"JSON {"cpu_utilization": 0.5} {}"#))
+            .contains("invalid JSON at line 1 column 26"));
     }
 
     #[test]

@@ -290,15 +290,16 @@ fn wrong_json_type() {
 
 #[test]
 fn trailing_garbage() {
-    rejects(
+    let e = rejects(
         &format!("{} xyz", base()),
         "(document)",
-        "trailing characters",
+        "Unexpected char: 'x'",
     );
+    assert!(e.problem.starts_with("invalid JSON at line "), "{e}");
     rejects(
         &format!("{}{{}}", base()),
         "(document)",
-        "trailing characters",
+        "already contains one root element",
     );
 }
 

@@ -2,13 +2,13 @@
 //! unknown fields are rejected so a typo never silently falls back to a default.
 //!
 //! `Config::from_json` reads these through the table-driven reader in
-//! `config/read.rs` (much smaller in the Envoy filter); the `Deserialize`
-//! derives stay as its reference, checked against it by the tests.
+//! `config/read.rs` (no serde in the Envoy filter); the `Deserialize` derives
+//! stay as its reference, checked against it by `config/read_tests.rs`.
 
 use serde::Deserialize;
 
 /// The whole configuration document as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Document version; 1 when absent.
@@ -40,7 +40,7 @@ pub struct RawConfig {
 }
 
 /// `algorithm`: a name plus the parameters that name accepts.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlgorithm {
     pub name: Option<String>,
@@ -55,7 +55,7 @@ pub struct RawAlgorithm {
 }
 
 /// One entry of `backends`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBackend {
     pub name: Option<String>,
@@ -67,7 +67,7 @@ pub struct RawBackend {
 }
 
 /// `backends[i].link`: the route from the edge to the node.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLink {
     pub bandwidth_mbps: Option<f64>,
@@ -77,7 +77,7 @@ pub struct RawLink {
 }
 
 /// `health`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHealth {
     pub heartbeat: Option<RawHeartbeat>,
@@ -88,7 +88,7 @@ pub struct RawHealth {
 }
 
 /// `health.heartbeat`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHeartbeat {
     pub interval_ms: Option<u64>,
@@ -100,7 +100,7 @@ pub struct RawHeartbeat {
 }
 
 /// `cookie`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCookie {
     pub name: Option<String>,
@@ -113,7 +113,7 @@ pub struct RawCookie {
 }
 
 /// `client`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
     pub trusted_hops: Option<u8>,

@@ -1,442 +1,264 @@
-//! Reading the raw document: the same serde calls `#[derive(Deserialize)]`
-//! makes for [`RawConfig`], through one table-driven visitor instead of one
-//! generated visitor per struct.
+//! Reading the raw document: one table-driven reader over JSON events
+//! ([`crate::json`]) instead of serde's generated visitors.
 //!
-//! The derive instantiated a `visit_map` and a `visit_seq` per raw struct
-//! against serde_json's deserializer, about 23 KB of the Envoy filter's code.
-//! Here every struct is a [`Shape`] (its field names and kinds), read by one
-//! [`StructVisitor`] into a [`Val`] tree, then moved into the raw structs. The
-//! deserializer sees exactly the calls the derive made (`deserialize_struct`,
-//! `deserialize_option`, `deserialize_seq`, the same primitive impls), so
-//! every error — message, line and column — is the one it gave; a test checks
-//! that against the derive.
+//! Every raw struct is a `Shape` (`shapes.rs`: its field names and how each
+//! is read). The reader walks the events against the shapes into a tree of
+//! values, then moves that into the [`raw`](super::raw) structs. It accepts what
+//! `#[derive(Deserialize)]` with `deny_unknown_fields` accepted — `null` is an
+//! absent field, integers must fit their type, unknown and repeated keys are
+//! refused — with one deliberate difference: a struct must be written as an
+//! object (serde also took an array of its fields in order). Errors carry
+//! serde's wording and name the field's JSON path as `serde_path_to_error`
+//! did, e.g. `backends[1].weight: invalid type: string "heavy", expected u32 at
+//! line 3 column 40`; a syntax error names `(document)` and says where.
+//! `read_tests.rs` holds the reader to the derive on thousands of documents.
 
-use super::raw::*;
-use core::fmt;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use super::raw::RawConfig;
+use super::shapes::{config, Fields, Kind, Shape, Val, CONFIG};
+use super::ConfigError;
+use crate::float::parse_f64;
+use crate::json::{Event, Events};
 
-/// How a field is read. Every field is an `Option<T>` except a [`Kind::Seq`].
-#[derive(Clone, Copy)]
-enum Kind {
-    U8,
-    U32,
-    U64,
-    Usize,
-    F64,
-    Bool,
-    Str,
-    Strs,
-    /// `Option<struct>`.
-    Struct(&'static Shape),
-    /// `Vec<struct>`, `#[serde(default)]` (the only non-optional field).
-    Seq(&'static Shape),
-}
+/// Field name used for errors that concern the whole document.
+pub(super) const DOCUMENT: &str = "(document)";
 
-/// A raw struct: what the derive knew about it.
-struct Shape {
-    /// Serde name (`deserialize_struct`'s first argument).
-    name: &'static str,
-    /// `expecting` text: `struct RawLink`.
-    expecting: &'static str,
-    /// `invalid_length` text in sequence form: `struct RawLink with 4 elements`.
-    with_len: &'static str,
-    fields: &'static [&'static str],
-    kinds: &'static [Kind],
-    /// Bit `i`: field `i` is `#[serde(default)]` (a short sequence leaves it default).
-    defaults: u32,
-}
+type Result<T> = core::result::Result<T, ConfigError>;
 
-/// A value read for one field.
-enum Val {
-    U8(u8),
-    U32(u32),
-    U64(u64),
-    Usize(usize),
-    F64(f64),
-    Bool(bool),
-    Str(String),
-    Strs(Vec<String>),
-    Struct(Fields),
-    Seq(Vec<Fields>),
-}
-
-/// A struct's fields, in declaration order; `None` when absent or null.
-type Fields = Vec<Option<Val>>;
-
-macro_rules! shape {
-    ($id:ident, $name:literal, $n:literal, $defaults:literal, [$($f:literal: $k:expr),* $(,)?]) => {
-        static $id: Shape = Shape {
-            name: $name,
-            expecting: concat!("struct ", $name),
-            with_len: concat!("struct ", $name, " with ", $n),
-            fields: &[$($f),*],
-            kinds: &[$($k),*],
-            defaults: $defaults,
-        };
+/// Read a document into the raw structs.
+pub(super) fn from_str(text: &str) -> Result<RawConfig> {
+    let mut r = Reader {
+        events: Events::new(text),
+        path: String::new(),
     };
-}
-
-// Every field of RawConfig but `algorithm` is `#[serde(default)]`.
-shape!(CONFIG, "RawConfig", "9 elements", 0b1_1111_1011, [
-    "version": Kind::U32,
-    "mode": Kind::Str,
-    "algorithm": Kind::Struct(&ALGORITHM),
-    "backends": Kind::Seq(&BACKEND),
-    "health": Kind::Struct(&HEALTH),
-    "cookie": Kind::Struct(&COOKIE),
-    "client": Kind::Struct(&CLIENT),
-    "fallbacks": Kind::Usize,
-    "decision_header": Kind::Bool,
-]);
-shape!(ALGORITHM, "RawAlgorithm", "9 elements", 0, [
-    "name": Kind::Str,
-    "tie_tolerance": Kind::F64,
-    "load_threshold": Kind::F64,
-    "choices": Kind::U32,
-    "decay_ms": Kind::F64,
-    "default_rtt_ms": Kind::F64,
-    "key": Kind::Str,
-    "flavour": Kind::Str,
-    "table_size": Kind::U64,
-]);
-shape!(BACKEND, "RawBackend", "6 elements", 0, [
-    "name": Kind::Str,
-    "address": Kind::Str,
-    "url": Kind::Str,
-    "weight": Kind::U32,
-    "capacity": Kind::U32,
-    "link": Kind::Struct(&LINK),
-]);
-shape!(LINK, "RawLink", "4 elements", 0, [
-    "bandwidth_mbps": Kind::F64,
-    "hops": Kind::U32,
-    "delay_ms": Kind::F64,
-    "residual_mbps": Kind::F64,
-]);
-shape!(HEALTH, "RawHealth", "5 elements", 0, [
-    "heartbeat": Kind::Struct(&HEARTBEAT),
-    "max_fails": Kind::U32,
-    "fail_timeout_ms": Kind::U64,
-    "slow_start_ms": Kind::U64,
-    "panic_threshold": Kind::F64,
-]);
-shape!(HEARTBEAT, "RawHeartbeat", "6 elements", 0, [
-    "interval_ms": Kind::U64,
-    "window_ms": Kind::U64,
-    "threshold": Kind::U32,
-    "path": Kind::Str,
-    "timeout_ms": Kind::U64,
-    "cluster": Kind::Str,
-]);
-shape!(COOKIE, "RawCookie", "7 elements", 0, [
-    "name": Kind::Str,
-    "keys": Kind::Strs,
-    "max_age_s": Kind::U64,
-    "path": Kind::Str,
-    "same_site": Kind::Str,
-    "secure": Kind::Bool,
-    "http_only": Kind::Bool,
-]);
-shape!(CLIENT, "RawClient", "1 element", 0, ["trusted_hops": Kind::U8]);
-
-/// Read a document (like `serde_json::from_str::<RawConfig>`).
-pub(super) fn from_str(text: &str) -> serde_json::Result<RawConfig> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let fields = de.deserialize_struct(CONFIG.name, CONFIG.fields, StructVisitor(&CONFIG))?;
-    de.end()?;
-    Ok(config(fields))
-}
-
-/// Reads one field's value.
-struct ValSeed(Kind);
-
-impl<'de> DeserializeSeed<'de> for ValSeed {
-    type Value = Option<Val>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Val>, D::Error> {
-        Ok(match self.0 {
-            Kind::U8 => Option::<u8>::deserialize(d)?.map(Val::U8),
-            Kind::U32 => Option::<u32>::deserialize(d)?.map(Val::U32),
-            Kind::U64 => Option::<u64>::deserialize(d)?.map(Val::U64),
-            Kind::Usize => Option::<usize>::deserialize(d)?.map(Val::Usize),
-            Kind::F64 => Option::<f64>::deserialize(d)?.map(Val::F64),
-            Kind::Bool => Option::<bool>::deserialize(d)?.map(Val::Bool),
-            Kind::Str => Option::<String>::deserialize(d)?.map(Val::Str),
-            Kind::Strs => Option::<Vec<String>>::deserialize(d)?.map(Val::Strs),
-            Kind::Struct(s) => d.deserialize_option(OptionVisitor(s))?.map(Val::Struct),
-            Kind::Seq(s) => Some(Val::Seq(d.deserialize_seq(SeqVisitor(s))?)),
-        })
+    let first = r.next()?;
+    let fields = r.object(&CONFIG, first)?;
+    match r.next()? {
+        Event::Eof => Ok(config(fields)),
+        _ => Err(r.fail("trailing characters".to_string())),
     }
 }
 
-/// `Option<struct>`, as serde's `Option<T>` reads it.
-struct OptionVisitor(&'static Shape);
-
-impl<'de> Visitor<'de> for OptionVisitor {
-    type Value = Option<Fields>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("option")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_struct(self.0.name, self.0.fields, StructVisitor(self.0))
-            .map(Some)
-    }
+/// A JSON number as serde_json classifies it.
+enum Number {
+    /// A non-negative integer that fits `u64`.
+    Pos(u64),
+    /// A negative integer that fits `i64`.
+    Neg,
+    /// Anything else (a fraction, an exponent, a larger integer, `-0`).
+    Float,
 }
 
-/// `Vec<struct>`, as serde's `Vec<T>` reads it.
-struct SeqVisitor(&'static Shape);
-
-impl<'de> Visitor<'de> for SeqVisitor {
-    type Value = Vec<Fields>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a sequence")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(StructSeed(self.0))? {
-            out.push(v);
+fn classify(text: &str) -> Number {
+    if text.bytes().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+        Number::Float
+    } else if text.starts_with('-') {
+        match text.parse::<i64>() {
+            Ok(n) if n != 0 => Number::Neg,
+            _ => Number::Float,
         }
-        Ok(out)
+    } else {
+        text.parse().map_or(Number::Float, Number::Pos)
     }
 }
 
-/// A struct element of a sequence.
-struct StructSeed(&'static Shape);
-
-impl<'de> DeserializeSeed<'de> for StructSeed {
-    type Value = Fields;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Fields, D::Error> {
-        d.deserialize_struct(self.0.name, self.0.fields, StructVisitor(self.0))
+/// How serde describes a value it did not expect.
+fn unexpected(event: &Event<'_>) -> String {
+    match event {
+        Event::String(s) => format!("string {s:?}"),
+        Event::Number(n) => match classify(n) {
+            Number::Float => format!("floating point `{n}`"),
+            _ => format!("integer `{n}`"),
+        },
+        Event::Boolean(b) => format!("boolean `{b}`"),
+        Event::Null => "null".to_string(),
+        Event::StartArray => "sequence".to_string(),
+        Event::StartObject => "map".to_string(),
+        _ => "end of a container".to_string(),
     }
 }
 
-/// Any raw struct, from a map (by name, unknown and repeated keys rejected)
-/// or a sequence (by position), as the derive with `deny_unknown_fields` does.
-struct StructVisitor(&'static Shape);
+/// serde's list of the fields an unknown key could have been.
+fn one_of(fields: &[&str]) -> String {
+    let mut out = String::new();
+    if fields.len() > 2 {
+        out.push_str("one of ");
+    }
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if fields.len() == 2 { " or " } else { ", " });
+        }
+        out.push('`');
+        out.push_str(f);
+        out.push('`');
+    }
+    out
+}
 
-impl<'de> Visitor<'de> for StructVisitor {
-    type Value = Fields;
+struct Reader<'a> {
+    events: Events<'a>,
+    /// JSON path of the value being read (`backends[1].link`); empty at the root.
+    path: String,
+}
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.expecting)
+impl<'a> Reader<'a> {
+    fn next(&mut self) -> Result<Event<'a>> {
+        self.events
+            .next()
+            .map_err(|e| ConfigError::new(DOCUMENT, e))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Fields, A::Error> {
-        let mut out = Fields::with_capacity(self.0.kinds.len());
-        for (i, &kind) in self.0.kinds.iter().enumerate() {
-            match seq.next_element_seed(ValSeed(kind))? {
-                Some(v) => out.push(v),
-                None if self.0.defaults & (1 << i) != 0 => out.push(None),
-                None => return Err(de::Error::invalid_length(i, &self.0.with_len)),
+    /// An error about the value just read, at the current path.
+    fn fail(&self, problem: String) -> ConfigError {
+        let field = if self.path.is_empty() {
+            DOCUMENT
+        } else {
+            &self.path
+        };
+        ConfigError::new(field, format!("{problem} at {}", self.events.position()))
+    }
+
+    fn invalid_type(&self, got: &Event<'_>, expected: &str) -> ConfigError {
+        self.fail(format!(
+            "invalid type: {}, expected {expected}",
+            unexpected(got)
+        ))
+    }
+
+    /// Enter element `i` of the array at the current path; returns where to truncate.
+    fn enter_index(&mut self, i: usize) -> usize {
+        let at = self.path.len();
+        self.path.push('[');
+        self.path.push_str(&i.to_string());
+        self.path.push(']');
+        at
+    }
+
+    fn enter_key(&mut self, key: &str) -> usize {
+        let at = self.path.len();
+        if at > 0 {
+            self.path.push('.');
+        }
+        self.path.push_str(key);
+        at
+    }
+
+    /// A field's value, `first` being its first event.
+    fn value(&mut self, kind: Kind, first: Event<'a>) -> Result<Option<Val>> {
+        if matches!(first, Event::Null) && !matches!(kind, Kind::Seq(_)) {
+            return Ok(None);
+        }
+        let v = match kind {
+            Kind::U8 => Val::U8(self.int(&first, "u8", u8::MAX.into())? as u8),
+            Kind::U32 => Val::U32(self.int(&first, "u32", u32::MAX.into())? as u32),
+            Kind::U64 => Val::U64(self.int(&first, "u64", u64::MAX)?),
+            Kind::Usize => Val::Usize(self.int(&first, "usize", usize::MAX as u64)? as usize),
+            Kind::F64 => match &first {
+                Event::Number(n) => match parse_f64(n) {
+                    Some(x) => Val::F64(x),
+                    None => return Err(self.invalid_type(&first, "f64")),
+                },
+                _ => return Err(self.invalid_type(&first, "f64")),
+            },
+            Kind::Bool => match first {
+                Event::Boolean(b) => Val::Bool(b),
+                _ => return Err(self.invalid_type(&first, "a boolean")),
+            },
+            Kind::Str => Val::Str(self.string(first)?),
+            Kind::Strs => {
+                let mut out = Vec::new();
+                self.array(first, |r, element| {
+                    out.push(r.string(element)?);
+                    Ok(())
+                })?;
+                Val::Strs(out)
             }
-        }
-        Ok(out)
+            Kind::Struct(shape) => Val::Struct(self.object(shape, first)?),
+            Kind::Seq(shape) => {
+                let mut out = Vec::new();
+                self.array(first, |r, element| {
+                    out.push(r.object(shape, element)?);
+                    Ok(())
+                })?;
+                Val::Seq(out)
+            }
+        };
+        Ok(Some(v))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
-        let n = self.0.kinds.len();
-        let mut out: Fields = (0..n).map(|_| None).collect();
-        let mut seen = vec![false; n];
-        while let Some(i) = map.next_key_seed(FieldSeed(self.0))? {
+    /// An integer in `0..=max`.
+    fn int(&self, event: &Event<'_>, ty: &str, max: u64) -> Result<u64> {
+        match event {
+            Event::Number(n) => match classify(n) {
+                Number::Pos(v) if v <= max => Ok(v),
+                Number::Pos(_) | Number::Neg => Err(self.fail(format!(
+                    "invalid value: {}, expected {ty}",
+                    unexpected(event)
+                ))),
+                Number::Float => Err(self.invalid_type(event, ty)),
+            },
+            _ => Err(self.invalid_type(event, ty)),
+        }
+    }
+
+    fn string(&self, event: Event<'a>) -> Result<String> {
+        match event {
+            Event::String(s) => Ok(s.into_owned()),
+            _ => Err(self.invalid_type(&event, "a string")),
+        }
+    }
+
+    /// An array: `element` reads each element from its first event, at its index.
+    fn array(
+        &mut self,
+        first: Event<'a>,
+        mut element: impl FnMut(&mut Self, Event<'a>) -> Result<()>,
+    ) -> Result<()> {
+        if !matches!(first, Event::StartArray) {
+            return Err(self.invalid_type(&first, "a sequence"));
+        }
+        for i in 0.. {
+            let event = self.next()?;
+            if matches!(event, Event::EndArray) {
+                break;
+            }
+            let at = self.enter_index(i);
+            element(self, event)?;
+            self.path.truncate(at);
+        }
+        Ok(())
+    }
+
+    /// An object of `shape`: known keys, each at most once.
+    fn object(&mut self, shape: &'static Shape, first: Event<'a>) -> Result<Fields> {
+        if !matches!(first, Event::StartObject) {
+            return Err(self.invalid_type(&first, shape.expecting));
+        }
+        let mut out: Fields = shape.kinds.iter().map(|_| None).collect();
+        let mut seen = vec![false; shape.kinds.len()];
+        loop {
+            let key = match self.next()? {
+                Event::EndObject => return Ok(out),
+                Event::ObjectKey(key) => key,
+                other => return Err(self.invalid_type(&other, "a key")),
+            };
+            let at = self.enter_key(&key);
+            let Some(i) = shape.fields.iter().position(|f| *f == key) else {
+                let problem = format!("unknown field `{key}`, expected {}", one_of(shape.fields));
+                return Err(self.fail(problem));
+            };
             if seen[i] {
-                return Err(de::Error::duplicate_field(self.0.fields[i]));
+                // The repeated key belongs to the object, as serde reported it.
+                self.path.truncate(at);
+                return Err(self.fail(format!("duplicate field `{key}`")));
             }
             seen[i] = true;
-            out[i] = map.next_value_seed(ValSeed(self.0.kinds[i]))?;
+            let first = self.next()?;
+            out[i] = self.value(shape.kinds[i], first)?;
+            self.path.truncate(at);
         }
-        Ok(out)
     }
 }
 
-/// A key: the index of a known field, or `unknown field` listing them.
-struct FieldSeed(&'static Shape);
-
-impl<'de> DeserializeSeed<'de> for FieldSeed {
-    type Value = usize;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_identifier(self)
-    }
-}
-
-impl<'de> Visitor<'de> for FieldSeed {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("field identifier")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
-        self.0
-            .fields
-            .iter()
-            .position(|f| *f == v)
-            .ok_or_else(|| de::Error::unknown_field(v, self.0.fields))
-    }
-}
-
-// Moving the fields into the raw structs. Each getter takes the value the
-// shape declared for that position, so any other variant is unreachable.
-
-fn take(f: &mut Fields, i: usize) -> Option<Val> {
-    f.get_mut(i).and_then(Option::take)
-}
-
-fn u8_at(f: &mut Fields, i: usize) -> Option<u8> {
-    match take(f, i) {
-        Some(Val::U8(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn u32_at(f: &mut Fields, i: usize) -> Option<u32> {
-    match take(f, i) {
-        Some(Val::U32(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn u64_at(f: &mut Fields, i: usize) -> Option<u64> {
-    match take(f, i) {
-        Some(Val::U64(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn usize_at(f: &mut Fields, i: usize) -> Option<usize> {
-    match take(f, i) {
-        Some(Val::Usize(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn f64_at(f: &mut Fields, i: usize) -> Option<f64> {
-    match take(f, i) {
-        Some(Val::F64(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn bool_at(f: &mut Fields, i: usize) -> Option<bool> {
-    match take(f, i) {
-        Some(Val::Bool(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn str_at(f: &mut Fields, i: usize) -> Option<String> {
-    match take(f, i) {
-        Some(Val::Str(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn strs_at(f: &mut Fields, i: usize) -> Option<Vec<String>> {
-    match take(f, i) {
-        Some(Val::Strs(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn struct_at(f: &mut Fields, i: usize) -> Option<Fields> {
-    match take(f, i) {
-        Some(Val::Struct(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn seq_at(f: &mut Fields, i: usize) -> Vec<Fields> {
-    match take(f, i) {
-        Some(Val::Seq(v)) => v,
-        _ => Vec::new(),
-    }
-}
-
-fn config(mut f: Fields) -> RawConfig {
-    RawConfig {
-        version: u32_at(&mut f, 0),
-        mode: str_at(&mut f, 1),
-        algorithm: struct_at(&mut f, 2).map(algorithm),
-        backends: seq_at(&mut f, 3).into_iter().map(backend).collect(),
-        health: struct_at(&mut f, 4).map(health),
-        cookie: struct_at(&mut f, 5).map(cookie),
-        client: struct_at(&mut f, 6).map(|mut c| RawClient {
-            trusted_hops: u8_at(&mut c, 0),
-        }),
-        fallbacks: usize_at(&mut f, 7),
-        decision_header: bool_at(&mut f, 8),
-    }
-}
-
-fn algorithm(mut f: Fields) -> RawAlgorithm {
-    RawAlgorithm {
-        name: str_at(&mut f, 0),
-        tie_tolerance: f64_at(&mut f, 1),
-        load_threshold: f64_at(&mut f, 2),
-        choices: u32_at(&mut f, 3),
-        decay_ms: f64_at(&mut f, 4),
-        default_rtt_ms: f64_at(&mut f, 5),
-        key: str_at(&mut f, 6),
-        flavour: str_at(&mut f, 7),
-        table_size: u64_at(&mut f, 8),
-    }
-}
-
-fn backend(mut f: Fields) -> RawBackend {
-    RawBackend {
-        name: str_at(&mut f, 0),
-        address: str_at(&mut f, 1),
-        url: str_at(&mut f, 2),
-        weight: u32_at(&mut f, 3),
-        capacity: u32_at(&mut f, 4),
-        link: struct_at(&mut f, 5).map(|mut l| RawLink {
-            bandwidth_mbps: f64_at(&mut l, 0),
-            hops: u32_at(&mut l, 1),
-            delay_ms: f64_at(&mut l, 2),
-            residual_mbps: f64_at(&mut l, 3),
-        }),
-    }
-}
-
-fn health(mut f: Fields) -> RawHealth {
-    RawHealth {
-        heartbeat: struct_at(&mut f, 0).map(|mut h| RawHeartbeat {
-            interval_ms: u64_at(&mut h, 0),
-            window_ms: u64_at(&mut h, 1),
-            threshold: u32_at(&mut h, 2),
-            path: str_at(&mut h, 3),
-            timeout_ms: u64_at(&mut h, 4),
-            cluster: str_at(&mut h, 5),
-        }),
-        max_fails: u32_at(&mut f, 1),
-        fail_timeout_ms: u64_at(&mut f, 2),
-        slow_start_ms: u64_at(&mut f, 3),
-        panic_threshold: f64_at(&mut f, 4),
-    }
-}
-
-fn cookie(mut f: Fields) -> RawCookie {
-    RawCookie {
-        name: str_at(&mut f, 0),
-        keys: strs_at(&mut f, 1),
-        max_age_s: u64_at(&mut f, 2),
-        path: str_at(&mut f, 3),
-        same_site: str_at(&mut f, 4),
-        secure: bool_at(&mut f, 5),
-        http_only: bool_at(&mut f, 6),
-    }
-}
+#[cfg(test)]
+#[path = "read_tests.rs"]
+mod tests;

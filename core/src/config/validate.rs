@@ -3,6 +3,13 @@
 use super::raw::*;
 use super::*;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, DefaultHasher};
+
+/// Names and addresses already seen. The configuration is the operator's own
+/// input (no hash flooding to fear), so SipHash with fixed keys: no
+/// `RandomState`, whose seeding brings WASI `random_get` and its error tables
+/// into the Envoy filter.
+type Seen = HashSet<String, BuildHasherDefault<DefaultHasher>>;
 
 type Result<T> = core::result::Result<T, ConfigError>;
 
@@ -27,10 +34,9 @@ pub(super) fn parse_raw(bytes: &[u8]) -> Result<RawConfig> {
             "the configuration must be a JSON object { … }",
         ));
     }
-    // Data errors name the field (JSON path); syntax errors the whole document
-    // (their message gives the line and column).
+    // Errors in a value name its field (JSON path); syntax errors the whole
+    // document (their message gives the line and column).
     super::read::from_str(text)
-        .map_err(|e| ConfigError::new(super::json_path::error_field(text, &e), e.to_string()))
 }
 
 pub(super) fn validate(raw: RawConfig) -> Result<Config> {
@@ -93,8 +99,10 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
             format!("{} backends; at most {MAX_BACKENDS}", raw.len()),
         ));
     }
-    let mut names = HashSet::new();
-    let mut addrs = HashSet::new();
+    // Both sets hold strings (an address as its canonical `ip:port`, equal
+    // exactly when the addresses are): one set type in the filter, not two.
+    let mut names = Seen::default();
+    let mut addrs = Seen::default();
     let mut out = Vec::with_capacity(raw.len());
     for (i, b) in raw.into_iter().enumerate() {
         let at = |f: &str| format!("backends[{i}].{f}");
@@ -110,13 +118,14 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
                 "port 0 is not a valid destination",
             ));
         }
-        if !addrs.insert(address) {
+        let canonical = address.to_string();
+        if !addrs.insert(canonical.clone()) {
             return Err(ConfigError::new(
                 at("address"),
                 format!("duplicate address {address}"),
             ));
         }
-        let name = b.name.unwrap_or_else(|| address.to_string());
+        let name = b.name.unwrap_or(canonical);
         if name.is_empty()
             || name.len() > 64
             || !name
@@ -356,7 +365,7 @@ fn algorithm(raw: RawAlgorithm) -> Result<Algorithm> {
                 "algorithm.name",
                 format!(
                     "unknown algorithm {other:?}; expected one of {}",
-                    Algorithm::NAMES.join(", ")
+                    comma_list(&Algorithm::NAMES)
                 ),
             ))
         }
@@ -380,6 +389,18 @@ fn hash_key(text: &str) -> Result<HashKey> {
             )),
         },
     }
+}
+
+/// `a, b, c` (what `[&str]::join(", ")` gives, without its generic copy loop).
+fn comma_list(items: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item);
+    }
+    out
 }
 
 fn is_prime(n: u64) -> bool {

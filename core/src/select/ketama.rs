@@ -22,6 +22,7 @@
 
 use super::{Candidates, Key, Ranked, RoundRobin, Selection, Selector};
 use crate::config::Backend;
+use crate::crc32;
 use crate::decision::Reason;
 use crate::rng::Rng;
 
@@ -62,7 +63,7 @@ fn split_server(server: &str) -> (&str, &str) {
 /// The first `n` ring points of `server`.
 fn server_points(server: &str, n: u64) -> impl Iterator<Item = u32> {
     let (host, port) = split_server(server);
-    let mut base = crc32fast::Hasher::new();
+    let mut base = crc32::Hasher::new();
     base.update(host.as_bytes());
     base.update(&[0]);
     base.update(port.as_bytes());
@@ -86,19 +87,25 @@ fn build_ring(backends: &[Backend], max_points: u64) -> Vec<Point> {
             ((u128::from(exact) * u128::from(max_points) / u128::from(total)) as u64).max(1)
         }
     };
-    let mut ring =
+    // Each point as `hash << 32 | backend`: one unique u64 key, so the plain
+    // unstable sort (fast on big rings, one small instantiation in the filter)
+    // orders by hash and, on equal hashes, puts the earlier backend first.
+    let mut keys =
         Vec::with_capacity(total.min(max_points.saturating_add(backends.len() as u64)) as usize);
     for (i, b) in backends.iter().enumerate() {
         let server = b.address.to_string();
-        ring.extend(server_points(&server, points(b.weight)).map(|hash| Point {
-            hash,
-            backend: i as u32,
-        }));
+        let backend = i as u64;
+        keys.extend(server_points(&server, points(b.weight)).map(|h| u64::from(h) << 32 | backend));
     }
-    // Stable: on equal hashes the earlier backend comes first and is kept.
-    ring.sort_by_key(|p| p.hash);
-    ring.dedup_by_key(|p| p.hash);
-    ring
+    keys.sort_unstable();
+    // On equal hashes the earlier backend is kept.
+    keys.dedup_by_key(|k| *k >> 32);
+    keys.into_iter()
+        .map(|k| Point {
+            hash: (k >> 32) as u32,
+            backend: k as u32,
+        })
+        .collect()
 }
 
 impl Ketama {
@@ -149,7 +156,7 @@ impl Selector for Ketama {
         if bytes.is_empty() || c.len() < 2 || self.ring.is_empty() {
             return self.rr.select_as(c, key, rng, limit, Reason::RoundRobin);
         }
-        let start = self.find(crc32fast::hash(bytes));
+        let start = self.find(crc32::hash(bytes));
         let mut tries = 0u32;
         let mut pos = start;
         let first = loop {
@@ -233,10 +240,10 @@ mod tests {
     fn first_point_is_crc_of_host_nul_port_zero() {
         let mut bytes = b"127.0.0.1\x009001".to_vec();
         bytes.extend_from_slice(&0u32.to_le_bytes());
-        let p0 = crc32fast::hash(&bytes);
+        let p0 = crc32::hash(&bytes);
         bytes.truncate(bytes.len() - 4);
         bytes.extend_from_slice(&p0.to_le_bytes());
-        let p1 = crc32fast::hash(&bytes);
+        let p1 = crc32::hash(&bytes);
         let pts: Vec<u32> = server_points("127.0.0.1:9001", 2).collect();
         assert_eq!(pts, [p0, p1]);
     }
@@ -281,7 +288,7 @@ mod tests {
         let b = backends(&[1; 3]);
         let k = Ketama::new(&b);
         let sel = pick(&[true; 3], "foo", 3);
-        let start = k.find(crc32fast::hash(b"foo"));
+        let start = k.find(crc32::hash(b"foo"));
         let mut want = Vec::new();
         for i in start.. {
             let x = k.at(i);

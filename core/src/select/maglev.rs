@@ -81,7 +81,7 @@ fn build_table(backends: &[Backend], m: u64) -> Vec<u32> {
         .filter(|(_, b)| b.weight > 0)
         .map(|(i, b)| (b.address.to_string(), i))
         .collect();
-    named.sort();
+    named.sort_unstable(); // addresses are unique
     let mut entries: Vec<Entry> = named
         .iter()
         .map(|(name, i)| Entry {

@@ -151,6 +151,14 @@ fn open_before(c: &Candidates<'_>, x: &Node, y: &Node) -> bool {
     x.i < y.i
 }
 
+/// Add node `i`'s score to `scores` (ascending by index) unless it is there:
+/// a few binary-search inserts instead of a sort of the whole list.
+fn note(scores: &mut Vec<(usize, f64)>, i: usize, a: f64) {
+    if let Err(at) = scores.binary_search_by_key(&i, |s| s.0) {
+        scores.insert(at, (i, a));
+    }
+}
+
 /// Order among overloaded nodes: `V_FS` asc, `A` desc, index.
 fn over_before(x: &Node, y: &Node) -> bool {
     if x.v_fs != y.v_fs {
@@ -290,7 +298,8 @@ impl Selector for Rfws {
             return Selection::none();
         }
         let mut ranked = Vec::with_capacity(limit.min(c.len()));
-        // The scores that decided: the step-3 band, then every ranked node.
+        // The scores that decided, by index: the step-3 band (in index order
+        // already, from `scan`), then every ranked node.
         let mut scores = Vec::with_capacity(self.tied.len() + limit.min(c.len()));
         let tie = if self.top.is_empty() {
             TieBreak::None
@@ -303,7 +312,7 @@ impl Selector for Rfws {
             ranked.push(chosen);
             for n in self.top.iter().filter(|n| n.i != chosen).take(limit - 1) {
                 ranked.push(n.i);
-                scores.push((n.i, n.a));
+                note(&mut scores, n.i, n.a);
             }
             tie
         };
@@ -316,11 +325,10 @@ impl Selector for Rfws {
             }
             for n in &self.top {
                 ranked.push(n.i);
-                scores.push((n.i, n.a));
+                note(&mut scores, n.i, n.a);
             }
         }
-        scores.sort_unstable_by_key(|&(i, _)| i);
-        scores.dedup_by_key(|&mut (i, _)| i);
+        debug_assert!(scores.windows(2).all(|w| w[0].0 < w[1].0));
         Selection {
             ranked,
             reason: Reason::Score { tie },

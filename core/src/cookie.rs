@@ -93,6 +93,11 @@ impl Signer {
 
     /// Verify a cookie value at `now_ms`; returns the backend name it carries.
     pub fn verify(&self, value: &str, now_ms: u64) -> Result<String, Rejection> {
+        self.check(value, now_ms).map(|(name, _)| name)
+    }
+
+    /// [`Signer::verify`], also returning the expiry (Unix seconds).
+    fn check(&self, value: &str, now_ms: u64) -> Result<(String, u64), Rejection> {
         if value.len() > MAX_VALUE_LEN {
             return Err(Rejection::Malformed);
         }
@@ -123,7 +128,8 @@ impl Signer {
             return Err(Rejection::Expired);
         }
         let name = B64::decode_vec(name_b64).map_err(|_| Rejection::Malformed)?;
-        String::from_utf8(name).map_err(|_| Rejection::Malformed)
+        let name = String::from_utf8(name).map_err(|_| Rejection::Malformed)?;
+        Ok((name, expiry))
     }
 
     /// Find the session cookie in a `Cookie` header and verify it against the backends.
@@ -134,15 +140,26 @@ impl Signer {
         now_ms: u64,
         backends: &[Backend],
     ) -> CookieVerdict {
-        let Some(value) = find(header, &cfg.name) else {
-            return CookieVerdict::Absent;
-        };
-        match self.verify(value, now_ms) {
-            Ok(name) => match backends.iter().position(|b| b.name == name) {
-                Some(i) => CookieVerdict::Valid(i),
-                None => CookieVerdict::Invalid(Rejection::UnknownBackend),
+        match find(header, &cfg.name) {
+            Some(value) => self.verify_value(value, now_ms, backends).0,
+            None => CookieVerdict::Absent,
+        }
+    }
+
+    /// Verify one cookie value against the backends; with a valid one, its
+    /// expiry (Unix seconds) too.
+    pub fn verify_value(
+        &self,
+        value: &str,
+        now_ms: u64,
+        backends: &[Backend],
+    ) -> (CookieVerdict, Option<u64>) {
+        match self.check(value, now_ms) {
+            Ok((name, expiry)) => match backends.iter().position(|b| b.name == name) {
+                Some(i) => (CookieVerdict::Valid(i), Some(expiry)),
+                None => (CookieVerdict::Invalid(Rejection::UnknownBackend), None),
             },
-            Err(r) => CookieVerdict::Invalid(r),
+            Err(r) => (CookieVerdict::Invalid(r), None),
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod backend;
 pub mod client;
 pub mod config;
 pub mod cookie;
+pub mod cookie_memo;
 pub mod crc32;
 pub mod decision;
 mod float;

@@ -6,6 +6,7 @@ use crate::backend::{BackendState, LoadSample};
 use crate::client::client_address;
 use crate::config::{Config, HashKey};
 use crate::cookie::{self, CookieVerdict};
+use crate::cookie_memo::CookieMemo;
 use crate::decision::{Decision, Reason};
 use crate::rng::Rng;
 use crate::select::{self, Candidates, Key, Selector};
@@ -54,6 +55,8 @@ pub struct Router {
     selector: Box<dyn Selector>,
     /// Cookie keys, keyed once.
     signer: Option<cookie::Signer>,
+    /// Cookies already verified or signed.
+    memo: CookieMemo,
     eligible: Vec<bool>,
     weights: Vec<f64>,
     cache: EligibilityCache,
@@ -90,6 +93,7 @@ impl Router {
             states: vec![BackendState::default(); n],
             selector,
             signer,
+            memo: CookieMemo::default(),
             eligible: vec![false; n],
             weights: vec![0.0; n],
             cache: EligibilityCache {
@@ -125,13 +129,7 @@ impl Router {
         rng: &mut dyn Rng,
     ) -> (Decision, CookieVerdict) {
         let panic = self.refresh_candidates(now_ms);
-        let verdict = match (&self.config.cookie, req.cookie) {
-            (Some(cfg), Some(header)) => match &self.signer {
-                Some(signer) => signer.verify_header(cfg, header, now_ms, &self.config.backends),
-                None => CookieVerdict::Absent,
-            },
-            _ => CookieVerdict::Absent,
-        };
+        let verdict = self.cookie_verdict(req.cookie, now_ms);
         let limit = 1 + self.config.fallbacks;
         let client = client_address(req.peer, req.forwarded_for, self.config.trusted_hops);
         let hash_owned = self.hash_key(req, client);
@@ -325,13 +323,37 @@ impl Router {
         changed
     }
 
-    /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are on.
-    pub fn session_cookie(&self, i: usize, now_ms: u64) -> Option<String> {
+    /// What the request's `Cookie` header says, a value verified before
+    /// answered from the memo (same verdict, no HMAC).
+    fn cookie_verdict(&mut self, header: Option<&str>, now_ms: u64) -> CookieVerdict {
+        let (Some(cfg), Some(header), Some(signer)) = (&self.config.cookie, header, &self.signer)
+        else {
+            return CookieVerdict::Absent;
+        };
+        let Some(value) = cookie::find(header, &cfg.name) else {
+            return CookieVerdict::Absent;
+        };
+        if let Some(i) = self.memo.valid(value, now_ms / 1000) {
+            return CookieVerdict::Valid(i);
+        }
+        let (verdict, expiry) = signer.verify_value(value, now_ms, &self.config.backends);
+        if let (CookieVerdict::Valid(i), Some(e)) = (verdict, expiry) {
+            self.memo.remember_valid(value, i, e);
+        }
+        verdict
+    }
+
+    /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are
+    /// on (signed at most once per backend and second).
+    pub fn session_cookie(&mut self, i: usize, now_ms: u64) -> Option<String> {
         let cfg = self.config.cookie.as_ref()?;
         let b = self.config.backends.get(i)?;
-        Some(cookie::set_cookie_header(
-            cfg,
-            &self.signer.as_ref()?.sign(cfg, &b.name, now_ms),
-        ))
+        let expiry = now_ms / 1000 + cfg.max_age_s;
+        if let Some(h) = self.memo.signed(i, expiry) {
+            return Some(h.to_string());
+        }
+        let h = cookie::set_cookie_header(cfg, &self.signer.as_ref()?.sign(cfg, &b.name, now_ms));
+        self.memo.remember_signed(i, expiry, &h);
+        Some(h)
     }
 }

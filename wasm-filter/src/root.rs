@@ -14,7 +14,7 @@ use edgepick_core::Config;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, MapType, MetricType};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// What the root shares with its requests.
@@ -100,7 +100,7 @@ impl Shared {
 pub struct EdgepickRoot {
     context_id: u32,
     shared: Option<Rc<RefCell<Shared>>>,
-    probes: HashMap<u32, usize>,
+    probes: BTreeMap<u32, usize>,
     warn_probe: Limiter,
 }
 
@@ -110,7 +110,7 @@ impl EdgepickRoot {
         EdgepickRoot {
             context_id,
             shared: None,
-            probes: HashMap::new(),
+            probes: BTreeMap::new(),
             warn_probe: Limiter::new(100),
         }
     }

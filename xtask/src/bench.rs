@@ -304,16 +304,7 @@ fn with_envoy(
     std::fs::write(&yaml, envoy_yaml(setup))?;
     let log = std::fs::File::create(dir.join("envoy.log"))?;
     let child = Command::new(envoy)
-        .arg("-c")
-        .arg(&yaml)
-        .args([
-            "--concurrency",
-            "1",
-            "--base-id",
-            "47",
-            "--log-level",
-            "warn",
-        ])
+        .args(envoy_args(&yaml, 47))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()?;
@@ -325,6 +316,22 @@ fn with_envoy(
         .arg(format!("http://127.0.0.1:{ENVOY_PORT}/"))
         .output();
     f()
+}
+
+/// Envoy's command line for a bench variant: one worker, its own base id.
+pub(crate) fn envoy_args(yaml: &Path, base_id: u16) -> Vec<std::ffi::OsString> {
+    let mut a: Vec<std::ffi::OsString> = vec!["-c".into(), yaml.into()];
+    for s in [
+        "--concurrency",
+        "1",
+        "--base-id",
+        &base_id.to_string(),
+        "--log-level",
+        "warn",
+    ] {
+        a.push(s.into());
+    }
+    a
 }
 
 pub(crate) fn edgepick_config(algorithm: &str, cookie: bool) -> String {

@@ -102,16 +102,7 @@ fn measure(envoy: &Path, dir: &Path, v: &Variant, n: usize, secs: u64) -> Result
             dir.join(format!("{prefix}%p")).display()
         ))
         .arg(envoy)
-        .arg("-c")
-        .arg(&yaml)
-        .args([
-            "--concurrency",
-            "1",
-            "--base-id",
-            "48",
-            "--log-level",
-            "warn",
-        ])
+        .args(crate::bench::envoy_args(&yaml, 48))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()?;

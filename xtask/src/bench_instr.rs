@@ -163,7 +163,7 @@ pub fn run(envoy: &Path, dir: &Path, variants: &[Variant], secs: u64) -> Result<
         );
     }
     println!(
-        "\nnative round robin ÷ minimal filter: {:.2}",
+        "\nminimal filter against native round robin (native's instructions ÷ the filter's): {:.2}",
         native / floor
     );
     Ok(())

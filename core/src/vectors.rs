@@ -94,6 +94,28 @@ impl core::fmt::Display for VectorError {
 
 impl std::error::Error for VectorError {}
 
+/// One malformed configuration of `tests/golden/bad_configs.json`, the list
+/// the host-runner and real-Envoy tests both refuse.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BadConfig {
+    /// The document; `{B}` stands for a valid backend list.
+    pub config: String,
+    /// The field its error must name.
+    pub field: String,
+}
+
+#[derive(Deserialize)]
+struct BadConfigFile {
+    cases: Vec<BadConfig>,
+}
+
+/// Parse `bad_configs.json`.
+pub fn parse_bad_configs(text: &str) -> Result<Vec<BadConfig>, VectorError> {
+    serde_json::from_str::<BadConfigFile>(text)
+        .map(|f| f.cases)
+        .map_err(|e| VectorError(format!("bad configs: {e}")))
+}
+
 /// Parse a vectors file.
 pub fn parse(text: &str) -> Result<VectorFile, VectorError> {
     let file: VectorFile =

@@ -581,17 +581,10 @@ fn sticky_client_moves_when_heartbeats_mark_its_node_faulty() {
 /// (configuration, the field its error must name) from
 /// `tests/golden/bad_configs.json`; `{B}` stands for a valid backend list.
 fn bad_configs() -> Vec<(String, String)> {
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("../../tests/golden/bad_configs.json"))
-            .expect("bad_configs.json parses");
-    doc["cases"]
-        .as_array()
-        .expect("a cases array")
-        .iter()
-        .map(|c| {
-            let text = |k: &str| c[k].as_str().expect("string fields").to_string();
-            (text("config"), text("field"))
-        })
+    edgepick_core::vectors::parse_bad_configs(include_str!("../../tests/golden/bad_configs.json"))
+        .expect("bad_configs.json parses")
+        .into_iter()
+        .map(|c| (c.config, c.field))
         .collect()
 }
 

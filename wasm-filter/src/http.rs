@@ -3,7 +3,7 @@
 //! reports on response headers, account the outcome at the end of the stream.
 
 use crate::headers::{self, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORCA_HEADER};
-use crate::host;
+use crate::host::{self, SharedData};
 use crate::log;
 use crate::outcome::{attribute, observe, outcome};
 use crate::root::Shared;
@@ -73,15 +73,14 @@ impl EdgepickHttp {
         let cfg = s.plugin.config();
         // Each read that returns data costs a hostcall plus a call back into
         // this VM's allocator: read only what this configuration uses.
-        let needs = Needs::of(cfg);
+        let needs = s.needs;
         let cookie = needs.cookie.then(|| host::header(REQ, "cookie")).flatten();
         let xff = if needs.client && cfg.trusted_hops > 0 {
             host::header(REQ, "x-forwarded-for")
         } else {
             None
         };
-        let path = needs
-            .path
+        let path = (needs.path || log::enabled(log::Level::Debug))
             .then(|| host::header(REQ, ":path"))
             .flatten()
             .unwrap_or_default();
@@ -143,7 +142,7 @@ impl EdgepickHttp {
                 if let Some(primary) = decision.primary() {
                     host::set_header(REQ, DESTINATION_HEADER, Some(&endpoints));
                     self.counted = Some(primary);
-                    s.inflight(primary, 1);
+                    s.plugin.started(&SharedData, primary);
                 }
                 if let Some(rest) = strip {
                     host::set_header(REQ, "cookie", rest.as_deref());
@@ -204,7 +203,7 @@ impl EdgepickHttp {
         let Some(counted) = self.counted.take() else {
             return;
         };
-        s.inflight(counted, -1);
+        s.plugin.ended(&SharedData, counted);
         // The response headers' status and time, when there were any (the
         // property read costs as much as the pick; it is only the fallback
         // for resets and local replies).
@@ -263,7 +262,7 @@ impl HttpContext for EdgepickHttp {
         self.headers_ms = Some(now);
         self.latency_ms = Some(now.saturating_sub(self.started_ms) as f64);
         self.status = host::header(RESP, ":status").and_then(|v| v.parse::<u16>().ok());
-        if Needs::of(s.plugin.config()).measurements {
+        if s.needs.measurements {
             self.read_load(&mut s);
         }
         if let Some(e) = &self.explain {
@@ -301,21 +300,23 @@ impl HttpContext for EdgepickHttp {
     }
 }
 
-/// Which request and response data a configuration reads.
+/// Which request and response data a configuration reads (worked out once
+/// per configuration).
 #[derive(Debug, Clone, Copy)]
-struct Needs {
+pub struct Needs {
     /// The `Cookie` header (sticky sessions, cookie hash keys).
     cookie: bool,
     /// The client address (`source.address`, X-Forwarded-For).
     client: bool,
-    /// `:path` (redirects, path hash keys, debug logs).
+    /// `:path` (redirects, path hash keys; debug logs read it too).
     path: bool,
     /// Load reports (only RFWS's `V_FS` reads them).
     measurements: bool,
 }
 
 impl Needs {
-    fn of(cfg: &edgepick_core::Config) -> Needs {
+    /// What `cfg` reads.
+    pub fn of(cfg: &edgepick_core::Config) -> Needs {
         let key = match &cfg.algorithm {
             Algorithm::ConsistentHash { key, .. } => Some(key),
             _ => None,
@@ -324,9 +325,7 @@ impl Needs {
             cookie: cfg.cookie.is_some() || matches!(key, Some(HashKey::Cookie(_))),
             client: matches!(cfg.algorithm, Algorithm::IpHash)
                 || matches!(key, Some(HashKey::ClientAddress)),
-            path: cfg.mode == Mode::Redirect
-                || matches!(key, Some(HashKey::Path))
-                || log::enabled(log::Level::Debug),
+            path: cfg.mode == Mode::Redirect || matches!(key, Some(HashKey::Path)),
             measurements: matches!(cfg.algorithm, Algorithm::Rfws { .. }),
         }
     }

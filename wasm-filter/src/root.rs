@@ -4,7 +4,7 @@
 
 use crate::headers::DESTINATION_HEADER;
 use crate::host::{self, SharedData};
-use crate::http::EdgepickHttp;
+use crate::http::{EdgepickHttp, Needs};
 use crate::log::{self, Limiter};
 use crate::metrics::{health_writes_name, BackendMetrics};
 use crate::plugin::{tick_ms, Plugin};
@@ -30,6 +30,8 @@ pub struct Shared {
     pub warn_cookie: Limiter,
     /// Warnings about shared data.
     pub warn_shared: Limiter,
+    /// What requests read, from the configuration.
+    pub needs: Needs,
 }
 
 impl Shared {
@@ -85,15 +87,6 @@ impl Shared {
             }),
         }
     }
-
-    /// Adjust backend `i`'s shared in-flight gauge by `delta` (±1).
-    pub fn inflight(&mut self, i: usize, delta: i64) {
-        if delta > 0 {
-            self.plugin.started(&SharedData, i);
-        } else {
-            self.plugin.ended(&SharedData, i);
-        }
-    }
 }
 
 /// The root context of one worker's VM.
@@ -141,12 +134,14 @@ impl EdgepickRoot {
                 plugin.worker
             )
         });
+        let needs = Needs::of(plugin.config());
         let mut shared = Shared {
             plugin,
             metrics,
             warn_load: Limiter::new(100),
             warn_cookie: Limiter::new(100),
             warn_shared: Limiter::new(100),
+            needs,
         };
         shared.sync(host::now_ms());
         self.shared = Some(Rc::new(RefCell::new(shared)));

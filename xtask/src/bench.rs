@@ -31,15 +31,16 @@ impl Drop for Killed {
     }
 }
 
-pub(crate) fn wait_port(port: u16) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// Wait until something listens on `127.0.0.1:port`, for at most `secs`.
+pub(crate) fn wait_port(port: u16, secs: u64) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    bail!("nothing listens on 127.0.0.1:{port} after 20 s")
+    bail!("nothing listens on 127.0.0.1:{port} after {secs} s")
 }
 
 pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
@@ -63,7 +64,7 @@ pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
         .stderr(Stdio::null())
         .spawn()?;
     for p in BACKENDS {
-        wait_port(p)?;
+        wait_port(p, 20)?;
     }
     Ok(Killed(child))
 }
@@ -309,7 +310,7 @@ fn with_envoy(
         .stderr(log)
         .spawn()?;
     let _guard = Killed(child);
-    wait_port(ENVOY_PORT)?;
+    wait_port(ENVOY_PORT, 20)?;
     // Warm up: the first requests instantiate the wasm VM.
     let _ = Command::new("wrk")
         .args(["-t1", "-c4", "-d1s"])

@@ -14,13 +14,13 @@
 //! traffic (4 connections), dump (`callgrind_control -d`) and divide the
 //! whole process's instructions by the requests wrk completed.
 
-use crate::bench::{Killed, Variant, ENVOY_PORT};
+use crate::bench::{wait_port, Killed, Variant, ENVOY_PORT};
 use crate::install;
 use crate::steps::{have, output, root};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The Envoy executable behind the wheel's `bin/envoy` Python wrapper.
 fn real_envoy(envoy: &Path) -> Result<PathBuf> {
@@ -109,13 +109,7 @@ fn measure(envoy: &Path, dir: &Path, v: &Variant, n: usize, secs: u64) -> Result
     let pid = child.id().to_string();
     let _guard = Killed(child);
     // Envoy starts in about a minute under valgrind on these machines.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while std::net::TcpStream::connect(("127.0.0.1", ENVOY_PORT)).is_err() {
-        if Instant::now() > deadline {
-            bail!("Envoy under callgrind did not listen within 300 s");
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_port(ENVOY_PORT, 300).context("Envoy under callgrind")?;
     let headers = v.headers()?;
     wrk_requests(secs.div_ceil(2).max(5), &headers).context("warm-up")?;
     output(Command::new("callgrind_control").args(["-z", &pid]))?;

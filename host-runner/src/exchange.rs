@@ -139,9 +139,9 @@ impl Vm {
         backend: impl FnOnce(&HeaderMap) -> Option<BackendResponse>,
     ) -> Result<Exchange, HostError> {
         let log_start = self.logs().len();
-        let headers = self.connection_manager_headers(req);
+        let (headers, source) = self.connection_manager_headers(req);
         let mut s = self.http_stream()?;
-        if let Some(client) = &req.client {
+        if let Some(client) = &source {
             s.set_property("source.address", client.as_bytes());
             if let Some(port) = client
                 .rsplit_once(':')
@@ -197,19 +197,69 @@ impl Vm {
 
 impl Vm {
     /// `req`'s header map as Envoy's HTTP connection manager hands it to the
-    /// filter chain: it appends `x-forwarded-proto` (the scheme) and a UUID v4
-    /// `x-request-id` when the client sent none (seeded, so runs replay).
-    fn connection_manager_headers(&mut self, req: &Request) -> HeaderMap {
+    /// filter chain, and the `source.address` it resolves: it appends
+    /// `x-forwarded-proto` (the scheme) and a UUID v4 `x-request-id` when the
+    /// client sent none (seeded, so runs replay), and, with a client address,
+    /// acts as `use_remote_address: true` with the configured
+    /// `xff_num_trusted_hops` (see [`crate::HostConfig::xff_num_trusted_hops`]).
+    fn connection_manager_headers(&mut self, req: &Request) -> (HeaderMap, Option<String>) {
         let mut m = req.header_map();
+        let hops = self.store.data().host.config.xff_num_trusted_hops;
+        let source = req
+            .client
+            .as_deref()
+            .map(|peer| remote_address(&mut m, peer, hops));
         if !m.iter().any(|(k, _)| k == "x-forwarded-proto") {
             m.push(("x-forwarded-proto".into(), req.scheme.clone()));
+        }
+        // An external request (Envoy 1.40 counts loopback as external unless
+        // `internal_address_config` says otherwise) loses the client's own
+        // x-envoy-external-address / x-envoy-internal and gets Envoy's.
+        if let Some(src) = &source {
+            m.retain(|(k, _)| k != "x-envoy-external-address" && k != "x-envoy-internal");
+            let ip = src
+                .parse::<std::net::SocketAddr>()
+                .map_or_else(|_| src.clone(), |a| a.ip().to_string());
+            m.push(("x-envoy-external-address".into(), ip));
         }
         if !m.iter().any(|(k, _)| k == "x-request-id") {
             let st = self.store.data_mut();
             let (hi, lo) = (st.next_random(), st.next_random());
             m.push(("x-request-id".into(), uuid_v4(hi, lo)));
         }
-        m
+        (m, source)
+    }
+}
+
+/// Envoy's `use_remote_address: true`: the peer's IP is appended to
+/// `x-forwarded-for` (the first such header, or a new one), and with `hops`
+/// trusted proxies the client is the `hops`-th entry from the right of the
+/// header as received, as `ip:0` (observed in Envoy 1.40: `source.address`
+/// reads `1.1.1.1:0`); the peer when the header has fewer entries or the
+/// entry is no IP.
+fn remote_address(m: &mut HeaderMap, peer: &str, hops: u32) -> String {
+    let peer_ip = peer
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| peer.to_string());
+    let xff = m.iter_mut().find(|(k, _)| k == "x-forwarded-for");
+    let received = xff.as_ref().map(|(_, v)| v.clone());
+    match xff {
+        Some((_, v)) => {
+            v.push(',');
+            v.push_str(&peer_ip);
+        }
+        None => m.push(("x-forwarded-for".into(), peer_ip)),
+    }
+    let trusted = (hops > 0).then_some(received).flatten().and_then(|v| {
+        let entries: Vec<&str> = v.split(',').map(str::trim).collect();
+        let i = entries.len().checked_sub(hops as usize)?;
+        entries[i].parse::<std::net::IpAddr>().ok()
+    });
+    match trusted {
+        Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:0"),
+        Some(ip) => format!("{ip}:0"),
+        None => peer.to_string(),
     }
 }
 

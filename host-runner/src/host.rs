@@ -147,6 +147,12 @@ pub struct HostConfig {
     /// Run the filter's `on_response_headers` on its own local replies, as
     /// Envoy's filter chain does.
     pub local_reply_through_filter: bool,
+    /// The HTTP connection manager's `xff_num_trusted_hops`, with
+    /// `use_remote_address: true` as in the shipped `deploy/envoy.yaml`: the
+    /// client's address is appended to `x-forwarded-for`, and `source.address`
+    /// becomes the N-th entry from the right of the header the client sent
+    /// (the connection's address when the header is shorter).
+    pub xff_num_trusted_hops: u32,
 }
 
 impl Default for HostConfig {
@@ -165,6 +171,7 @@ impl Default for HostConfig {
             fuel_per_callback: 1_000_000_000,
             max_memory_bytes: 256 << 20,
             local_reply_through_filter: true,
+            xff_num_trusted_hops: 0,
         }
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! Per case: plugin configuration = `case.config`, virtual clock at
 //! `case.now_ms`, one VM, requests in order. A request's `peer` becomes the
-//! `source.address` property (`ip:40000`, `[ip]:40000` for IPv6), `xff` the
-//! `x-forwarded-for` header, `cookie` the `cookie` header, plus its headers
+//! connection's address (`ip:40000`, `[ip]:40000` for IPv6), `xff` the
+//! `x-forwarded-for` header (the host resolves `source.address` from both as
+//! Envoy does with `xff_num_trusted_hops` = the case's `client.trusted_hops`), `cookie` the `cookie` header, plus its headers
 //! and path. The simulated backend answers 200 from the primary
 //! (`upstream.address` = first endpoint). The ranked list is read back from
 //! the `x-gateway-destination-endpoint` header the filter wrote, addresses
@@ -63,6 +64,11 @@ fn replay_in_host(filter: &Filter, case: &Case) -> Vec<Vec<String>> {
             plugin_config: case.config.to_string().into_bytes(),
             start_time_nanos: case.now_ms * 1_000_000,
             seed: case.seed,
+            // As the shipped Envoy configuration: the connection manager's
+            // trusted hops equal the filter's, and it resolves the client.
+            xff_num_trusted_hops: case.config["client"]["trusted_hops"]
+                .as_u64()
+                .map_or(0, |h| h as u32),
             ..HostConfig::default()
         },
     );

@@ -44,9 +44,15 @@ fn headers_properties_and_misc_hostcalls() {
     assert_eq!(ex.request_header("x-remove-me"), None);
     assert_eq!(ex.request_header("x-seen-path"), Some("/x?y=1"));
     assert_eq!(ex.request_header("x-missing"), Some("none"));
-    // 4 pseudo-headers + 2 client headers + Envoy's x-forwarded-proto and
-    // x-request-id.
-    assert_eq!(ex.request_header("x-count"), Some("8"));
+    // 4 pseudo-headers + 2 client headers + Envoy's x-forwarded-proto,
+    // x-request-id and (use_remote_address: true) x-forwarded-for and
+    // x-envoy-external-address.
+    assert_eq!(ex.request_header("x-count"), Some("10"));
+    assert_eq!(
+        ex.request_header("x-envoy-external-address"),
+        Some("127.0.0.5")
+    );
+    assert_eq!(ex.request_header("x-forwarded-for"), Some("127.0.0.5"));
     assert_eq!(ex.request_header("x-eos"), Some("true"));
     assert_eq!(ex.request_header("x-client"), Some("127.0.0.5:4000"));
     assert_eq!(ex.request_header("x-plugin-name"), Some("edgepick"));

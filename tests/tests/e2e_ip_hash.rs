@@ -1,31 +1,13 @@
 //! ip_hash through real Envoy must map clients exactly as nginx's `ip_hash`
 //! would. The expectation comes from an independent implementation of nginx's
-//! algorithm written here (from nginx's `ngx_http_upstream_ip_hash_module.c`,
+//! algorithm written in `common` (from nginx's `ngx_http_upstream_ip_hash_module.c`,
 //! as summarised in shared/reference/algorithms.md), never from edgepick-core.
 
 mod common;
 
-use common::{backends, setup};
+use common::{backends, nginx_ip_hash, setup};
 use edgepick_tests::harness::{backend_json, request_once, EnvoyBuilder};
 use std::net::{IpAddr, Ipv4Addr};
-
-/// nginx ip_hash over peers with `weights`, every peer usable: key = the first
-/// three octets, `hash = (hash * 113 + b) % 6271` from 89, then a walk over
-/// the weights (weighted variant `ngx_http_upstream_get_ip_hash_peer`).
-fn nginx_ip_hash(ip: Ipv4Addr, weights: &[u32]) -> usize {
-    let mut hash: u32 = 89;
-    for b in &ip.octets()[..3] {
-        hash = (hash * 113 + u32::from(*b)) % 6271;
-    }
-    let total: u32 = weights.iter().sum();
-    let mut w = hash % total;
-    let mut p = 0;
-    while w >= weights[p] {
-        w -= weights[p];
-        p += 1;
-    }
-    p
-}
 
 #[test]
 fn reference_vectors_of_the_independent_implementation() {

@@ -75,15 +75,15 @@ impl EdgepickHttp {
         // this VM's allocator: read only what this configuration uses.
         let needs = s.needs;
         let cookie = needs.cookie.then(|| host::header(REQ, "cookie")).flatten();
-        let xff = if needs.client && cfg.trusted_hops > 0 {
-            host::header(REQ, "x-forwarded-for")
-        } else {
-            None
-        };
         let path = (needs.path || log::enabled(log::Level::Debug))
             .then(|| host::header(REQ, ":path"))
             .flatten()
             .unwrap_or_default();
+        // The client address is Envoy's own verdict: `source.address`, which
+        // the connection manager resolves from the connection or, with
+        // `xff_num_trusted_hops: N` (= the filter's `trusted_hops`), from the
+        // N-th X-Forwarded-For entry from the right. Reading the header here
+        // as well would resolve the hops twice.
         let peer = needs
             .client
             .then(|| host::property_str(&["source", "address"]))
@@ -102,7 +102,7 @@ impl EdgepickHttp {
             .collect();
         let req = Request {
             peer,
-            forwarded_for: xff.as_deref(),
+            forwarded_for: None,
             cookie: cookie.as_deref(),
             path: &path,
             headers: &hv,

@@ -1,7 +1,7 @@
 //! `cargo xtask demo`: three sample backends, Envoy with the filter in front of
 //! them, and the browser simulator — all on loopback, stopped by Ctrl-C.
 
-use crate::steps::{cargo, root, run};
+use crate::steps::{cargo, root, run, target_dir};
 use crate::{install, test};
 use anyhow::{Context, Result};
 use edgepick_tests::harness::{set_backend_binary, Backend, BackendOptions, EnvoyBuilder};
@@ -75,7 +75,7 @@ pub fn run_demo(args: &[String]) -> Result<()> {
             "edgepick-backend",
         ]),
     )?;
-    set_backend_binary(root().join("target/debug/edgepick-backend"));
+    set_backend_binary(target_dir().join("debug/edgepick-backend"));
 
     let backends: Vec<Backend> = ["a", "b", "c"]
         .iter()

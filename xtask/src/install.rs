@@ -126,6 +126,14 @@ pub fn apt(packages: &[&str]) -> Result<()> {
     )
 }
 
+/// binaryen's `wasm-opt` alone (what `build-filter` needs).
+pub fn binaryen() -> Result<()> {
+    if have("wasm-opt") {
+        return Ok(());
+    }
+    apt(&["binaryen"])
+}
+
 /// Debian's Chromium (for the browser test) and binaryen (wasm-opt), when missing.
 pub fn debian_tools() -> Result<()> {
     let mut missing = Vec::new();

@@ -23,6 +23,10 @@ commands:
   demo      build everything, start three backends, Envoy with the filter on
             127.0.0.1:10000 (admin 9901) and the simulator on 127.0.0.1:8080;
             --port, --admin-port, --web-port override them; --for SECONDS stops it
+  build-filter
+            build the Envoy filter (wasm32-wasip1, optimised with wasm-opt,
+            which it installs) into target/edgepick/edgepick_filter.wasm,
+            the module deploy/envoy.yaml loads
   golden    regenerate tests/golden/vectors.json from the core
   bench     throughput through Envoy with and without the filter (wrk);
             --instructions counts Envoy instructions per request under
@@ -40,6 +44,13 @@ fn run(args: Vec<String>) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test::all(&args[1..]),
         Some("demo") => demo::run_demo(&args[1..]),
+        Some("build-filter") => {
+            install::rust_targets()?;
+            install::binaryen()?;
+            let out = test::build_filter()?;
+            println!("{}", out.display());
+            Ok(())
+        }
         Some("golden") => golden::run(),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every check, in the order that fails fastest.
 
 use crate::install;
-use crate::steps::{cargo, have, root, run, step};
+use crate::steps::{cargo, have, root, run, step, target_dir};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,11 +9,12 @@ use std::time::Instant;
 
 /// Where built artifacts are collected.
 pub fn artifacts() -> PathBuf {
-    root().join("target/edgepick")
+    target_dir().join("edgepick")
 }
 
 /// Build the filter for wasm32-wasip1 (profile `wasm`), optimise it with
-/// wasm-opt when available; returns the path Envoy and the host runner load.
+/// wasm-opt when available; returns the path Envoy and the host runner load
+/// (`<target>/edgepick/edgepick_filter.wasm`, the path `deploy/envoy.yaml` names).
 pub fn build_filter() -> Result<PathBuf> {
     run(
         "build edgepick-filter (wasm32-wasip1)",
@@ -28,7 +29,7 @@ pub fn build_filter() -> Result<PathBuf> {
             "wasm",
         ]),
     )?;
-    let built = root().join("target/wasm32-wasip1/wasm/edgepick_filter.wasm");
+    let built = target_dir().join("wasm32-wasip1/wasm/edgepick_filter.wasm");
     let out = artifacts().join("edgepick_filter.wasm");
     std::fs::create_dir_all(artifacts())?;
     optimise(&built, &out)?;
@@ -57,7 +58,7 @@ pub fn build_web() -> Result<PathBuf> {
             "profile.wasm.strip=false",
         ]),
     )?;
-    let built = root().join("target/wasm32-unknown-unknown/wasm/edgepick_web.wasm");
+    let built = target_dir().join("wasm32-unknown-unknown/wasm/edgepick_web.wasm");
     std::fs::create_dir_all(artifacts())?;
     let opt = artifacts().join("edgepick_web.wasm");
     let status = Command::new("wasm-opt")
@@ -184,9 +185,11 @@ pub fn all(args: &[String]) -> Result<()> {
             ]),
         )?;
     }
+    // binaryen (wasm-opt) before the first filter build, so a fresh machine
+    // tests the optimised module it ships.
+    install::debian_tools()?;
     let filter = build_filter()?;
     let envoy = install::envoy()?;
-    install::debian_tools()?;
     let pkg = build_web()?;
     install::npm_packages()?;
     let t = step("cargo test --workspace (unit, property, golden, host runner, real Envoy)");

@@ -1,17 +1,35 @@
-//! The Envoy bootstrap the tests and the demo run: listeners on loopback, each
-//! optionally with the edgepick wasm filter; one STATIC cluster `edgepick` holding
-//! every backend under the `override_host` load-balancing policy (round robin
-//! fallback); retries that walk the filter's ranked list.
+//! The Envoy bootstrap the tests and the demo run: the shipped
+//! `deploy/envoy.yaml` itself, with only what a test must choose substituted —
+//! ports (loopback), the cluster's endpoints, the filter's module path and JSON
+//! configuration, the wasm plugin's name and `fail_open`, the route's timeouts
+//! and retry count, and `xff_num_trusted_hops` set from the filter's own
+//! `client.trusted_hops` (the two must agree, as the shipped file says).
+//! Everything else — `use_remote_address`, circuit breakers, the retry
+//! conditions, the `override_host` policy — is exactly what users copy.
 //!
-//! The document is written as JSON, which is also YAML, so the filter's JSON
-//! configuration needs no escaping beyond JSON's own.
+//! The output is JSON, which is also YAML, so the filter's JSON configuration
+//! needs no escaping beyond JSON's own.
 
+use anyhow::{anyhow, Context};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The request header the filter writes and `override_host` reads.
 pub const DESTINATION_HEADER: &str = "x-gateway-destination-endpoint";
+
+/// The shipped Envoy configuration (`deploy/envoy.yaml`).
+pub fn deploy_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/envoy.yaml")
+}
+
+/// `deploy/envoy.yaml`, parsed.
+pub fn shipped() -> anyhow::Result<Value> {
+    let path = deploy_file();
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
 
 /// One listener of the bootstrap.
 #[derive(Debug, Clone)]
@@ -49,69 +67,93 @@ fn secs(ms: u64) -> String {
     format!("{}.{:03}s", ms / 1000, ms % 1000)
 }
 
-fn wasm_filter(wasm: &Path, config: &str, index: usize, fail_open: bool) -> Value {
-    json!({
-        "name": "envoy.filters.http.wasm",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": if index == 0 { "edgepick".to_string() } else { format!("edgepick-{index}") },
-                "fail_open": fail_open,
-                "configuration": { "@type": "type.googleapis.com/google.protobuf.StringValue", "value": config },
-                "vm_config": {
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": { "local": { "filename": wasm.display().to_string() } }
-                }
-            }
-        }
-    })
+/// `doc[pointer]`, or an error naming what the shipped file lacks.
+fn at<'v>(doc: &'v mut Value, pointer: &str) -> anyhow::Result<&'v mut Value> {
+    doc.pointer_mut(pointer)
+        .ok_or_else(|| anyhow!("deploy/envoy.yaml has no {pointer}"))
 }
 
-/// Listener number `index` (its name and the plugin name derive from it).
-pub fn listener(spec: &BootstrapSpec<'_>, index: usize, l: &ListenerSpec) -> Value {
-    let mut filters = Vec::new();
+/// `client.trusted_hops` of a filter configuration (0 when absent or unreadable:
+/// a configuration the filter refuses is tested for its refusal, not its hops).
+fn trusted_hops(config_json: &str) -> u64 {
+    serde_json::from_str::<Value>(config_json)
+        .ok()
+        .and_then(|v| v.pointer("/client/trusted_hops")?.as_u64())
+        .unwrap_or(0)
+}
+
+/// The shipped wasm filter with this listener's plugin name, configuration
+/// and module.
+fn wasm_filter(
+    mut filter: Value,
+    wasm: &Path,
+    config: &str,
+    index: usize,
+    fail_open: bool,
+) -> anyhow::Result<Value> {
+    let c = at(&mut filter, "/typed_config/config")?;
+    c["name"] = json!(if index == 0 {
+        "edgepick".to_string()
+    } else {
+        format!("edgepick-{index}")
+    });
+    c["fail_open"] = json!(fail_open);
+    *at(c, "/configuration/value")? = json!(config);
+    *at(c, "/vm_config/code/local/filename")? = json!(wasm.display().to_string());
+    Ok(filter)
+}
+
+/// Listener number `index` (its name and the plugin name derive from it),
+/// made from the shipped file's first listener.
+pub fn listener(
+    shipped: &Value,
+    spec: &BootstrapSpec<'_>,
+    index: usize,
+    l: &ListenerSpec,
+) -> anyhow::Result<Value> {
+    let mut v = shipped
+        .pointer("/static_resources/listeners/0")
+        .cloned()
+        .ok_or_else(|| anyhow!("deploy/envoy.yaml has no listener"))?;
+    v["name"] = json!(format!("listener_{index}"));
+    *at(&mut v, "/address/socket_address")? =
+        json!({ "address": "127.0.0.1", "port_value": l.port });
+    let hcm = at(&mut v, "/filter_chains/0/filters/0/typed_config")?;
+    hcm["stat_prefix"] = json!(format!("ingress_{index}"));
+    hcm["xff_num_trusted_hops"] = json!(l.filter_config.as_deref().map_or(0, trusted_hops));
+    at(hcm, "/route_config")?["name"] = json!(format!("route_{index}"));
+    let route = at(hcm, "/route_config/virtual_hosts/0/routes/0/route")?;
+    route["timeout"] = json!(secs(spec.route_timeout_ms));
+    let retry = at(route, "/retry_policy")?;
+    retry["num_retries"] = json!(spec.num_retries);
+    retry["per_try_timeout"] = json!(secs(spec.per_try_timeout_ms));
+    let filters = at(hcm, "/http_filters")?
+        .as_array_mut()
+        .ok_or_else(|| anyhow!("deploy/envoy.yaml: http_filters is not a list"))?;
+    let wasm_at = filters
+        .iter()
+        .position(|f| f["name"] == "envoy.filters.http.wasm")
+        .ok_or_else(|| anyhow!("deploy/envoy.yaml has no envoy.filters.http.wasm filter"))?;
+    let shipped_filter = filters.remove(wasm_at);
     if let (Some(cfg), Some(wasm)) = (&l.filter_config, spec.wasm) {
-        filters.push(wasm_filter(wasm, cfg, index, spec.fail_open));
+        filters.insert(
+            wasm_at,
+            wasm_filter(shipped_filter, wasm, cfg, index, spec.fail_open)?,
+        );
     }
-    filters.push(json!({
-        "name": "envoy.filters.http.router",
-        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
-    }));
-    json!({
-        "name": format!("listener_{index}"),
-        "address": { "socket_address": { "address": "127.0.0.1", "port_value": l.port } },
-        "filter_chains": [{ "filters": [{
-            "name": "envoy.filters.network.http_connection_manager",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                "stat_prefix": format!("ingress_{index}"),
-                "route_config": {
-                    "name": format!("route_{index}"),
-                    "virtual_hosts": [{
-                        "name": "all",
-                        "domains": ["*"],
-                        "routes": [{
-                            "match": { "prefix": "/" },
-                            "route": {
-                                "cluster": "edgepick",
-                                "timeout": secs(spec.route_timeout_ms),
-                                "retry_policy": {
-                                    "retry_on": "connect-failure,refused-stream,reset,5xx",
-                                    "num_retries": spec.num_retries,
-                                    "per_try_timeout": secs(spec.per_try_timeout_ms)
-                                }
-                            }
-                        }]
-                    }]
-                },
-                "http_filters": filters
-            }
-        }]}]
-    })
+    Ok(v)
 }
 
-/// The bootstrap document.
-pub fn bootstrap(spec: &BootstrapSpec<'_>) -> Value {
+/// The bootstrap document: the shipped file with the spec's ports, endpoints,
+/// listeners and module substituted.
+pub fn bootstrap(spec: &BootstrapSpec<'_>) -> anyhow::Result<Value> {
+    let mut doc = shipped()?;
+    let listeners = spec
+        .listeners
+        .iter()
+        .enumerate()
+        .map(|(i, l)| listener(&doc, spec, i, l))
+        .collect::<anyhow::Result<Vec<Value>>>()?;
     let endpoints: Vec<Value> = spec
         .endpoints
         .iter()
@@ -120,43 +162,18 @@ pub fn bootstrap(spec: &BootstrapSpec<'_>) -> Value {
                 "address": a.ip().to_string(), "port_value": a.port() } } } })
         })
         .collect();
-    let listeners: Vec<Value> = spec
-        .listeners
-        .iter()
-        .enumerate()
-        .map(|(i, l)| listener(spec, i, l))
-        .collect();
-    let mut doc = json!({
-        "node": { "id": "edgepick-e2e", "cluster": "edgepick-e2e" },
-        "admin": { "address": { "socket_address": { "address": "127.0.0.1", "port_value": spec.admin_port } } },
-        "static_resources": {
-            "listeners": listeners,
-            "clusters": [{
-                "name": "edgepick",
-                "type": "STATIC",
-                "connect_timeout": "0.5s",
-                // Retries under load must not hit Envoy's default of 3 concurrent retries.
-                "circuit_breakers": { "thresholds": [{
-                    "max_connections": 10000, "max_pending_requests": 10000,
-                    "max_requests": 10000, "max_retries": 10000
-                }] },
-                "load_balancing_policy": { "policies": [{ "typed_extension_config": {
-                    "name": "envoy.load_balancing_policies.override_host",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
-                        "override_host_sources": [{ "header": DESTINATION_HEADER }],
-                        "fallback_policy": { "policies": [{ "typed_extension_config": {
-                            "name": "envoy.load_balancing_policies.round_robin",
-                            "typed_config": {
-                                "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin"
-                            }
-                        } }] }
-                    }
-                } }] },
-                "load_assignment": { "cluster_name": "edgepick", "endpoints": [{ "lb_endpoints": endpoints }] }
-            }]
-        }
-    });
+    doc["node"] = json!({ "id": "edgepick-e2e", "cluster": "edgepick-e2e" });
+    *at(&mut doc, "/admin/address/socket_address")? =
+        json!({ "address": "127.0.0.1", "port_value": spec.admin_port });
+    *at(&mut doc, "/static_resources/listeners")? = json!(listeners);
+    let clusters = at(&mut doc, "/static_resources/clusters")?
+        .as_array_mut()
+        .ok_or_else(|| anyhow!("deploy/envoy.yaml: clusters is not a list"))?;
+    let cluster = clusters
+        .iter_mut()
+        .find(|c| c["name"] == "edgepick")
+        .ok_or_else(|| anyhow!("deploy/envoy.yaml has no cluster named edgepick"))?;
+    *at(cluster, "/load_assignment/endpoints")? = json!([{ "lb_endpoints": endpoints }]);
     if let Some(lds) = spec.lds_path {
         let dir = lds
             .parent()
@@ -167,7 +184,7 @@ pub fn bootstrap(spec: &BootstrapSpec<'_>) -> Value {
             "path_config_source": { "path": lds.display().to_string(), "watched_directory": { "path": dir } }
         } });
     }
-    doc
+    Ok(doc)
 }
 
 /// An LDS file (`DiscoveryResponse` form) holding `listeners`, numbered from `first_index`.
@@ -176,15 +193,16 @@ pub fn lds_document(
     first_index: usize,
     listeners: &[ListenerSpec],
     version: u64,
-) -> Value {
-    let resources: Vec<Value> = listeners
+) -> anyhow::Result<Value> {
+    let shipped = shipped()?;
+    let resources = listeners
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let mut v = listener(spec, first_index + i, l);
+            let mut v = listener(&shipped, spec, first_index + i, l)?;
             v["@type"] = json!("type.googleapis.com/envoy.config.listener.v3.Listener");
-            v
+            Ok(v)
         })
-        .collect();
-    json!({ "version_info": version.to_string(), "resources": resources })
+        .collect::<anyhow::Result<Vec<Value>>>()?;
+    Ok(json!({ "version_info": version.to_string(), "resources": resources }))
 }

@@ -212,10 +212,10 @@ impl EnvoyBuilder {
         if let Some(p) = &lds {
             std::fs::write(
                 p,
-                serde_json::to_string(&lds_document(&self.spec(admin_port, None), 0, &[], 0))?,
+                serde_json::to_string(&lds_document(&self.spec(admin_port, None), 0, &[], 0)?)?,
             )?;
         }
-        let doc = bootstrap(&self.spec(admin_port, lds.as_deref()));
+        let doc = bootstrap(&self.spec(admin_port, lds.as_deref()))?;
         let yaml = dir.join("bootstrap.yaml");
         std::fs::write(&yaml, serde_json::to_string_pretty(&doc)?)?;
         let log = dir.join("envoy.log");
@@ -284,7 +284,7 @@ impl Envoy {
         self.lds_version += 1;
         let spec = self.template.spec(self.admin.port(), None);
         let first = self.template.listeners.len() + 100 * self.lds_version as usize;
-        let doc = lds_document(&spec, first, &specs, self.lds_version);
+        let doc = lds_document(&spec, first, &specs, self.lds_version)?;
         let tmp = lds.with_extension("tmp");
         std::fs::write(&tmp, serde_json::to_string_pretty(&doc)?)?;
         std::fs::rename(&tmp, &lds)?;

@@ -3,6 +3,7 @@
 
 use edgepick_tests::harness::{self, Backend, BackendOptions, Response};
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 /// Point the harness at this package's backend binary; return the filter path
@@ -47,4 +48,22 @@ pub fn destination_names(header: &str, backends: &[Backend]) -> Vec<String> {
                 .map_or_else(|| format!("?{a}"), |b| b.name().to_string())
         })
         .collect()
+}
+
+/// nginx ip_hash over peers with `weights`, every peer usable: key = the first
+/// three octets, `hash = (hash * 113 + b) % 6271` from 89, then a walk over
+/// the weights (weighted variant `ngx_http_upstream_get_ip_hash_peer`).
+pub fn nginx_ip_hash(ip: Ipv4Addr, weights: &[u32]) -> usize {
+    let mut hash: u32 = 89;
+    for b in &ip.octets()[..3] {
+        hash = (hash * 113 + u32::from(*b)) % 6271;
+    }
+    let total: u32 = weights.iter().sum();
+    let mut w = hash % total;
+    let mut p = 0;
+    while w >= weights[p] {
+        w -= weights[p];
+        p += 1;
+    }
+    p
 }

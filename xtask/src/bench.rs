@@ -2,7 +2,8 @@
 //! filters, measured with wrk on loopback in one run, reported as ratios.
 //! `--instructions` counts instead (see [`crate::bench_instr`]).
 //!
-//! Variants, all against the same three nginx backends and the same Envoy
+//! Variants, all against the same nginx backends (three; 64 for the variants
+//! named so) and the same Envoy
 //! binary with `--concurrency 1`: wrk straight to one backend; Envoy's native
 //! `round_robin` and `ring_hash`; `override_host` with the header sent by the
 //! client; a minimal wasm filter that only writes a round-robin header (the
@@ -10,14 +11,26 @@
 //! ip_hash, and rfws with a cookie already held.
 
 use crate::install;
-use crate::steps::{output, root, run};
+use crate::steps::{output, root, run, target_dir};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub(crate) const BACKENDS: [u16; 3] = [18101, 18102, 18103];
+/// Ports of the nginx backends; a variant uses the first 3 or all 64.
+pub(crate) const BACKENDS: [u16; 64] = {
+    let mut p = [0u16; 64];
+    let mut i = 0;
+    while i < 64 {
+        p[i] = 18101 + i as u16;
+        i += 1;
+    }
+    p
+};
+/// The backend counts variants run at.
+pub(crate) const FEW: usize = 3;
+pub(crate) const MANY: usize = 64;
 pub(crate) const ENVOY_PORT: u16 = 18080;
 pub(crate) const ADMIN_PORT: u16 = 18081;
 pub(crate) const KEY: &str = "bench-signing-key-0123456789abcdef";
@@ -70,7 +83,7 @@ pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
 }
 
 pub(crate) fn endpoints() -> String {
-    BACKENDS
+    BACKENDS[..FEW]
         .iter()
         .map(|p| format!("127.0.0.1:{p}"))
         .collect::<Vec<_>>()
@@ -95,6 +108,8 @@ pub(crate) enum Client {
 /// One Envoy set-up and its traffic.
 pub(crate) struct Variant {
     pub(crate) name: &'static str,
+    /// Backends in the cluster (and in the filter's configuration).
+    pub(crate) backends: usize,
     pub(crate) setup: Setup,
     pub(crate) client: Client,
 }
@@ -115,16 +130,19 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
     let mut v = vec![
         Variant {
             name: "envoy round_robin (native)",
+            backends: FEW,
             setup: Setup::Native("round_robin"),
             client: Client::Plain,
         },
         Variant {
             name: "envoy ring_hash (native)",
+            backends: FEW,
             setup: Setup::Native("ring_hash"),
             client: Client::Header("x-user: 42".into()),
         },
         Variant {
             name: "override_host, header from client",
+            backends: FEW,
             setup: Setup::OverrideHost(None),
             client: Client::Header(format!(
                 "x-gateway-destination-endpoint: 127.0.0.1:{}",
@@ -133,26 +151,59 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         },
         Variant {
             name: "minimal wasm filter (floor)",
+            backends: FEW,
             setup: Setup::OverrideHost(Some((minimal.to_path_buf(), endpoints()))),
             client: Client::Plain,
         },
     ];
-    // (label, algorithm, cookies configured, client sends its cookie back)
-    for (name, alg, sticky, held) in [
+    // (label, backends, algorithm, cookies configured, client sends its cookie back)
+    for (name, n, alg, sticky, held) in [
         (
             "edgepick round_robin, no cookies",
+            FEW,
             "round_robin",
             false,
             false,
         ),
-        ("edgepick ip_hash, no cookies", "ip_hash", false, false),
-        ("edgepick rfws, no cookies", "rfws", false, false),
-        ("edgepick rfws + sticky (new clients)", "rfws", true, false),
-        ("edgepick rfws + sticky (cookie held)", "rfws", true, true),
+        ("edgepick ip_hash, no cookies", FEW, "ip_hash", false, false),
+        ("edgepick rfws, no cookies", FEW, "rfws", false, false),
+        (
+            "edgepick rfws + sticky (new clients)",
+            FEW,
+            "rfws",
+            true,
+            false,
+        ),
+        (
+            "edgepick rfws + sticky (cookie held)",
+            FEW,
+            "rfws",
+            true,
+            true,
+        ),
+        (
+            "edgepick round_robin, 64 backends",
+            MANY,
+            "round_robin",
+            false,
+            false,
+        ),
+        ("edgepick rfws, 64 backends", MANY, "rfws", false, false),
+        (
+            "edgepick least_connections, 64",
+            MANY,
+            "least_connections",
+            false,
+            false,
+        ),
     ] {
         v.push(Variant {
             name,
-            setup: Setup::OverrideHost(Some((filter.to_path_buf(), edgepick_config(alg, sticky)))),
+            backends: n,
+            setup: Setup::OverrideHost(Some((
+                filter.to_path_buf(),
+                edgepick_config(alg, sticky, n),
+            ))),
             client: if held {
                 Client::HeldCookie
             } else {
@@ -164,7 +215,7 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
 }
 
 /// The bootstrap for one variant, as JSON (which Envoy reads as YAML).
-pub(crate) fn envoy_yaml(setup: &Setup) -> String {
+pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
     let sock =
         |port: u16| json!({ "socket_address": { "address": "127.0.0.1", "port_value": port } });
     let mut cluster = json!({
@@ -173,7 +224,7 @@ pub(crate) fn envoy_yaml(setup: &Setup) -> String {
         "type": "STATIC",
         "load_assignment": {
             "cluster_name": "backends",
-            "endpoints": [{ "lb_endpoints": BACKENDS.iter().map(|&p| json!({ "endpoint": { "address": sock(p) } })).collect::<Vec<_>>() }]
+            "endpoints": [{ "lb_endpoints": BACKENDS[..backends].iter().map(|&p| json!({ "endpoint": { "address": sock(p) } })).collect::<Vec<_>>() }]
         }
     });
     match setup {
@@ -298,11 +349,11 @@ fn wrk(name: &str, port: u16, headers: &[String], secs: u64) -> Result<Result1> 
 fn with_envoy(
     envoy: &Path,
     dir: &Path,
-    setup: &Setup,
+    v: &Variant,
     f: impl FnOnce() -> Result<Result1>,
 ) -> Result<Result1> {
     let yaml = dir.join("envoy.yaml");
-    std::fs::write(&yaml, envoy_yaml(setup))?;
+    std::fs::write(&yaml, envoy_yaml(&v.setup, v.backends))?;
     let log = std::fs::File::create(dir.join("envoy.log"))?;
     let child = Command::new(envoy)
         .args(envoy_args(&yaml, 47))
@@ -335,8 +386,8 @@ pub(crate) fn envoy_args(yaml: &Path, base_id: u16) -> Vec<std::ffi::OsString> {
     a
 }
 
-pub(crate) fn edgepick_config(algorithm: &str, cookie: bool) -> String {
-    let backends: Vec<String> = BACKENDS
+pub(crate) fn edgepick_config(algorithm: &str, cookie: bool, n: usize) -> String {
+    let backends: Vec<String> = BACKENDS[..n]
         .iter()
         .enumerate()
         .map(|(i, p)| format!("{{\"name\":\"n{i}\",\"address\":\"127.0.0.1:{p}\",\"link\":{{\"bandwidth_mbps\":{}}}}}", 100 * (i + 1)))
@@ -354,7 +405,7 @@ pub(crate) fn edgepick_config(algorithm: &str, cookie: bool) -> String {
 
 pub(crate) fn build_minimal() -> Result<PathBuf> {
     let manifest = root().join("xtask/minimal-filter/Cargo.toml");
-    let target = root().join("target/minimal-filter");
+    let target = target_dir().join("minimal-filter");
     run(
         "build the minimal filter",
         Command::new("cargo")
@@ -389,17 +440,17 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     let envoy = install::envoy()?;
     let filter = crate::test::build_filter()?;
     let minimal = build_minimal()?;
-    let dir = root().join("target/bench");
+    let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     let _nginx = nginx(&dir)?;
     let variants = variants(&filter, &minimal);
     if instructions {
         return crate::bench_instr::run(&envoy, &dir, &variants, secs);
     }
-    eprintln!("\n==> wrk -t1 -c32 -d{secs}s, Envoy --concurrency 1, three nginx backends");
+    eprintln!("\n==> wrk -t1 -c32 -d{secs}s, Envoy --concurrency 1, nginx backends (3, or 64 where named)");
     let mut rows = vec![wrk("direct to one backend", BACKENDS[0], &[], secs)?];
     for v in &variants {
-        rows.push(with_envoy(&envoy, &dir, &v.setup, || {
+        rows.push(with_envoy(&envoy, &dir, v, || {
             wrk(v.name, ENVOY_PORT, &v.headers()?, secs)
         })?);
     }

@@ -92,7 +92,7 @@ fn dumped_instructions(dir: &Path, prefix: &str) -> Result<u64> {
 
 fn measure(envoy: &Path, dir: &Path, v: &Variant, n: usize, secs: u64) -> Result<(u64, u64)> {
     let yaml = dir.join("envoy-cg.yaml");
-    std::fs::write(&yaml, crate::bench::envoy_yaml(&v.setup))?;
+    std::fs::write(&yaml, crate::bench::envoy_yaml(&v.setup, v.backends))?;
     let prefix = format!("callgrind.{n}.");
     let log = std::fs::File::create(dir.join("envoy-cg.log"))?;
     let child = Command::new("valgrind")

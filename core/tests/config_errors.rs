@@ -260,7 +260,7 @@ fn redirect_mode_without_url() {
     rejects(
         &with(|v| v["backends"][0]["url"] = json!("ftp://x")),
         "backends[0].url",
-        "must start with http://",
+        "must be an absolute http:// or https:// URL",
     );
 }
 

@@ -23,6 +23,8 @@ mod read;
 mod serialize;
 mod shapes;
 mod validate;
+mod validate_algorithm;
+mod validate_policy;
 
 use core::fmt;
 use std::net::SocketAddr;

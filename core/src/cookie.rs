@@ -95,11 +95,12 @@ impl Signer {
 
     /// Verify a cookie value at `now_ms`; returns the backend name it carries.
     pub fn verify(&self, value: &str, now_ms: u64) -> Result<String, Rejection> {
-        self.check(value, now_ms).map(|(name, _)| name)
+        self.check(value, now_ms).map(|(name, ..)| name)
     }
 
-    /// [`Signer::verify`], also returning the expiry (Unix seconds).
-    fn check(&self, value: &str, now_ms: u64) -> Result<(String, u64), Rejection> {
+    /// [`Signer::verify`], also returning the expiry (Unix seconds) and the
+    /// index of the key that signed it (0: the newest).
+    fn check(&self, value: &str, now_ms: u64) -> Result<(String, u64, usize), Rejection> {
         if value.len() > MAX_VALUE_LEN {
             return Err(Rejection::Malformed);
         }
@@ -118,20 +119,18 @@ impl Signer {
             return Err(Rejection::Malformed);
         }
         // Constant-time comparison through `verify_slice`.
-        if !self
+        let key = self
             .keys
             .iter()
-            .any(|k| Self::mac(k, payload).verify_slice(&tag).is_ok())
-        {
-            return Err(Rejection::BadSignature);
-        }
+            .position(|k| Self::mac(k, payload).verify_slice(&tag).is_ok())
+            .ok_or(Rejection::BadSignature)?;
         let expiry: u64 = expiry.parse().map_err(|_| Rejection::Malformed)?;
         if now_ms / 1000 >= expiry {
             return Err(Rejection::Expired);
         }
         let name = B64::decode_vec(name_b64).map_err(|_| Rejection::Malformed)?;
         let name = String::from_utf8(name).map_err(|_| Rejection::Malformed)?;
-        Ok((name, expiry))
+        Ok((name, expiry, key))
     }
 
     /// Find the session cookie in a `Cookie` header and verify it against the backends.
@@ -156,9 +155,22 @@ impl Signer {
         now_ms: u64,
         backends: &[Backend],
     ) -> (CookieVerdict, Option<u64>) {
+        let (verdict, valid) = self.verify_value_key(value, now_ms, backends);
+        (verdict, valid.map(|(expiry, _)| expiry))
+    }
+
+    /// [`Signer::verify_value`]; with a valid value, its expiry (Unix
+    /// seconds) and the index of the key that signed it (0: the newest, the
+    /// one [`Signer::sign`] uses; higher: an older key still accepted).
+    pub fn verify_value_key(
+        &self,
+        value: &str,
+        now_ms: u64,
+        backends: &[Backend],
+    ) -> (CookieVerdict, Option<(u64, usize)>) {
         match self.check(value, now_ms) {
-            Ok((name, expiry)) => match backends.iter().position(|b| b.name == name) {
-                Some(i) => (CookieVerdict::Valid(i), Some(expiry)),
+            Ok((name, expiry, key)) => match backends.iter().position(|b| b.name == name) {
+                Some(i) => (CookieVerdict::Valid(i), Some((expiry, key))),
                 None => (CookieVerdict::Invalid(Rejection::UnknownBackend), None),
             },
             Err(r) => (CookieVerdict::Invalid(r), None),

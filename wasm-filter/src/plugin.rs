@@ -5,7 +5,7 @@
 
 use crate::shared::{acquire_lease, update_health, Keys, Store, StoreError, Transition};
 use crate::sync::{Flip, SharedView, StatIds};
-use edgepick_core::{Config, CookieVerdict, Decision, Request, Router, SplitMix64};
+use edgepick_core::{Attribution, Config, Mode, Outcome, Request, Router, SplitMix64, Ticket};
 
 /// Lease time-to-live for `tick_ms`: three ticks, at least one second, so one
 /// late tick never hands probing over.
@@ -149,24 +149,44 @@ impl Plugin {
             .pull(store, &mut self.router, now_ms, inflight, false)
     }
 
-    /// Pick for `req` (after [`Plugin::sync`]).
-    pub fn pick(&mut self, req: &Request<'_>, now_ms: u64) -> (Decision, CookieVerdict) {
-        self.router.pick(req, now_ms, &mut self.rng)
+    /// Pick for `req` (after [`Plugin::sync`]). The ticket holds an
+    /// in-flight count on the primary, here and (proxy mode) in its shared
+    /// gauge (one atomic add for every worker), until [`Plugin::finish`] or
+    /// [`Plugin::abandon`].
+    pub fn pick(&mut self, store: &dyn Store, req: &Request<'_>, now_ms: u64) -> Ticket {
+        let ticket = self.router.pick(req, now_ms, &mut self.rng);
+        self.gauge(store, &ticket, 1);
+        ticket
     }
 
-    /// A request was sent towards backend `i`: count it here and in its
-    /// shared gauge (one atomic add for every worker).
-    pub fn started(&mut self, store: &dyn Store, i: usize) {
-        self.router.request_started(i);
-        if let Some(id) = self.view.inflight_id(i) {
-            store.add_metric(id, 1);
+    /// Close `ticket`: the router's accounting ([`Router::finish`]) and the
+    /// shared gauge. Returns the passive observations to publish.
+    pub fn finish(
+        &mut self,
+        store: &dyn Store,
+        ticket: Ticket,
+        served: Option<usize>,
+        outcome: Option<&Outcome>,
+        now_ms: u64,
+    ) -> Attribution {
+        self.gauge(store, &ticket, -1);
+        self.router.finish(ticket, served, outcome, now_ms)
+    }
+
+    /// Close `ticket` with nothing to account but its in-flight count.
+    pub fn abandon(&mut self, store: &dyn Store, ticket: Ticket) {
+        self.gauge(store, &ticket, -1);
+        self.router.abandon(ticket);
+    }
+
+    /// Requests only go through Envoy's list in proxy mode; a redirect is
+    /// answered at once, so its gauges are left alone.
+    fn gauge(&self, store: &dyn Store, ticket: &Ticket, delta: i64) {
+        if self.config().mode != Mode::Proxy {
+            return;
         }
-    }
-
-    /// The request counted by [`Plugin::started`] on `i` ended.
-    pub fn ended(&mut self, store: &dyn Store, i: usize) {
-        if let Some(id) = self.view.inflight_id(i) {
-            store.add_metric(id, -1);
+        if let Some(id) = ticket.primary().and_then(|i| self.view.inflight_id(i)) {
+            store.add_metric(id, delta);
         }
     }
 
@@ -250,6 +270,7 @@ mod tests {
     use super::*;
     use crate::shared::tests::MemStore;
     use crate::shared::HealthRecord;
+    use edgepick_core::Decision;
 
     const CFG: &str = r#"{
       "algorithm": {"name": "round_robin"},
@@ -273,13 +294,20 @@ mod tests {
         let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
         w1.init_shared(&s);
         w2.init_shared(&s);
-        w1.started(&s, 0);
-        w2.started(&s, 0);
+        let t1 = w1.pick(&s, &Request::default(), 0);
+        let t2 = w2.pick(&s, &Request::default(), 0);
+        assert_eq!((t1.primary(), t2.primary()), (Some(0), Some(0)));
         assert_eq!(s.stat("in.a"), 2);
         w2.sync(&s, 0);
         assert_eq!(w2.router.states()[0].inflight, 2);
-        w1.ended(&s, 0);
-        w2.ended(&s, 0);
+        // A retry served by b: a's count goes, a is blamed.
+        let ok = Outcome {
+            status: Some(200),
+            ..Outcome::default()
+        };
+        let a = w1.finish(&s, t1, Some(1), Some(&ok), 1);
+        assert_eq!(a.passive().collect::<Vec<_>>(), [(0, true), (1, false)]);
+        w2.abandon(&s, t2);
         assert_eq!((s.stat("in.a"), s.stat("in.b")), (0, 0));
     }
 
@@ -332,7 +360,9 @@ mod tests {
             healthy: false
         }));
         for _ in 0..3 {
-            assert_eq!(w1.pick(&Request::default(), 12).0.primary(), Some(0));
+            let t = w1.pick(&s, &Request::default(), 12);
+            assert_eq!(t.primary(), Some(0));
+            w1.abandon(&s, t);
         }
         // A success anywhere brings it back (and starts slow start).
         w2.sync(&s, 20);
@@ -386,7 +416,9 @@ mod tests {
         assert!(rec.entries[1].faulty && !rec.entries[0].faulty);
         other.sync(&s, 302);
         assert!(other.router.states()[1].health.faulty);
-        assert_eq!(other.pick(&Request::default(), 302).0.ranked[0], 0);
+        let t = other.pick(&s, &Request::default(), 302);
+        assert_eq!(t.ranked()[0], 0);
+        other.abandon(&s, t);
         // b comes back: two heartbeats inside the window.
         for t in [400, 500] {
             prober.heartbeat(0, t);

@@ -219,9 +219,11 @@ mod tests {
         assert_eq!(r2.states()[1].inflight, 1);
         let mut rng = SplitMix64::new(1);
         for _ in 0..4 {
-            let (d, _) = r2.pick(&Request::default(), 100, &mut rng);
+            let t = r2.pick(&Request::default(), 100, &mut rng);
+            let primary = t.primary();
+            r2.abandon(t);
             assert_eq!(
-                d.primary(),
+                primary,
                 Some(1),
                 "worker 2 avoids the node worker 1 saw fail"
             );

@@ -12,9 +12,9 @@ use super::engine::{Path, Req, Simulation, NONE};
 use super::metrics::End;
 use super::queue::{Ev, Micros};
 use super::topology::{LinkSpec, Method};
-use crate::cookie::CookieVerdict;
 use crate::rng::Rng;
 use crate::router::{Outcome, Request};
+use crate::ticket::Ticket;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Size of small messages (302, DNS answer, 503, reset), bytes.
@@ -65,6 +65,7 @@ impl Simulation {
             }
             None => {
                 self.reqs.push(r);
+                self.tickets.push(None);
                 (self.reqs.len() - 1) as u32
             }
         }
@@ -125,9 +126,10 @@ impl Simulation {
         }
     }
 
-    /// Ask the router; keeps the client's session cookie up to date. A retry
-    /// takes the first fallback that is not the node that just failed.
-    fn pick(&mut self, r: u32) -> Option<usize> {
+    /// Ask the router; keeps the client's session cookie up to date (the
+    /// ticket's rule, before the answer is known, as a redirect does). A
+    /// retry takes the first fallback that is not the node that just failed.
+    fn pick(&mut self, r: u32) -> Option<(usize, Ticket)> {
         let Req {
             group,
             client,
@@ -151,27 +153,31 @@ impl Simulation {
             path: "/",
             headers: &[],
         };
-        let (decision, verdict) = self.router.pick(&req, now_ms, &mut self.rng);
+        let mut ticket = self.router.pick(&req, now_ms, &mut self.rng);
         let i = match attempt {
-            0 => decision.primary()?,
-            _ => decision
-                .ranked
+            0 => ticket.primary(),
+            _ => ticket
+                .ranked()
                 .iter()
                 .copied()
                 .find(|&j| j as u32 != node)
-                .or(decision.primary())?,
+                .or(ticket.primary()),
         };
-        if with_cookie && verdict != CookieVerdict::Valid(i) {
-            state.cookie = self
-                .router
-                .session_cookie(i, now_ms)
-                .map(|h| h.split(';').next().unwrap_or_default().to_string());
+        let Some(i) = i else {
+            self.router.abandon(ticket);
+            return None;
+        };
+        self.router.reroute(&mut ticket, i);
+        if with_cookie {
+            if let Some(h) = self.router.set_cookie(&ticket, Some(i), None, now_ms) {
+                state.cookie = Some(h.split(';').next().unwrap_or_default().to_string());
+            }
         }
-        Some(i)
+        Some((i, ticket))
     }
 
     pub(super) fn on_edge(&mut self, r: u32) {
-        let Some(i) = self.pick(r) else {
+        let Some((i, ticket)) = self.pick(r) else {
             // No backend at all: the edge answers 503 at once.
             let link = self.client_link(r);
             self.finish(r, self.now + ms(link.delay_ms), 0);
@@ -200,7 +206,7 @@ impl Simulation {
                     req_bytes,
                     edge_bw,
                 );
-                self.router.request_started(i);
+                self.tickets[r as usize] = Some(ticket);
                 let req = &mut self.reqs[r as usize];
                 req.node = i as u32;
                 req.sent = self.now;
@@ -208,6 +214,8 @@ impl Simulation {
                 self.forward(r, i, out, req_bytes);
             }
             Method::Redirect | Method::Dns => {
+                // The client goes to the node itself: nothing for the edge to count.
+                self.router.abandon(ticket);
                 let g = self.reqs[r as usize].group as usize;
                 let c = self.reqs[r as usize].client as usize;
                 let state = &mut self.groups[g].clients[c];
@@ -346,8 +354,7 @@ impl Simulation {
     pub(super) fn on_edge_response(&mut self, r: u32, status: u16) {
         let req = self.reqs[r as usize];
         let outcome = self.outcome(r, status);
-        self.router
-            .request_finished(req.node as usize, &outcome, self.now / 1000);
+        self.close(r, &outcome);
         let l7 = matches!(req.path, Path::ViaEdge { l7: true });
         if outcome.is_failure() && l7 && req.attempt < self.topo.edge.retries {
             // An L7 proxy retries elsewhere (nginx proxy_next_upstream).
@@ -376,12 +383,17 @@ impl Simulation {
 
     pub(super) fn on_dr_done(&mut self, r: u32, status: u16) {
         let outcome = self.outcome(r, status);
-        self.router.request_finished(
-            self.reqs[r as usize].node as usize,
-            &outcome,
-            self.now / 1000,
-        );
+        self.close(r, &outcome);
         self.finish(r, self.now, status);
+    }
+
+    /// Close request `r`'s ticket: node `node` answered `outcome` now.
+    fn close(&mut self, r: u32, outcome: &Outcome) {
+        if let Some(t) = self.tickets[r as usize].take() {
+            let node = self.reqs[r as usize].node as usize;
+            self.router
+                .finish(t, Some(node), Some(outcome), self.now / 1000);
+        }
     }
 
     /// The request ends for its client at `at` (possibly ahead of the clock).

@@ -6,7 +6,7 @@ use crate::headers::{self, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORC
 use crate::host::{self, SharedData};
 use crate::log;
 use crate::outcome::{observe, outcome};
-use crate::root::Shared;
+use crate::worker::WorkerState;
 use edgepick_core::config::{Algorithm, HashKey};
 use edgepick_core::load_report::{parse_orca, parse_plain};
 use edgepick_core::{CookieVerdict, Mode, Request, Ticket};
@@ -20,7 +20,7 @@ const RESP: MapType = MapType::HttpResponseHeaders;
 
 /// Per-request state.
 pub struct EdgepickHttp {
-    shared: Option<Rc<RefCell<Shared>>>,
+    worker: Option<Rc<RefCell<WorkerState>>>,
     /// The router's ticket (decision, cookie verdict, start time, in-flight
     /// count) from the pick until `on_log` closes it; dropping the context
     /// closes it too, so no path leaves a count high.
@@ -39,10 +39,10 @@ pub struct EdgepickHttp {
 }
 
 impl EdgepickHttp {
-    /// A request under `shared` (`None`: the plugin is not configured).
-    pub fn new(shared: Option<Rc<RefCell<Shared>>>) -> Self {
+    /// A request of the worker `worker` (`None`: the plugin is not configured).
+    pub fn new(worker: Option<Rc<RefCell<WorkerState>>>) -> Self {
         EdgepickHttp {
-            shared,
+            worker,
             ticket: None,
             explain: None,
             latency_ms: None,
@@ -61,7 +61,7 @@ impl EdgepickHttp {
         Action::Pause
     }
 
-    fn pick(&mut self, s: &mut Shared) -> Action {
+    fn pick(&mut self, s: &mut WorkerState) -> Action {
         let now = host::now_ms();
         let cfg = s.plugin.config();
         // Each read that returns data costs a hostcall plus a call back into
@@ -162,7 +162,7 @@ impl EdgepickHttp {
     }
 
     /// The backend that served (`upstream.address`), read once per request.
-    fn served(&mut self, s: &Shared) -> Option<usize> {
+    fn served(&mut self, s: &WorkerState) -> Option<usize> {
         if self.served.is_none() {
             let addr = host::property(&["upstream", "address"]);
             self.served = Some(addr.and_then(|a| s.plugin.backend_at(&a)));
@@ -170,7 +170,7 @@ impl EdgepickHttp {
         self.served.flatten()
     }
 
-    fn read_load(&mut self, s: &mut Shared) {
+    fn read_load(&mut self, s: &mut WorkerState) {
         let (value, parsed) = if let Some(v) = host::header(RESP, ORCA_HEADER) {
             let p = parse_orca(&v);
             (v, p)
@@ -190,7 +190,7 @@ impl EdgepickHttp {
 
     /// Close the ticket (at most once): the router accounts the outcome and
     /// the in-flight count, then the passive observations go to shared data.
-    fn finish(&mut self, s: &mut Shared) {
+    fn finish(&mut self, s: &mut WorkerState) {
         let Some(ticket) = self.ticket.take() else {
             return;
         };
@@ -229,10 +229,10 @@ impl Drop for EdgepickHttp {
     /// A context deleted before `on_log` (the host never logged it) still
     /// releases its in-flight count.
     fn drop(&mut self) {
-        let (Some(ticket), Some(shared)) = (self.ticket.take(), &self.shared) else {
+        let (Some(ticket), Some(worker)) = (self.ticket.take(), &self.worker) else {
             return;
         };
-        if let Ok(mut s) = shared.try_borrow_mut() {
+        if let Ok(mut s) = worker.try_borrow_mut() {
             s.plugin.abandon(&SharedData, ticket);
         }
     }
@@ -242,10 +242,10 @@ impl Context for EdgepickHttp {}
 
 impl HttpContext for EdgepickHttp {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let Some(shared) = self.shared.clone() else {
+        let Some(worker) = self.worker.clone() else {
             return self.reply(503, vec![], Some(b"edgepick: not configured\n"));
         };
-        let mut s = shared.borrow_mut();
+        let mut s = worker.borrow_mut();
         self.pick(&mut s)
     }
 
@@ -253,10 +253,10 @@ impl HttpContext for EdgepickHttp {
         if self.local_reply {
             return Action::Continue;
         }
-        let Some(shared) = self.shared.clone() else {
+        let Some(worker) = self.worker.clone() else {
             return Action::Continue;
         };
-        let mut s = shared.borrow_mut();
+        let mut s = worker.borrow_mut();
         let now = host::now_ms();
         self.headers_ms = Some(now);
         self.latency_ms = self.ticket.as_ref().map(|t| t.latency_ms(now));
@@ -290,10 +290,10 @@ impl HttpContext for EdgepickHttp {
         if self.ticket.is_none() {
             return;
         }
-        let Some(shared) = self.shared.clone() else {
+        let Some(worker) = self.worker.clone() else {
             return;
         };
-        let mut s = shared.borrow_mut();
+        let mut s = worker.borrow_mut();
         self.finish(&mut s);
     }
 }

@@ -68,7 +68,7 @@
 //! ## Pure pieces
 //! [`headers`], [`outcome`], [`shared`], [`sync`], [`plugin`] and [`metrics`]
 //! hold the logic and run natively under `cargo test -p edgepick-filter`;
-//! [`root`], [`http`] and [`host`] are Envoy I/O.
+//! [`root`], [`worker`], [`http`] and [`host`] are Envoy I/O.
 //!
 //! ```
 //! use edgepick_filter::headers::strip_cookie;
@@ -86,6 +86,7 @@ pub mod root;
 pub mod seed;
 pub mod shared;
 pub mod sync;
+pub mod worker;
 
 #[cfg(target_arch = "wasm32")]
 proxy_wasm::main! {{

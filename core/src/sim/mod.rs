@@ -25,6 +25,7 @@
 //! ```
 
 mod compare;
+mod edge;
 mod engine;
 mod flow;
 mod metrics;

@@ -26,8 +26,7 @@ pub struct EdgepickHttp {
     /// closes it too, so no path leaves a count high.
     ticket: Option<Ticket>,
     explain: Option<String>,
-    latency_ms: Option<f64>,
-    /// When the response headers arrived, ms.
+    /// When the response headers arrived, ms (latency: from the ticket's start).
     headers_ms: Option<u64>,
     /// `:status` of the response headers.
     status: Option<u16>,
@@ -45,7 +44,6 @@ impl EdgepickHttp {
             worker,
             ticket: None,
             explain: None,
-            latency_ms: None,
             headers_ms: None,
             status: None,
             load: None,
@@ -209,7 +207,8 @@ impl EdgepickHttp {
         };
         let observed = observe(code, flags);
         let served = self.served(s);
-        let o = outcome(observed, self.latency_ms, self.body_bytes, self.load);
+        let latency_ms = self.headers_ms.map(|t| ticket.latency_ms(t));
+        let o = outcome(observed, latency_ms, self.body_bytes, self.load);
         let a = s
             .plugin
             .finish(&SharedData, ticket, served, o.as_ref(), now);
@@ -259,7 +258,6 @@ impl HttpContext for EdgepickHttp {
         let mut s = worker.borrow_mut();
         let now = host::now_ms();
         self.headers_ms = Some(now);
-        self.latency_ms = self.ticket.as_ref().map(|t| t.latency_ms(now));
         self.status = host::header(RESP, ":status").and_then(|v| v.parse::<u16>().ok());
         if s.needs.measurements {
             self.read_load(&mut s);

@@ -70,7 +70,11 @@ fn picks(c: &mut Criterion) {
             let mut router = Router::new(config(algorithm, n));
             let mut rng = SplitMix64::new(7);
             g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-                b.iter(|| black_box(router.pick(black_box(&req), 1_000, &mut rng)))
+                b.iter(|| {
+                    let t = router.pick(black_box(&req), 1_000, &mut rng);
+                    black_box(t.primary());
+                    router.abandon(t);
+                })
             });
         }
         g.finish();

@@ -95,11 +95,12 @@ impl Signer {
 
     /// Verify a cookie value at `now_ms`; returns the backend name it carries.
     pub fn verify(&self, value: &str, now_ms: u64) -> Result<String, Rejection> {
-        self.check(value, now_ms).map(|(name, _)| name)
+        self.check(value, now_ms).map(|(name, ..)| name)
     }
 
-    /// [`Signer::verify`], also returning the expiry (Unix seconds).
-    fn check(&self, value: &str, now_ms: u64) -> Result<(String, u64), Rejection> {
+    /// [`Signer::verify`], also returning the expiry (Unix seconds) and the
+    /// index of the key that signed it (0: the newest).
+    fn check(&self, value: &str, now_ms: u64) -> Result<(String, u64, usize), Rejection> {
         if value.len() > MAX_VALUE_LEN {
             return Err(Rejection::Malformed);
         }
@@ -118,20 +119,18 @@ impl Signer {
             return Err(Rejection::Malformed);
         }
         // Constant-time comparison through `verify_slice`.
-        if !self
+        let key = self
             .keys
             .iter()
-            .any(|k| Self::mac(k, payload).verify_slice(&tag).is_ok())
-        {
-            return Err(Rejection::BadSignature);
-        }
+            .position(|k| Self::mac(k, payload).verify_slice(&tag).is_ok())
+            .ok_or(Rejection::BadSignature)?;
         let expiry: u64 = expiry.parse().map_err(|_| Rejection::Malformed)?;
         if now_ms / 1000 >= expiry {
             return Err(Rejection::Expired);
         }
         let name = B64::decode_vec(name_b64).map_err(|_| Rejection::Malformed)?;
         let name = String::from_utf8(name).map_err(|_| Rejection::Malformed)?;
-        Ok((name, expiry))
+        Ok((name, expiry, key))
     }
 
     /// Find the session cookie in a `Cookie` header and verify it against the backends.
@@ -156,9 +155,22 @@ impl Signer {
         now_ms: u64,
         backends: &[Backend],
     ) -> (CookieVerdict, Option<u64>) {
+        let (verdict, valid) = self.verify_value_key(value, now_ms, backends);
+        (verdict, valid.map(|(expiry, _)| expiry))
+    }
+
+    /// [`Signer::verify_value`]; with a valid value, its expiry (Unix
+    /// seconds) and the index of the key that signed it (0: the newest, the
+    /// one [`Signer::sign`] uses; higher: an older key still accepted).
+    pub fn verify_value_key(
+        &self,
+        value: &str,
+        now_ms: u64,
+        backends: &[Backend],
+    ) -> (CookieVerdict, Option<(u64, usize)>) {
         match self.check(value, now_ms) {
-            Ok((name, expiry)) => match backends.iter().position(|b| b.name == name) {
-                Some(i) => (CookieVerdict::Valid(i), Some(expiry)),
+            Ok((name, expiry, key)) => match backends.iter().position(|b| b.name == name) {
+                Some(i) => (CookieVerdict::Valid(i), Some((expiry, key))),
                 None => (CookieVerdict::Invalid(Rejection::UnknownBackend), None),
             },
             Err(r) => (CookieVerdict::Invalid(r), None),
@@ -216,202 +228,4 @@ pub fn set_cookie_header(cfg: &Cookie, value: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NOW: u64 = 1_700_000_000_000;
-
-    fn cfg(keys: &[&str]) -> Cookie {
-        Cookie {
-            name: "edgepick".into(),
-            keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
-            max_age_s: 3600,
-            path: "/".into(),
-            same_site: SameSite::Lax,
-            secure: false,
-            http_only: true,
-        }
-    }
-
-    fn backends(names: &[&str]) -> Vec<Backend> {
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| Backend {
-                name: n.to_string(),
-                address: format!("127.0.0.1:{}", 9001 + i).parse().unwrap(),
-                url: None,
-                weight: 1,
-                capacity: 100,
-                link: Default::default(),
-            })
-            .collect()
-    }
-
-    const K1: &str = "0123456789abcdef-new";
-    const K2: &str = "fedcba9876543210-old";
-
-    #[test]
-    fn round_trip_and_format() {
-        let c = cfg(&[K1]);
-        let v = sign(&c, "b-1", NOW);
-        assert!(v.starts_with(&format!(
-            "v1.{}.{}.",
-            B64::encode_string(b"b-1"),
-            NOW / 1000 + 3600
-        )));
-        assert!(
-            v.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
-            "cookie-safe: {v}"
-        );
-        assert_eq!(verify(&c, &v, NOW), Ok("b-1".to_string()));
-    }
-
-    #[test]
-    fn expiry() {
-        let c = cfg(&[K1]);
-        let v = sign(&c, "a", NOW);
-        assert!(verify(&c, &v, NOW + 3_599_999).is_ok());
-        assert_eq!(verify(&c, &v, NOW + 3_600_000), Err(Rejection::Expired));
-        assert_eq!(verify(&c, &v, u64::MAX), Err(Rejection::Expired));
-    }
-
-    #[test]
-    fn tampering_is_rejected() {
-        let c = cfg(&[K1]);
-        let v = sign(&c, "a", NOW);
-        // Another backend name under the old MAC.
-        let forged = v.replacen(&B64::encode_string(b"a"), &B64::encode_string(b"b"), 1);
-        assert_eq!(verify(&c, &forged, NOW), Err(Rejection::BadSignature));
-        // A later expiry under the old MAC.
-        let expiry = (NOW / 1000 + 3600).to_string();
-        let later = v.replacen(&expiry, &(NOW / 1000 + 999_999).to_string(), 1);
-        assert_eq!(verify(&c, &later, NOW), Err(Rejection::BadSignature));
-        // Signed with a key we do not hold.
-        assert_eq!(
-            verify(&c, &sign(&cfg(&[K2]), "a", NOW), NOW),
-            Err(Rejection::BadSignature)
-        );
-    }
-
-    #[test]
-    fn key_rotation() {
-        let old = sign(&cfg(&[K2]), "a", NOW);
-        assert_eq!(verify(&cfg(&[K1, K2]), &old, NOW), Ok("a".into()));
-        assert_eq!(verify(&cfg(&[K1]), &old, NOW), Err(Rejection::BadSignature));
-        // New cookies are signed with the first key.
-        let new = sign(&cfg(&[K1, K2]), "a", NOW);
-        assert_eq!(verify(&cfg(&[K1]), &new, NOW), Ok("a".into()));
-    }
-
-    /// `value` with its tag's unused low bits set: decodes to the same bytes
-    /// when a decoder ignores them.
-    fn non_canonical(value: &str) -> String {
-        let (payload, tag) = value.rsplit_once('.').unwrap();
-        let last = tag.chars().last().unwrap();
-        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let i = alphabet.find(last).unwrap();
-        let stray = alphabet.as_bytes()[i | 1] as char; // 32 bytes: the last 2 bits are unused
-        format!("{payload}.{}{stray}", &tag[..tag.len() - 1])
-    }
-
-    #[test]
-    fn malformed_values() {
-        let c = cfg(&[K1]);
-        let good = sign(&c, "a", NOW);
-        let (payload, tag) = good.rsplit_once('.').unwrap();
-        let cases = [
-            String::new(),
-            "garbage".into(),
-            "v1.YQ".into(),
-            format!("v2{}", &good[2..]),
-            format!("{payload}.{}", &tag[1..]), // short tag
-            format!("{payload}.{tag}AA"),       // long tag
-            format!("{payload}.{}", tag.replace(|_| true, "*")), // not base64
-            format!("{payload}.x.{tag}"),       // extra part
-            format!("v1.YQ.12x4.{tag}"),        // expiry not digits
-            format!("v1.YQ..{tag}"),            // empty expiry
-            format!("v1.YQ.1234567890123.{tag}"), // expiry too long
-            "x".repeat(MAX_VALUE_LEN + 1),
-            format!("{payload}.{}=", tag), // padded
-            non_canonical(&good),          // stray bits after the last byte
-        ];
-        for v in &cases {
-            assert_eq!(verify(&c, v, NOW), Err(Rejection::Malformed), "{v:?}");
-        }
-        // A name that is not base64 or not UTF-8 but correctly signed.
-        for name_b64 in ["*", "_w"] {
-            let payload = format!("v1.{name_b64}.{}", NOW / 1000 + 60);
-            let keyed = <HmacSha256 as Mac>::new_from_slice(K1.as_bytes()).unwrap();
-            let tag = B64::encode_string(&Signer::mac(&keyed, &payload).finalize().into_bytes());
-            assert_eq!(
-                verify(&c, &format!("{payload}.{tag}"), NOW),
-                Err(Rejection::Malformed),
-                "{name_b64}"
-            );
-        }
-    }
-
-    #[test]
-    fn header_verdicts() {
-        let c = cfg(&[K1]);
-        let b = backends(&["a", "b"]);
-        let vb = sign(&c, "b", NOW);
-        assert_eq!(
-            verify_header(&c, &format!("x=1; edgepick={vb}"), NOW, &b),
-            CookieVerdict::Valid(1)
-        );
-        assert_eq!(
-            verify_header(&c, "x=1; y=2", NOW, &b),
-            CookieVerdict::Absent
-        );
-        let gone = sign(&c, "zz", NOW);
-        assert_eq!(
-            verify_header(&c, &format!("edgepick={gone}"), NOW, &b),
-            CookieVerdict::Invalid(Rejection::UnknownBackend)
-        );
-        assert_eq!(
-            verify_header(&c, "edgepick=nope", NOW, &b),
-            CookieVerdict::Invalid(Rejection::Malformed)
-        );
-        assert_eq!(
-            verify_header(&c, &format!("edgepick={vb}"), NOW + 3_600_000, &b),
-            CookieVerdict::Invalid(Rejection::Expired)
-        );
-    }
-
-    #[test]
-    fn find_handles_spacing_and_quotes() {
-        assert_eq!(find("a=1; b=2", "b"), Some("2"));
-        assert_eq!(find("a=1;b=2", "b"), Some("2"));
-        assert_eq!(find("  a = 1 ;  b =  \"x y\"  ", "b"), Some("x y"));
-        assert_eq!(find("b=\"quoted\"", "b"), Some("quoted"));
-        assert_eq!(find("b=first; b=second", "b"), Some("first"));
-        assert_eq!(find("flag; b=2", "b"), Some("2"));
-        assert_eq!(find("bb=1; b_=2", "b"), None);
-        assert_eq!(find("B=1", "b"), None, "names are case-sensitive");
-        assert_eq!(find("", "b"), None);
-        assert_eq!(find("b=", "b"), Some(""));
-        assert_eq!(find("b=x=y", "b"), Some("x=y"));
-    }
-
-    #[test]
-    fn set_cookie_attributes() {
-        let mut c = cfg(&[K1]);
-        assert_eq!(
-            set_cookie_header(&c, "V"),
-            "edgepick=V; Path=/; Max-Age=3600; SameSite=Lax; HttpOnly"
-        );
-        c.same_site = SameSite::None;
-        c.secure = true;
-        c.http_only = false;
-        c.path = "/app".into();
-        assert_eq!(
-            set_cookie_header(&c, "V"),
-            "edgepick=V; Path=/app; Max-Age=3600; SameSite=None; Secure"
-        );
-        c.same_site = SameSite::Strict;
-        assert!(set_cookie_header(&c, "V").contains("; SameSite=Strict"));
-    }
-}
+mod tests;

@@ -12,7 +12,9 @@
 //! * Verified values: a direct-mapped table of [`VERIFIED_SLOTS`] entries
 //!   indexed by a 64-bit FNV-1a hash of the value, each holding the whole
 //!   value (compared byte for byte), the backend it names and its expiry.
-//!   Only valid cookies are remembered; anything else is verified every time.
+//!   Only valid cookies signed with the newest key are remembered; anything
+//!   else (an older key's cookie is re-signed, so the client soon sends a
+//!   new one) is verified every time.
 //! * Signed values: per backend, the last `Set-Cookie` value and the expiry
 //!   second it was signed for (expiries are whole seconds, so a node signs at
 //!   most once a second).

@@ -8,6 +8,15 @@
 //!   until `fail_timeout` has passed since the last failure; one success clears it.
 //! * Slow start — after recovery, a node's weight ramps linearly from 10 % to
 //!   100 % (HAProxy `slowstart`, Envoy's `min_weight_percent` floor).
+//! * [`HealthEntry`] — the part every front end shares between workers
+//!   (`W_F`, passive failures, recovery time), with the one copy of the
+//!   transitions ([`HealthEntry::observe`], [`HealthEntry::set_faulty`]);
+//!   [`HealthState`] delegates to it. [`HealthSnapshot`] is all backends'
+//!   entries as bytes, for stores such as Envoy's shared data.
+
+mod snapshot;
+
+pub use snapshot::{HealthSnapshot, SnapshotError};
 
 use crate::config::{Health, Heartbeat};
 
@@ -75,6 +84,72 @@ impl PassiveHealth {
     }
 }
 
+/// What one passive outcome did to a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Nothing changed.
+    Unchanged,
+    /// Counted; the node's state did not flip.
+    Counted,
+    /// This failure reached `max_fails`: the node is out.
+    WentOut,
+    /// A success after being out: the node is back (slow start begins).
+    CameBack,
+}
+
+/// One backend's shareable health: the heartbeat fault flag `W_F`, nginx
+/// passive failures and the time it last came back (for slow start).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HealthEntry {
+    /// `W_F`, set by the heartbeat prober.
+    pub faulty: bool,
+    /// Passive failures.
+    pub passive: PassiveHealth,
+    /// When the node last recovered, ms.
+    pub recovered_at_ms: Option<u64>,
+}
+
+impl HealthEntry {
+    /// Apply one request outcome (nginx `max_fails`: a failure counts and
+    /// stamps the time, a success clears; a success that ends an outage starts
+    /// slow start).
+    pub fn observe(&mut self, failure: bool, now_ms: u64, max_fails: u32) -> Transition {
+        let was_out = max_fails > 0 && self.passive.fails >= max_fails;
+        if failure {
+            self.passive.failure(now_ms);
+            if max_fails > 0 && self.passive.fails == max_fails {
+                Transition::WentOut
+            } else {
+                Transition::Counted
+            }
+        } else if self.passive.fails == 0 {
+            Transition::Unchanged
+        } else {
+            self.passive.success();
+            if was_out {
+                self.recovered_at_ms = Some(now_ms);
+                Transition::CameBack
+            } else {
+                Transition::Counted
+            }
+        }
+    }
+
+    /// Set `W_F` (a heartbeat verdict or an operator). Recovery clears passive
+    /// failures and starts slow start. Returns true when the flag changed.
+    pub fn set_faulty(&mut self, faulty: bool, now_ms: u64) -> bool {
+        if faulty == self.faulty {
+            return false;
+        }
+        self.faulty = faulty;
+        if !faulty {
+            self.recovered_at_ms = Some(now_ms);
+            self.passive = PassiveHealth::default();
+        }
+        true
+    }
+}
+
 /// Health of one backend: fault flag, passive state and recovery time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HealthState {
@@ -105,18 +180,39 @@ impl HealthState {
         self.set_faulty(faulty, now_ms)
     }
 
-    /// Set `W_F` directly (operator action or a verdict computed elsewhere).
-    /// Returns true when the flag changed.
+    /// Set `W_F` directly (operator action or a verdict computed elsewhere),
+    /// through [`HealthEntry::set_faulty`]. Returns true when the flag changed.
     pub fn set_faulty(&mut self, faulty: bool, now_ms: u64) -> bool {
-        if faulty == self.faulty {
-            return false;
+        self.update(|e| e.set_faulty(faulty, now_ms))
+    }
+
+    /// Count one passive outcome, through [`HealthEntry::observe`].
+    pub fn observe(&mut self, failure: bool, now_ms: u64, cfg: &Health) -> Transition {
+        self.update(|e| e.observe(failure, now_ms, cfg.max_fails))
+    }
+
+    /// The shareable part.
+    pub fn entry(&self) -> HealthEntry {
+        HealthEntry {
+            faulty: self.faulty,
+            passive: self.passive,
+            recovered_at_ms: self.recovered_at_ms,
         }
-        self.faulty = faulty;
-        if !faulty {
-            self.recovered_at_ms = Some(now_ms);
-            self.passive = PassiveHealth::default();
-        }
-        true
+    }
+
+    /// Take the shareable part from `e` (e.g. a record another worker wrote);
+    /// heartbeat windows stay.
+    pub fn apply(&mut self, e: &HealthEntry) {
+        self.faulty = e.faulty;
+        self.passive = e.passive;
+        self.recovered_at_ms = e.recovered_at_ms;
+    }
+
+    fn update<T>(&mut self, f: impl FnOnce(&mut HealthEntry) -> T) -> T {
+        let mut e = self.entry();
+        let out = f(&mut e);
+        self.apply(&e);
+        out
     }
 
     /// Healthy: not faulty and not passively out.
@@ -202,5 +298,51 @@ mod tests {
         p.failure(1);
         p.failure(1);
         assert!(!p.is_out(1, &off));
+    }
+
+    #[test]
+    fn entry_transitions_follow_nginx() {
+        let mut e = HealthEntry::default();
+        assert_eq!(e.observe(false, 1, 2), Transition::Unchanged);
+        assert_eq!(e.observe(true, 5, 2), Transition::Counted);
+        assert_eq!(e.observe(true, 6, 2), Transition::WentOut);
+        assert_eq!((e.passive.fails, e.passive.checked_ms), (2, 6));
+        assert_eq!(e.observe(true, 7, 2), Transition::Counted);
+        assert_eq!(e.observe(false, 9, 2), Transition::CameBack);
+        assert_eq!((e.passive.fails, e.recovered_at_ms), (0, Some(9)));
+        let mut off = HealthEntry::default();
+        assert_eq!(
+            off.observe(true, 1, 0),
+            Transition::Counted,
+            "max_fails 0 never takes a node out"
+        );
+        assert_eq!(off.observe(false, 2, 0), Transition::Counted);
+        assert_eq!(off.recovered_at_ms, None);
+    }
+
+    #[test]
+    fn recovery_clears_passive_state_and_starts_slow_start() {
+        let c = cfg();
+        let mut h = HealthState::default();
+        h.passive.fails = 4;
+        assert!(h.set_faulty(true, 10));
+        assert!(!h.set_faulty(true, 11));
+        assert!(h.set_faulty(false, 20));
+        assert_eq!(
+            h.entry(),
+            HealthEntry {
+                faulty: false,
+                passive: PassiveHealth::default(),
+                recovered_at_ms: Some(20)
+            }
+        );
+        let out = Health {
+            max_fails: 1,
+            ..c.clone()
+        };
+        assert_eq!(h.observe(true, 30, &out), Transition::WentOut);
+        assert!(!h.is_healthy(30, &out));
+        assert_eq!(h.observe(false, 31, &out), Transition::CameBack);
+        assert_eq!(h.recovered_at_ms, Some(31));
     }
 }

@@ -27,8 +27,9 @@
 //! let mut rng = SplitMix64::new(1);
 //! let mut picks = Vec::new();
 //! for _ in 0..7 {
-//!     let (decision, _cookie) = router.pick(&Request::default(), 0, &mut rng);
-//!     picks.push(router.config().backends[decision.ranked[0]].name.clone());
+//!     let ticket = router.pick(&Request::default(), 0, &mut rng);
+//!     picks.push(router.config().backends[ticket.ranked()[0]].name.clone());
+//!     router.abandon(ticket); // or router.finish(ticket, served, outcome, now_ms)
 //! }
 //! assert_eq!(picks, ["a", "a", "b", "a", "c", "a", "a"]); // nginx's sequence
 //! ```
@@ -48,6 +49,7 @@ pub mod rng;
 pub mod router;
 pub mod select;
 pub mod sim;
+pub mod ticket;
 pub mod vectors;
 
 pub use backend::BackendState;
@@ -57,3 +59,4 @@ pub use decision::{Decision, Reason, TieBreak};
 pub use rng::{Rng, SplitMix64};
 pub use router::{Outcome, Request, Router};
 pub use select::{Candidates, Key, Selection, Selector};
+pub use ticket::{Attribution, Ticket};

@@ -1,8 +1,13 @@
 //! [`Router`]: configuration + live backend state + one selector. Front ends
 //! (the Envoy filter, the simulator, the host runner's tests) feed it requests
 //! and outcomes; it never reads a clock or a random source of its own.
+//!
+//! A request's life is one [`Ticket`](crate::Ticket): [`Router::pick`] opens
+//! it, [`Router::finish`] or [`Router::abandon`] closes it (`lifecycle.rs`).
 
-use crate::backend::{BackendState, LoadSample};
+mod lifecycle;
+
+use crate::backend::BackendState;
 use crate::client::client_address;
 use crate::config::{Config, HashKey};
 use crate::cookie::{self, CookieVerdict};
@@ -120,16 +125,17 @@ impl Router {
         &mut self.states
     }
 
-    /// Pick for `req` at `now_ms`: cookie first (RFWS step 2, for every algorithm
-    /// when cookies are configured), then the selector over eligible backends.
-    pub fn pick(
+    /// Decide for `req` at `now_ms`: cookie first (RFWS step 2, for every
+    /// algorithm when cookies are configured), then the selector over eligible
+    /// backends. Also says whether a valid cookie was signed with an older key.
+    fn decide(
         &mut self,
         req: &Request<'_>,
         now_ms: u64,
         rng: &mut dyn Rng,
-    ) -> (Decision, CookieVerdict) {
+    ) -> (Decision, CookieVerdict, bool) {
         let panic = self.refresh_candidates(now_ms);
-        let verdict = self.cookie_verdict(req.cookie, now_ms);
+        let (verdict, stale_key) = self.cookie_verdict(req.cookie, now_ms);
         let limit = 1 + self.config.fallbacks;
         let client = client_address(req.peer, req.forwarded_for, self.config.trusted_hops);
         let hash_owned = self.hash_key(req, client);
@@ -181,7 +187,7 @@ impl Router {
                 panic,
             },
         };
-        (decision, verdict)
+        (decision, verdict, stale_key)
     }
 
     /// Computes eligibility and effective weights (or reuses them while still
@@ -256,53 +262,6 @@ impl Router {
         }
     }
 
-    /// A request was sent to backend `i`.
-    pub fn request_started(&mut self, i: usize) {
-        if let Some(s) = self.states.get_mut(i) {
-            s.inflight = s.inflight.saturating_add(1);
-        }
-    }
-
-    /// A request to backend `i` ended with `outcome` at `now_ms`.
-    pub fn request_finished(&mut self, i: usize, outcome: &Outcome, now_ms: u64) {
-        let tau = match self.config.algorithm {
-            crate::config::Algorithm::LeastResponseTime { decay_ms, .. } => decay_ms,
-            _ => crate::backend::MEASURE_TAU_MS,
-        };
-        let Some(s) = self.states.get_mut(i) else {
-            return;
-        };
-        s.inflight = s.inflight.saturating_sub(1);
-        self.record_outcome(i, outcome, now_ms, tau);
-    }
-
-    fn record_outcome(&mut self, i: usize, outcome: &Outcome, now_ms: u64, tau: f64) {
-        let s = &mut self.states[i];
-        let h = &self.config.health;
-        self.cache.dirty |= outcome.is_failure() || s.health.passive.fails > 0;
-        if outcome.is_failure() {
-            s.health.passive.failure(now_ms);
-        } else {
-            let was_out = h.max_fails > 0 && s.health.passive.fails >= h.max_fails;
-            s.health.passive.success();
-            if was_out {
-                s.health.recovered_at_ms = Some(now_ms);
-            }
-        }
-        if let Some(ms) = outcome.latency_ms {
-            s.latency.observe(ms, now_ms, tau);
-        }
-        if outcome.bytes > 0 {
-            s.observe_bytes(outcome.bytes, now_ms);
-        }
-        if let Some(u) = outcome.load.filter(|u| u.is_finite()) {
-            s.load = Some(LoadSample {
-                utilization: u.clamp(0.0, 1.0),
-                at_ms: now_ms,
-            });
-        }
-    }
-
     /// A heartbeat from backend `i` arrived at `now_ms`.
     pub fn heartbeat(&mut self, i: usize, now_ms: u64) {
         if let (Some(s), Some(hb)) = (self.states.get_mut(i), &self.config.health.heartbeat) {
@@ -323,24 +282,30 @@ impl Router {
         changed
     }
 
-    /// What the request's `Cookie` header says, a value verified before
+    /// What the request's `Cookie` header says, and whether a valid value was
+    /// signed with an older key. A value verified before (newest key only) is
     /// answered from the memo (same verdict, no HMAC).
-    fn cookie_verdict(&mut self, header: Option<&str>, now_ms: u64) -> CookieVerdict {
+    fn cookie_verdict(&mut self, header: Option<&str>, now_ms: u64) -> (CookieVerdict, bool) {
         let (Some(cfg), Some(header), Some(signer)) = (&self.config.cookie, header, &self.signer)
         else {
-            return CookieVerdict::Absent;
+            return (CookieVerdict::Absent, false);
         };
         let Some(value) = cookie::find(header, &cfg.name) else {
-            return CookieVerdict::Absent;
+            return (CookieVerdict::Absent, false);
         };
         if let Some(i) = self.memo.valid(value, now_ms / 1000) {
-            return CookieVerdict::Valid(i);
+            return (CookieVerdict::Valid(i), false);
         }
-        let (verdict, expiry) = signer.verify_value(value, now_ms, &self.config.backends);
-        if let (CookieVerdict::Valid(i), Some(e)) = (verdict, expiry) {
-            self.memo.remember_valid(value, i, e);
-        }
-        verdict
+        let (verdict, valid) = signer.verify_value_key(value, now_ms, &self.config.backends);
+        let stale_key = match (verdict, valid) {
+            (CookieVerdict::Valid(i), Some((e, 0))) => {
+                self.memo.remember_valid(value, i, e);
+                false
+            }
+            (_, Some(_)) => true,
+            _ => false,
+        };
+        (verdict, stale_key)
     }
 
     /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are

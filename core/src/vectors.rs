@@ -186,13 +186,15 @@ pub fn replay(case: &Case) -> Result<Vec<Vec<String>>, VectorError> {
             path,
             headers: &headers,
         };
-        let (d, _) = router.pick(&req, case.now_ms, &mut rng);
+        // Each request ends before the next one (as in the filter's replay).
+        let t = router.pick(&req, case.now_ms, &mut rng);
         out.push(
-            d.ranked
+            t.ranked()
                 .iter()
                 .map(|&i| router.config().backends[i].name.clone())
                 .collect(),
         );
+        router.abandon(t);
     }
     Ok(out)
 }

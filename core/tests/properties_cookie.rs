@@ -78,7 +78,9 @@ proptest! {
             };
             let header = value.as_ref().map(|v| format!("x=1; ep={v}"));
             let req = Request { cookie: header.as_deref(), ..Request::default() };
-            let (_, got) = router.pick(&req, now, &mut rng);
+            let t = router.pick(&req, now, &mut rng);
+            let got = t.verdict();
+            router.abandon(t);
             let want = match &header {
                 Some(h) => cookie::verify_header(&c, h, now, &cfg.backends),
                 None => CookieVerdict::Absent,

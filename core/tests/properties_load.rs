@@ -100,7 +100,9 @@ proptest! {
         let mut rng = SplitMix64::new(seed);
         for (now, (ip, path)) in clients.iter().enumerate() {
             let req = Request { peer: Some(IpAddr::V4(Ipv4Addr::from(*ip))), path, ..Request::default() };
-            let (d, _) = r.pick(&req, now as u64, &mut rng);
+            let t = r.pick(&req, now as u64, &mut rng);
+            let d = t.decision().clone();
+            r.abandon(t);
             prop_assert!(d.ranked.len() <= 1 + fallbacks, "{:?}", d.ranked);
             let mut seen = d.ranked.clone();
             seen.sort_unstable();
@@ -126,12 +128,15 @@ proptest! {
         let mut rng = SplitMix64::new(1);
         // Any starting point: smooth WRR is periodic with period Σw.
         for _ in 0..offset {
-            r.pick(&Request::default(), 0, &mut rng);
+            let t = r.pick(&Request::default(), 0, &mut rng);
+            r.abandon(t);
         }
         let total: u32 = weights.iter().sum();
         let mut counts = vec![0u32; weights.len()];
         for _ in 0..total {
-            counts[r.pick(&Request::default(), 0, &mut rng).0.ranked[0]] += 1;
+            let t = r.pick(&Request::default(), 0, &mut rng);
+            counts[t.ranked()[0]] += 1;
+            r.abandon(t);
         }
         prop_assert_eq!(counts, weights);
     }
@@ -156,7 +161,9 @@ fn weighted_random_shares_converge_to_the_weights() {
     let picks = 20_000.0;
     let mut counts = [0u32; 8];
     for _ in 0..20_000 {
-        counts[r.pick(&Request::default(), 0, &mut rng).0.ranked[0]] += 1;
+        let t = r.pick(&Request::default(), 0, &mut rng);
+        counts[t.ranked()[0]] += 1;
+        r.abandon(t);
     }
     let total: u32 = weights.iter().sum();
     for (i, &w) in weights.iter().enumerate() {

@@ -5,11 +5,11 @@
 use crate::headers::{self, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORCA_HEADER};
 use crate::host::{self, SharedData};
 use crate::log;
-use crate::outcome::{attribute, observe, outcome};
-use crate::root::Shared;
+use crate::outcome::{observe, outcome};
+use crate::worker::WorkerState;
 use edgepick_core::config::{Algorithm, HashKey};
 use edgepick_core::load_report::{parse_orca, parse_plain};
-use edgepick_core::{CookieVerdict, Mode, Request};
+use edgepick_core::{CookieVerdict, Mode, Request, Ticket};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MapType};
 use std::cell::RefCell;
@@ -20,43 +20,35 @@ const RESP: MapType = MapType::HttpResponseHeaders;
 
 /// Per-request state.
 pub struct EdgepickHttp {
-    shared: Option<Rc<RefCell<Shared>>>,
-    ranked: Vec<usize>,
-    /// The backend whose in-flight count this request holds.
-    counted: Option<usize>,
-    verdict: CookieVerdict,
+    worker: Option<Rc<RefCell<WorkerState>>>,
+    /// The router's ticket (decision, cookie verdict, start time, in-flight
+    /// count) from the pick until `on_log` closes it; dropping the context
+    /// closes it too, so no path leaves a count high.
+    ticket: Option<Ticket>,
     explain: Option<String>,
-    started_ms: u64,
-    latency_ms: Option<f64>,
-    /// When the response headers arrived, ms.
+    /// When the response headers arrived, ms (latency: from the ticket's start).
     headers_ms: Option<u64>,
     /// `:status` of the response headers.
     status: Option<u16>,
     load: Option<f64>,
     body_bytes: u64,
     local_reply: bool,
-    done: bool,
     /// `upstream.address` resolved to a backend, once read.
     served: Option<Option<usize>>,
 }
 
 impl EdgepickHttp {
-    /// A request under `shared` (`None`: the plugin is not configured).
-    pub fn new(shared: Option<Rc<RefCell<Shared>>>) -> Self {
+    /// A request of the worker `worker` (`None`: the plugin is not configured).
+    pub fn new(worker: Option<Rc<RefCell<WorkerState>>>) -> Self {
         EdgepickHttp {
-            shared,
-            ranked: Vec::new(),
-            counted: None,
-            verdict: CookieVerdict::Absent,
+            worker,
+            ticket: None,
             explain: None,
-            started_ms: 0,
-            latency_ms: None,
             headers_ms: None,
             status: None,
             load: None,
             body_bytes: 0,
             local_reply: false,
-            done: false,
             served: None,
         }
     }
@@ -67,9 +59,8 @@ impl EdgepickHttp {
         Action::Pause
     }
 
-    fn pick(&mut self, s: &mut Shared) -> Action {
+    fn pick(&mut self, s: &mut WorkerState) -> Action {
         let now = host::now_ms();
-        self.started_ms = now;
         let cfg = s.plugin.config();
         // Each read that returns data costs a hostcall plus a call back into
         // this VM's allocator: read only what this configuration uses.
@@ -109,56 +100,52 @@ impl EdgepickHttp {
         };
 
         s.sync_for_pick(now);
-        let (decision, verdict) = s.plugin.pick(&req, now);
-        self.verdict = verdict;
-        if let CookieVerdict::Invalid(why) = verdict {
+        let ticket = s.plugin.pick(&SharedData, &req, now);
+        if let CookieVerdict::Invalid(why) = ticket.verdict() {
             log::warn_limited(&mut s.warn_cookie, || {
                 format!("edgepick: session cookie ignored: {why:?}")
             });
         }
         let cfg = s.plugin.config();
+        let decision = ticket.decision();
         // Formatting the explanation costs more than the pick: only when asked for.
         log::debug(|| format!("edgepick: {} path={path}", decision.explain(cfg)));
         if cfg.decision_header {
             self.explain = Some(decision.explain(cfg));
         }
-        self.ranked = decision.ranked.clone();
-        if let Some(m) = decision.primary().and_then(|p| s.metrics.get(p)) {
+        if let Some(m) = ticket.primary().and_then(|p| s.metrics.get(p)) {
             host::increment(m.picks, 1);
         }
         match cfg.mode {
             Mode::Proxy => {
                 // Never let a client choose the node: replace (or drop) any value it sent.
-                if decision.primary().is_none() {
-                    host::set_header(REQ, DESTINATION_HEADER, None);
-                }
-                let endpoints = s.plugin.endpoints(&decision.ranked);
-                let strip = match (&cfg.cookie, cookie.as_deref()) {
-                    (Some(c), Some(h)) if headers::has_cookie(h, &c.name) => {
-                        Some(headers::strip_cookie(h, &c.name))
+                match ticket.primary() {
+                    Some(_) => {
+                        let endpoints = s.plugin.endpoints(ticket.ranked());
+                        host::set_header(REQ, DESTINATION_HEADER, Some(&endpoints));
                     }
-                    _ => None,
-                };
-                if let Some(primary) = decision.primary() {
-                    host::set_header(REQ, DESTINATION_HEADER, Some(&endpoints));
-                    self.counted = Some(primary);
-                    s.plugin.started(&SharedData, primary);
+                    None => host::set_header(REQ, DESTINATION_HEADER, None),
                 }
-                if let Some(rest) = strip {
-                    host::set_header(REQ, "cookie", rest.as_deref());
+                if let (Some(c), Some(h)) = (&cfg.cookie, cookie.as_deref()) {
+                    if headers::has_cookie(h, &c.name) {
+                        let rest = headers::strip_cookie(h, &c.name);
+                        host::set_header(REQ, "cookie", rest.as_deref());
+                    }
                 }
+                self.ticket = Some(ticket);
                 Action::Continue
             }
             Mode::Redirect => {
-                let Some(primary) = decision.primary() else {
+                let primary = ticket.primary();
+                // The client goes to the node itself: nothing in flight here.
+                let set_cookie = s.plugin.router.set_cookie(&ticket, primary, None, now);
+                s.plugin.abandon(&SharedData, ticket);
+                let Some(primary) = primary else {
                     return self.reply(503, vec![], Some(b"edgepick: no backend available\n"));
                 };
+                let cfg = s.plugin.config();
                 let b = &cfg.backends[primary];
                 let location = headers::redirect_location(b.url.as_deref(), &b.address, &path);
-                let set_cookie = match verdict {
-                    CookieVerdict::Valid(i) if i == primary => None,
-                    _ => s.plugin.router.session_cookie(primary, now),
-                };
                 let explain = self.explain.take();
                 let mut hs = vec![("location", location.as_str())];
                 if let Some(c) = &set_cookie {
@@ -173,7 +160,7 @@ impl EdgepickHttp {
     }
 
     /// The backend that served (`upstream.address`), read once per request.
-    fn served(&mut self, s: &Shared) -> Option<usize> {
+    fn served(&mut self, s: &WorkerState) -> Option<usize> {
         if self.served.is_none() {
             let addr = host::property(&["upstream", "address"]);
             self.served = Some(addr.and_then(|a| s.plugin.backend_at(&a)));
@@ -181,7 +168,7 @@ impl EdgepickHttp {
         self.served.flatten()
     }
 
-    fn read_load(&mut self, s: &mut Shared) {
+    fn read_load(&mut self, s: &mut WorkerState) {
         let (value, parsed) = if let Some(v) = host::header(RESP, ORCA_HEADER) {
             let p = parse_orca(&v);
             (v, p)
@@ -199,11 +186,12 @@ impl EdgepickHttp {
         }
     }
 
-    fn finish(&mut self, s: &mut Shared) {
-        let Some(counted) = self.counted.take() else {
+    /// Close the ticket (at most once): the router accounts the outcome and
+    /// the in-flight count, then the passive observations go to shared data.
+    fn finish(&mut self, s: &mut WorkerState) {
+        let Some(ticket) = self.ticket.take() else {
             return;
         };
-        s.plugin.ended(&SharedData, counted);
         // The response headers' status and time, when there were any (the
         // property read costs as much as the pick; it is only the fallback
         // for resets and local replies).
@@ -219,23 +207,33 @@ impl EdgepickHttp {
         };
         let observed = observe(code, flags);
         let served = self.served(s);
-        let a = attribute(&self.ranked, served, observed);
-        for &f in &a.failed_before {
-            s.passive(f, true, now);
-        }
-        if let (Some(j), Some(o)) = (
-            a.served,
-            outcome(observed, self.latency_ms, self.body_bytes, self.load),
-        ) {
-            s.plugin.router.request_finished(j, &o, now);
-            s.passive(j, o.is_failure(), now);
+        let latency_ms = self.headers_ms.map(|t| ticket.latency_ms(t));
+        let o = outcome(observed, latency_ms, self.body_bytes, self.load);
+        let a = s
+            .plugin
+            .finish(&SharedData, ticket, served, o.as_ref(), now);
+        for (i, failure) in a.passive() {
+            s.passive(i, failure, now);
         }
         log::debug(|| {
             format!(
-                "edgepick: done served={served:?} {observed:?} failed_before={:?}",
-                a.failed_before
+                "edgepick: done served={served:?} {observed:?} walked_past={:?}",
+                a.walked_past
             )
         });
+    }
+}
+
+impl Drop for EdgepickHttp {
+    /// A context deleted before `on_log` (the host never logged it) still
+    /// releases its in-flight count.
+    fn drop(&mut self) {
+        let (Some(ticket), Some(worker)) = (self.ticket.take(), &self.worker) else {
+            return;
+        };
+        if let Ok(mut s) = worker.try_borrow_mut() {
+            s.plugin.abandon(&SharedData, ticket);
+        }
     }
 }
 
@@ -243,10 +241,10 @@ impl Context for EdgepickHttp {}
 
 impl HttpContext for EdgepickHttp {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let Some(shared) = self.shared.clone() else {
+        let Some(worker) = self.worker.clone() else {
             return self.reply(503, vec![], Some(b"edgepick: not configured\n"));
         };
-        let mut s = shared.borrow_mut();
+        let mut s = worker.borrow_mut();
         self.pick(&mut s)
     }
 
@@ -254,13 +252,12 @@ impl HttpContext for EdgepickHttp {
         if self.local_reply {
             return Action::Continue;
         }
-        let Some(shared) = self.shared.clone() else {
+        let Some(worker) = self.worker.clone() else {
             return Action::Continue;
         };
-        let mut s = shared.borrow_mut();
+        let mut s = worker.borrow_mut();
         let now = host::now_ms();
         self.headers_ms = Some(now);
-        self.latency_ms = Some(now.saturating_sub(self.started_ms) as f64);
         self.status = host::header(RESP, ":status").and_then(|v| v.parse::<u16>().ok());
         if s.needs.measurements {
             self.read_load(&mut s);
@@ -268,14 +265,14 @@ impl HttpContext for EdgepickHttp {
         if let Some(e) = &self.explain {
             host::set_header(RESP, DECISION_HEADER, Some(e));
         }
-        // Never pin a session to a node that has just answered 5xx.
-        let failed = self.status.is_some_and(|c| c >= 500);
-        if s.plugin.config().cookie.is_some() && !failed {
-            if let Some(j) = self.served(&s) {
-                if self.verdict != CookieVerdict::Valid(j) {
-                    if let Some(c) = s.plugin.router.session_cookie(j, now) {
-                        host::add_header(RESP, "set-cookie", &c);
-                    }
+        // The ticket's rule: not when already right, not on a 5xx, re-issued
+        // when another node served or the cookie's key is old.
+        if s.plugin.config().cookie.is_some() && self.ticket.is_some() {
+            let served = self.served(&s);
+            let status = self.status;
+            if let Some(ticket) = &self.ticket {
+                if let Some(c) = s.plugin.router.set_cookie(ticket, served, status, now) {
+                    host::add_header(RESP, "set-cookie", &c);
                 }
             }
         }
@@ -288,14 +285,13 @@ impl HttpContext for EdgepickHttp {
     }
 
     fn on_log(&mut self) {
-        if self.done {
+        if self.ticket.is_none() {
             return;
         }
-        self.done = true;
-        let Some(shared) = self.shared.clone() else {
+        let Some(worker) = self.worker.clone() else {
             return;
         };
-        let mut s = shared.borrow_mut();
+        let mut s = worker.borrow_mut();
         self.finish(&mut s);
     }
 }

@@ -7,20 +7,25 @@
 //! ## What it does per request
 //! 1. Pull shared state (below), build a [`edgepick_core::Request`] from the
 //!    `Cookie` and `X-Forwarded-For` headers, `:path` and the `source.address`
-//!    property, and [`Router::pick`](edgepick_core::Router::pick).
+//!    property, and [`Router::pick`](edgepick_core::Router::pick): the
+//!    request's [`Ticket`](edgepick_core::Ticket) holds the decision, the
+//!    cookie verdict, the start time and an in-flight count until `on_log`
+//!    closes it (or the context is dropped).
 //! 2. **proxy** mode: overwrite `x-gateway-destination-endpoint` with
 //!    `Decision::endpoints` (`primary,fallback1,…`; a client-sent value is
 //!    always removed). The route's retry policy walks the list. The session
 //!    cookie is stripped from the upstream request (HAProxy `indirect`).
 //!    **redirect** mode: answer `302` to the node's `url` + path and query.
-//! 3. Response headers: the node that served (`upstream.address`) gets the
-//!    signed session cookie unless the request's valid cookie already named
-//!    it; ORCA `endpoint-load-metrics` / `x-edgepick-load` become the load
+//! 3. Response headers: the ticket says which session cookie to set for the
+//!    node that served (`upstream.address`): none when the request's valid
+//!    cookie already named it under the newest key, none on a 5xx; ORCA `endpoint-load-metrics` / `x-edgepick-load` become the load
 //!    sample; `x-edgepick-decision` when `decision_header` is on.
 //! 4. End of stream (`on_log`): the response's `:status` (or, after a reset
 //!    or local reply, `response.code` / `response.flags`) and
-//!    `upstream.address` decide the outcome; every ranked node before the one
-//!    that served failed (the retry moved on) and counts a passive failure.
+//!    `upstream.address` decide the outcome, and
+//!    [`Router::finish`](edgepick_core::Router::finish) accounts it: every
+//!    ranked node before the one that served failed (the retry moved on) and
+//!    counts a passive failure, mirrored into the shared health record.
 //!
 //! ## State across worker threads
 //! Envoy runs one VM per worker (`--concurrency N`). Everything that must
@@ -63,7 +68,7 @@
 //! ## Pure pieces
 //! [`headers`], [`outcome`], [`shared`], [`sync`], [`plugin`] and [`metrics`]
 //! hold the logic and run natively under `cargo test -p edgepick-filter`;
-//! [`root`], [`http`] and [`host`] are Envoy I/O.
+//! [`root`], [`worker`], [`http`] and [`host`] are Envoy I/O.
 //!
 //! ```
 //! use edgepick_filter::headers::strip_cookie;
@@ -81,6 +86,7 @@ pub mod root;
 pub mod seed;
 pub mod shared;
 pub mod sync;
+pub mod worker;
 
 #[cfg(target_arch = "wasm32")]
 proxy_wasm::main! {{

@@ -1,6 +1,6 @@
 //! What happened to a request, from Envoy's properties at the end of the
-//! stream: which node served it, which ranked nodes failed before it, and the
-//! [`Outcome`] to feed the core.
+//! stream: the [`Outcome`] to close the core's ticket with (the ticket itself
+//! works out which ranked nodes failed before the one that served).
 
 use edgepick_core::Outcome;
 
@@ -37,34 +37,6 @@ pub fn observe(code: Option<i64>, flags: u64) -> Observed {
         Some(c) if c < 500 || !upstream_failed => Observed::Status(c),
         _ if upstream_failed => Observed::UpstreamFailure,
         _ => Observed::Unknown,
-    }
-}
-
-/// Who is credited with the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribution {
-    /// The backend that served the final attempt, if it is one of ours.
-    pub served: Option<usize>,
-    /// Ranked backends tried (and failed) before the final attempt: Envoy's
-    /// retry walks the header's list in order.
-    pub failed_before: Vec<usize>,
-}
-
-/// Attribute a request whose header listed `ranked` and that ended on `served`.
-/// When `served` is not in the list (Envoy's fallback policy chose), every
-/// listed node failed; when nothing is known, nothing is attributed.
-pub fn attribute(ranked: &[usize], served: Option<usize>, observed: Observed) -> Attribution {
-    let failed_before = match (served, observed) {
-        (_, Observed::Unknown) => Vec::new(),
-        (Some(s), _) => match ranked.iter().position(|&r| r == s) {
-            Some(p) => ranked[..p].to_vec(),
-            None => ranked.to_vec(),
-        },
-        (None, _) => Vec::new(),
-    };
-    Attribution {
-        served,
-        failed_before,
     }
 }
 
@@ -120,35 +92,6 @@ mod tests {
         assert_eq!(observe(Some(0), 0x10), Observed::UpstreamFailure);
         assert_eq!(observe(None, 0x4000), Observed::Unknown, "client went away");
         assert_eq!(observe(Some(0), 0), Observed::Unknown);
-    }
-
-    #[test]
-    fn retries_blame_the_nodes_skipped() {
-        let ranked = [2, 0, 1];
-        assert_eq!(
-            attribute(&ranked, Some(2), Observed::Status(200)).failed_before,
-            Vec::<usize>::new()
-        );
-        assert_eq!(
-            attribute(&ranked, Some(0), Observed::Status(200)).failed_before,
-            [2]
-        );
-        assert_eq!(
-            attribute(&ranked, Some(1), Observed::UpstreamFailure).failed_before,
-            [2, 0]
-        );
-        assert_eq!(
-            attribute(&ranked, Some(3), Observed::Status(200)).failed_before,
-            [2, 0, 1]
-        );
-        assert_eq!(
-            attribute(&ranked, None, Observed::UpstreamFailure).failed_before,
-            Vec::<usize>::new()
-        );
-        assert_eq!(
-            attribute(&ranked, Some(1), Observed::Unknown).failed_before,
-            Vec::<usize>::new()
-        );
     }
 
     #[test]

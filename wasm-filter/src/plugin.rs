@@ -3,9 +3,10 @@
 //! the whole per-request and per-tick logic runs natively against an
 //! in-memory store in tests; `root.rs` and `http.rs` only add Envoy I/O.
 
-use crate::shared::{acquire_lease, update_health, Keys, Store, StoreError, Transition};
+use crate::shared::{acquire_lease, update_health, Keys, Store, StoreError};
 use crate::sync::{Flip, SharedView, StatIds};
-use edgepick_core::{Config, CookieVerdict, Decision, Request, Router, SplitMix64};
+use edgepick_core::health::{HealthSnapshot, Transition};
+use edgepick_core::{Attribution, Config, Mode, Outcome, Request, Router, SplitMix64, Ticket};
 
 /// Lease time-to-live for `tick_ms`: three ticks, at least one second, so one
 /// late tick never hands probing over.
@@ -126,11 +127,7 @@ impl Plugin {
     pub fn init_shared(&self, store: &dyn Store) {
         let k = self.keys.health();
         if store.get(&k).0.is_none() {
-            let _ = store.set(
-                &k,
-                &crate::shared::HealthRecord::new(self.len()).encode(),
-                None,
-            );
+            let _ = store.set(&k, &HealthSnapshot::new(self.len()).encode(), None);
         }
     }
 
@@ -149,29 +146,49 @@ impl Plugin {
             .pull(store, &mut self.router, now_ms, inflight, false)
     }
 
-    /// Pick for `req` (after [`Plugin::sync`]).
-    pub fn pick(&mut self, req: &Request<'_>, now_ms: u64) -> (Decision, CookieVerdict) {
-        self.router.pick(req, now_ms, &mut self.rng)
+    /// Pick for `req` (after [`Plugin::sync`]). The ticket holds an
+    /// in-flight count on the primary, here and (proxy mode) in its shared
+    /// gauge (one atomic add for every worker), until [`Plugin::finish`] or
+    /// [`Plugin::abandon`].
+    pub fn pick(&mut self, store: &dyn Store, req: &Request<'_>, now_ms: u64) -> Ticket {
+        let ticket = self.router.pick(req, now_ms, &mut self.rng);
+        self.gauge(store, &ticket, 1);
+        ticket
     }
 
-    /// A request was sent towards backend `i`: count it here and in its
-    /// shared gauge (one atomic add for every worker).
-    pub fn started(&mut self, store: &dyn Store, i: usize) {
-        self.router.request_started(i);
-        if let Some(id) = self.view.inflight_id(i) {
-            store.add_metric(id, 1);
+    /// Close `ticket`: the router's accounting ([`Router::finish`]) and the
+    /// shared gauge. Returns the passive observations to publish.
+    pub fn finish(
+        &mut self,
+        store: &dyn Store,
+        ticket: Ticket,
+        served: Option<usize>,
+        outcome: Option<&Outcome>,
+        now_ms: u64,
+    ) -> Attribution {
+        self.gauge(store, &ticket, -1);
+        self.router.finish(ticket, served, outcome, now_ms)
+    }
+
+    /// Close `ticket` with nothing to account but its in-flight count.
+    pub fn abandon(&mut self, store: &dyn Store, ticket: Ticket) {
+        self.gauge(store, &ticket, -1);
+        self.router.abandon(ticket);
+    }
+
+    /// Requests only go through Envoy's list in proxy mode; a redirect is
+    /// answered at once, so its gauges are left alone.
+    fn gauge(&self, store: &dyn Store, ticket: &Ticket, delta: i64) {
+        if self.config().mode != Mode::Proxy {
+            return;
         }
-    }
-
-    /// The request counted by [`Plugin::started`] on `i` ended.
-    pub fn ended(&mut self, store: &dyn Store, i: usize) {
-        if let Some(id) = self.view.inflight_id(i) {
-            store.add_metric(id, -1);
+        if let Some(id) = ticket.primary().and_then(|i| self.view.inflight_id(i)) {
+            store.add_metric(id, delta);
         }
     }
 
     /// After writing the health record: tell the other workers to re-read it.
-    fn wrote(&mut self, store: &dyn Store, rec: Option<crate::shared::HealthRecord>) {
+    fn wrote(&mut self, store: &dyn Store, rec: Option<HealthSnapshot>) {
         if let Some(rec) = rec {
             self.view.remember(rec);
             if let Some(id) = self.view.health_writes_id() {
@@ -194,14 +211,14 @@ impl Plugin {
         // A success on a node nobody counted failures for writes nothing.
         if !failure
             && self.router.states()[i].health.passive.fails == 0
-            && self.view.record().entries[i].fails == 0
+            && self.view.record().entries[i].passive.fails == 0
         {
             return Ok(Transition::Unchanged);
         }
         let max_fails = self.config().health.max_fails;
         let mut t = Transition::Unchanged;
         let rec = update_health(store, self.view.health_key(), self.len(), |r| {
-            t = r.entries[i].observe(failure, now_ms, max_fails);
+            t = r.observe(i, failure, now_ms, max_fails);
             t != Transition::Unchanged
         })?;
         self.wrote(store, rec);
@@ -236,7 +253,7 @@ impl Plugin {
         let rec = update_health(store, self.view.health_key(), self.len(), |r| {
             let mut any = false;
             for v in &verdicts {
-                any |= r.entries[v.backend].set_faulty(v.faulty, now_ms);
+                any |= r.set_faulty(v.backend, v.faulty, now_ms);
             }
             any
         })?;
@@ -246,167 +263,4 @@ impl Plugin {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::shared::tests::MemStore;
-    use crate::shared::HealthRecord;
-
-    const CFG: &str = r#"{
-      "algorithm": {"name": "round_robin"},
-      "health": {"max_fails": 2, "fail_timeout_ms": 5000,
-                 "heartbeat": {"interval_ms": 100, "window_ms": 300, "threshold": 2}},
-      "backends": [{"name": "a", "address": "127.0.0.1:9001"}, {"name": "b", "address": "127.0.0.1:9002"}]
-    }"#;
-
-    /// A worker, its stats defined in `s` as the root context does.
-    fn plugin(s: &MemStore, seed: u64) -> Plugin {
-        let ids = StatIds {
-            inflight: vec![Some(s.define("in.a")), Some(s.define("in.b"))],
-            health_writes: Some(s.define("writes")),
-        };
-        Plugin::new(Config::from_json(CFG).unwrap(), "edgepick", seed, ids)
-    }
-
-    #[test]
-    fn inflight_is_shared_between_workers() {
-        let s = MemStore::default();
-        let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
-        w1.init_shared(&s);
-        w2.init_shared(&s);
-        w1.started(&s, 0);
-        w2.started(&s, 0);
-        assert_eq!(s.stat("in.a"), 2);
-        w2.sync(&s, 0);
-        assert_eq!(w2.router.states()[0].inflight, 2);
-        w1.ended(&s, 0);
-        w2.ended(&s, 0);
-        assert_eq!((s.stat("in.a"), s.stat("in.b")), (0, 0));
-    }
-
-    #[test]
-    fn endpoints_and_served_addresses() {
-        let s = MemStore::default();
-        let p = plugin(&s, 1);
-        let cfg = p.config().clone();
-        for ranked in [vec![1, 0], vec![0], vec![]] {
-            let d = Decision {
-                ranked: ranked.clone(),
-                algorithm: "round_robin",
-                reason: edgepick_core::Reason::RoundRobin,
-                scores: Vec::new(),
-                panic: false,
-            };
-            assert_eq!(p.endpoints(&ranked), d.endpoints(&cfg), "{ranked:?}");
-        }
-        assert_eq!(p.backend_at(b"127.0.0.1:9002"), Some(1));
-        assert_eq!(p.backend_at(b" 127.0.0.1:9001"), Some(0), "parsed fallback");
-        assert_eq!(p.backend_at(b"127.0.0.1:9003"), None);
-        assert_eq!(p.backend_at(b"\xff"), None);
-    }
-
-    #[test]
-    fn health_writes_are_announced() {
-        let s = MemStore::default();
-        let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
-        w1.init_shared(&s);
-        w2.sync(&s, 0);
-        assert_eq!(w1.passive(&s, 1, true, 10), Ok(Transition::Counted));
-        assert_eq!(s.stat("writes"), 1);
-        assert_eq!(w1.passive(&s, 0, false, 11), Ok(Transition::Unchanged));
-        assert_eq!(s.stat("writes"), 1, "nothing written, nothing announced");
-        w2.sync_for_pick(&s, 12);
-        assert_eq!(w2.router.states()[1].health.passive.fails, 1);
-    }
-
-    #[test]
-    fn passive_failures_from_two_workers_add_up() {
-        let s = MemStore::default();
-        let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
-        w1.init_shared(&s);
-        assert_eq!(w1.passive(&s, 1, true, 10), Ok(Transition::Counted));
-        w2.sync(&s, 11);
-        assert_eq!(w2.passive(&s, 1, true, 11), Ok(Transition::WentOut));
-        let flips = w1.sync(&s, 12);
-        assert!(flips.contains(&Flip {
-            backend: 1,
-            healthy: false
-        }));
-        for _ in 0..3 {
-            assert_eq!(w1.pick(&Request::default(), 12).0.primary(), Some(0));
-        }
-        // A success anywhere brings it back (and starts slow start).
-        w2.sync(&s, 20);
-        assert_eq!(w2.passive(&s, 1, false, 20), Ok(Transition::CameBack));
-        w1.sync(&s, 21);
-        assert!(w1.router.states()[1].is_healthy(21, &w1.config().health));
-        assert_eq!(w1.router.states()[1].health.recovered_at_ms, Some(20));
-        assert_eq!(
-            w1.passive(&s, 1, false, 22),
-            Ok(Transition::Unchanged),
-            "nothing to clear: no write"
-        );
-    }
-
-    #[test]
-    fn only_one_worker_probes() {
-        let s = MemStore::default();
-        let (w1, w2) = (plugin(&s, 1), plugin(&s, 2));
-        assert_ne!(w1.worker, w2.worker);
-        assert!(w1.lease(&s, 0));
-        assert!(!w2.lease(&s, 100));
-        assert!(w1.lease(&s, 100));
-        assert!(w2.lease(&s, 100 + lease_ttl_ms(100)), "w1 stopped renewing");
-        assert!(!w1.lease(&s, 200 + lease_ttl_ms(100)));
-    }
-
-    #[test]
-    fn heartbeat_verdicts_reach_other_workers() {
-        let s = MemStore::default();
-        let (mut prober, mut other) = (plugin(&s, 1), plugin(&s, 2));
-        prober.init_shared(&s);
-        prober.sync(&s, 0);
-        assert_eq!(
-            prober.evaluate(&s, 0),
-            Ok(vec![]),
-            "no verdict before a window"
-        );
-        // a answers heartbeats, b does not.
-        for t in [100, 200, 300] {
-            prober.heartbeat(0, t);
-        }
-        prober.sync(&s, 301);
-        assert_eq!(
-            prober.evaluate(&s, 301),
-            Ok(vec![Verdict {
-                backend: 1,
-                faulty: true
-            }])
-        );
-        let rec = HealthRecord::decode(&s.get(&prober.keys.health()).0.unwrap(), 2).unwrap();
-        assert!(rec.entries[1].faulty && !rec.entries[0].faulty);
-        other.sync(&s, 302);
-        assert!(other.router.states()[1].health.faulty);
-        assert_eq!(other.pick(&Request::default(), 302).0.ranked[0], 0);
-        // b comes back: two heartbeats inside the window.
-        for t in [400, 500] {
-            prober.heartbeat(0, t);
-            prober.heartbeat(1, t);
-        }
-        prober.sync(&s, 500);
-        assert_eq!(
-            prober.evaluate(&s, 500),
-            Ok(vec![Verdict {
-                backend: 1,
-                faulty: false
-            }])
-        );
-        other.sync(&s, 501);
-        let st = &other.router.states()[1];
-        assert!(!st.health.faulty);
-        assert_eq!(
-            st.health.recovered_at_ms,
-            Some(500),
-            "slow start begins at recovery"
-        );
-    }
-}
+mod tests;

@@ -1,6 +1,6 @@
-//! The root context: reads and validates the configuration, owns the worker's
-//! [`Plugin`], runs the tick (prober lease, heartbeat probes and verdicts,
-//! gauges) and hands each request an [`EdgepickHttp`].
+//! The root context: reads and validates the configuration, owns the
+//! [`WorkerState`], runs the tick (prober lease, heartbeat probes and
+//! verdicts, gauges) and hands each request an [`EdgepickHttp`].
 
 use crate::headers::DESTINATION_HEADER;
 use crate::host::{self, SharedData};
@@ -8,8 +8,8 @@ use crate::http::{EdgepickHttp, Needs};
 use crate::log::{self, Limiter};
 use crate::metrics::{health_writes_name, BackendMetrics};
 use crate::plugin::{tick_ms, Plugin};
-use crate::shared::Transition;
-use crate::sync::{Flip, StatIds};
+use crate::sync::StatIds;
+use crate::worker::WorkerState;
 use edgepick_core::Config;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, MapType, MetricType};
@@ -17,82 +17,10 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-/// What the root shares with its requests.
-#[derive(Debug)]
-pub struct Shared {
-    /// The configured plugin.
-    pub plugin: Plugin,
-    /// Metric ids, by backend.
-    pub metrics: Vec<BackendMetrics>,
-    /// Warnings about load reports.
-    pub warn_load: Limiter,
-    /// Warnings about cookies.
-    pub warn_cookie: Limiter,
-    /// Warnings about shared data.
-    pub warn_shared: Limiter,
-    /// What requests read, from the configuration.
-    pub needs: Needs,
-}
-
-impl Shared {
-    /// Pull shared state; set the healthy gauges of backends that flipped.
-    pub fn sync(&mut self, now_ms: u64) {
-        let flips = self.plugin.sync(&SharedData, now_ms);
-        self.apply_flips(&flips);
-    }
-
-    /// [`Shared::sync`] limited to what a pick reads.
-    pub fn sync_for_pick(&mut self, now_ms: u64) {
-        let flips = self.plugin.sync_for_pick(&SharedData, now_ms);
-        self.apply_flips(&flips);
-    }
-
-    fn apply_flips(&self, flips: &[Flip]) {
-        for f in flips {
-            if let Some(m) = self.metrics.get(f.backend) {
-                host::record(m.healthy, u64::from(f.healthy));
-            }
-        }
-    }
-
-    /// Count a passive outcome on backend `i`, with metrics and logs.
-    pub fn passive(&mut self, i: usize, failure: bool, now_ms: u64) {
-        if failure {
-            if let Some(m) = self.metrics.get(i) {
-                host::increment(m.failures, 1);
-            }
-        }
-        let name = self
-            .plugin
-            .config()
-            .backends
-            .get(i)
-            .map_or_else(String::new, |b| b.name.clone());
-        match self.plugin.passive(&SharedData, i, failure, now_ms) {
-            Ok(Transition::WentOut) => {
-                let h = &self.plugin.config().health;
-                log::info(|| {
-                    format!(
-                        "edgepick: backend {name} out for {} ms after {} failures",
-                        h.fail_timeout_ms, h.max_fails
-                    )
-                })
-            }
-            Ok(Transition::CameBack) => {
-                log::info(|| format!("edgepick: backend {name} answered again: back in"))
-            }
-            Ok(_) => {}
-            Err(e) => log::warn_limited(&mut self.warn_shared, || {
-                format!("edgepick: shared health update for {name} lost: {e:?}")
-            }),
-        }
-    }
-}
-
 /// The root context of one worker's VM.
 pub struct EdgepickRoot {
     context_id: u32,
-    shared: Option<Rc<RefCell<Shared>>>,
+    worker: Option<Rc<RefCell<WorkerState>>>,
     probes: BTreeMap<u32, usize>,
     warn_probe: Limiter,
 }
@@ -102,7 +30,7 @@ impl EdgepickRoot {
     pub fn new(context_id: u32) -> Self {
         EdgepickRoot {
             context_id,
-            shared: None,
+            worker: None,
             probes: BTreeMap::new(),
             warn_probe: Limiter::new(100),
         }
@@ -135,7 +63,7 @@ impl EdgepickRoot {
             )
         });
         let needs = Needs::of(plugin.config());
-        let mut shared = Shared {
+        let mut worker = WorkerState {
             plugin,
             metrics,
             warn_load: Limiter::new(100),
@@ -143,13 +71,13 @@ impl EdgepickRoot {
             warn_shared: Limiter::new(100),
             needs,
         };
-        shared.sync(host::now_ms());
-        self.shared = Some(Rc::new(RefCell::new(shared)));
+        worker.sync(host::now_ms());
+        self.worker = Some(Rc::new(RefCell::new(worker)));
         Ok(())
     }
 
     /// Prober duty: publish verdicts from the last round, send the next one.
-    fn probe(&mut self, s: &mut Shared, now_ms: u64) {
+    fn probe(&mut self, s: &mut WorkerState, now_ms: u64) {
         match s.plugin.evaluate(&SharedData, now_ms) {
             Ok(verdicts) => {
                 for v in verdicts {
@@ -213,10 +141,10 @@ impl Context for EdgepickRoot {
         let Some(i) = self.probes.remove(&token_id) else {
             return;
         };
-        let Some(shared) = &self.shared else { return };
+        let Some(worker) = &self.worker else { return };
         let status = host::header(MapType::HttpCallResponseHeaders, ":status")
             .and_then(|s| s.parse::<u16>().ok());
-        let mut s = shared.borrow_mut();
+        let mut s = worker.borrow_mut();
         let now = host::now_ms();
         let name = s
             .plugin
@@ -249,10 +177,10 @@ impl RootContext for EdgepickRoot {
 
     fn on_tick(&mut self) {
         log::refresh();
-        let Some(shared) = self.shared.clone() else {
+        let Some(worker) = self.worker.clone() else {
             return;
         };
-        let mut s = shared.borrow_mut();
+        let mut s = worker.borrow_mut();
         let now = host::now_ms();
         s.sync(now);
         if !s.plugin.lease(&SharedData, now) {
@@ -270,7 +198,7 @@ impl RootContext for EdgepickRoot {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(EdgepickHttp::new(self.shared.clone())))
+        Some(Box::new(EdgepickHttp::new(self.worker.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {

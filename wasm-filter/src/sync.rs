@@ -9,8 +9,8 @@
 //! router alone, so two workers never disagree for longer than one request
 //! about which node is out or how busy it is.
 
-use crate::shared::{HealthEntry, HealthRecord, Store};
-use edgepick_core::health::{HealthState, PassiveHealth};
+use crate::shared::{health, Store};
+use edgepick_core::health::HealthSnapshot;
 use edgepick_core::Router;
 
 /// Stat ids a worker shares with the others (`None`: the host refused to
@@ -32,7 +32,7 @@ pub struct SharedView {
     health_cas: Option<u32>,
     /// `health_writes` when the record was last read.
     writes_seen: Option<u64>,
-    record: HealthRecord,
+    record: HealthSnapshot,
     healthy: Vec<Option<bool>>,
 }
 
@@ -54,7 +54,7 @@ impl SharedView {
             health_key: keys.health(),
             health_cas: None,
             writes_seen: None,
-            record: HealthRecord::new(n),
+            record: HealthSnapshot::new(n),
             healthy: vec![None; n],
         }
     }
@@ -75,12 +75,12 @@ impl SharedView {
     }
 
     /// The last health record seen.
-    pub fn record(&self) -> &HealthRecord {
+    pub fn record(&self) -> &HealthSnapshot {
         &self.record
     }
 
     /// Remember a record this worker just wrote (saves decoding it on the next pull).
-    pub fn remember(&mut self, record: HealthRecord) {
+    pub fn remember(&mut self, record: HealthSnapshot) {
         self.record = record;
         self.health_cas = None;
     }
@@ -106,13 +106,10 @@ impl SharedView {
             self.writes_seen = writes;
             let (value, cas) = store.get(&self.health_key);
             if cas.is_none() || cas != self.health_cas {
-                self.record = value
-                    .and_then(|v| HealthRecord::decode(&v, n))
-                    .unwrap_or_else(|| HealthRecord::new(n));
+                self.record = health::load(value.as_deref(), n);
                 self.health_cas = cas;
-                for (s, e) in router.states_mut().iter_mut().zip(&self.record.entries) {
-                    apply_entry(&mut s.health, e);
-                }
+                self.record
+                    .apply_to(router.states_mut().iter_mut().map(|s| &mut s.health));
             }
         }
         // In-flight counts only matter to the algorithms that read them; each
@@ -140,20 +137,10 @@ impl SharedView {
     }
 }
 
-/// Copy one shared entry into a router's health state.
-pub fn apply_entry(h: &mut HealthState, e: &HealthEntry) {
-    h.faulty = e.faulty;
-    h.passive = PassiveHealth {
-        fails: e.fails,
-        checked_ms: e.checked_ms,
-    };
-    h.recovered_at_ms = e.recovered_ms;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shared::tests::MemStore;
+    use crate::shared::mem_store::MemStore;
     use crate::shared::{update_health, Keys};
     use edgepick_core::{Config, Request, SplitMix64};
 
@@ -177,7 +164,7 @@ mod tests {
     /// What `Plugin::passive` does: write the record, then bump the counter.
     fn fail(store: &MemStore, v: &SharedView, i: usize, now: u64) {
         update_health(store, v.health_key(), 2, |r| {
-            r.entries[i].observe(true, now, 1);
+            r.observe(i, true, now, 1);
             true
         })
         .unwrap();
@@ -219,9 +206,11 @@ mod tests {
         assert_eq!(r2.states()[1].inflight, 1);
         let mut rng = SplitMix64::new(1);
         for _ in 0..4 {
-            let (d, _) = r2.pick(&Request::default(), 100, &mut rng);
+            let t = r2.pick(&Request::default(), 100, &mut rng);
+            let primary = t.primary();
+            r2.abandon(t);
             assert_eq!(
-                d.primary(),
+                primary,
                 Some(1),
                 "worker 2 avoids the node worker 1 saw fail"
             );
@@ -247,10 +236,7 @@ mod tests {
         let (mut r, mut v) = (router(), SharedView::new(&keys, 2, ids(&store)));
         v.pull(&store, &mut r, 0, false, false);
         // A write that (wrongly) skips the counter is not seen by a pick…
-        update_health(&store, v.health_key(), 2, |r| {
-            r.entries[1].set_faulty(true, 5)
-        })
-        .unwrap();
+        update_health(&store, v.health_key(), 2, |r| r.set_faulty(1, true, 5)).unwrap();
         v.pull(&store, &mut r, 6, false, false);
         assert!(!r.states()[1].health.faulty);
         // …but is by the tick's forced pull, and a counted write by the next pick.

@@ -128,13 +128,14 @@ fn run_case(case: &Value) -> Result<Vec<Vec<String>>, String> {
             path: r["path"].as_str().unwrap_or("/"),
             headers: &hs,
         };
-        let (d, _) = router.pick(&req, now_ms, &mut rng);
+        let t = router.pick(&req, now_ms, &mut rng);
         out.push(
-            d.ranked
+            t.ranked()
                 .iter()
                 .map(|&i| router.config().backends[i].name.clone())
                 .collect(),
         );
+        router.abandon(t);
     }
     Ok(out)
 }

@@ -9,6 +9,7 @@ use crate::backend::LoadSample;
 use crate::config::ConfigError;
 use crate::rng::SplitMix64;
 use crate::router::Router;
+use crate::ticket::Ticket;
 use serde::Serialize;
 use std::collections::VecDeque;
 
@@ -81,6 +82,8 @@ pub struct Simulation {
     pub(super) now: Micros,
     pub(super) queue: EventQueue,
     pub(super) reqs: Vec<Req>,
+    /// The router's ticket of each request sent through the edge, by slot.
+    pub(super) tickets: Vec<Option<Ticket>>,
     pub(super) free: Vec<u32>,
     pub(super) live: u32,
     pub(super) servers: Vec<ServerState>,
@@ -181,6 +184,7 @@ impl Simulation {
             now: 0,
             queue: EventQueue::default(),
             reqs: Vec::new(),
+            tickets: Vec::new(),
             free: Vec::new(),
             live: 0,
             servers: (0..topo.servers.len())

@@ -12,9 +12,7 @@ use super::engine::{Path, Req, Simulation, NONE};
 use super::metrics::End;
 use super::queue::{Ev, Micros};
 use super::topology::{LinkSpec, Method};
-use crate::cookie::CookieVerdict;
 use crate::rng::Rng;
-use crate::router::{Outcome, Request};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Size of small messages (302, DNS answer, 503, reset), bytes.
@@ -65,12 +63,13 @@ impl Simulation {
             }
             None => {
                 self.reqs.push(r);
+                self.tickets.push(None);
                 (self.reqs.len() - 1) as u32
             }
         }
     }
 
-    fn client_link(&self, r: u32) -> LinkSpec {
+    pub(super) fn client_link(&self, r: u32) -> LinkSpec {
         self.topo.clients[self.reqs[r as usize].group as usize].link
     }
 
@@ -84,7 +83,7 @@ impl Simulation {
         }
     }
 
-    fn sizes(&self, r: u32) -> (f64, f64) {
+    pub(super) fn sizes(&self, r: u32) -> (f64, f64) {
         let g = &self.topo.clients[self.reqs[r as usize].group as usize];
         (g.request_kb * 1000.0, g.response_kb * 1000.0)
     }
@@ -125,53 +124,8 @@ impl Simulation {
         }
     }
 
-    /// Ask the router; keeps the client's session cookie up to date. A retry
-    /// takes the first fallback that is not the node that just failed.
-    fn pick(&mut self, r: u32) -> Option<usize> {
-        let Req {
-            group,
-            client,
-            attempt,
-            node,
-            ..
-        } = self.reqs[r as usize];
-        let now_ms = self.now / 1000;
-        let gs = &self.topo.clients[group as usize];
-        let keeps = f64::from(client) < gs.session_share * f64::from(gs.clients);
-        let with_cookie = keeps && self.topo.sticky && self.topo.method.is_l7();
-        let state = &mut self.groups[group as usize].clients[client as usize];
-        let req = Request {
-            peer: Some(client_ip(group, client)),
-            forwarded_for: None,
-            cookie: if with_cookie {
-                state.cookie.as_deref()
-            } else {
-                None
-            },
-            path: "/",
-            headers: &[],
-        };
-        let (decision, verdict) = self.router.pick(&req, now_ms, &mut self.rng);
-        let i = match attempt {
-            0 => decision.primary()?,
-            _ => decision
-                .ranked
-                .iter()
-                .copied()
-                .find(|&j| j as u32 != node)
-                .or(decision.primary())?,
-        };
-        if with_cookie && verdict != CookieVerdict::Valid(i) {
-            state.cookie = self
-                .router
-                .session_cookie(i, now_ms)
-                .map(|h| h.split(';').next().unwrap_or_default().to_string());
-        }
-        Some(i)
-    }
-
     pub(super) fn on_edge(&mut self, r: u32) {
-        let Some(i) = self.pick(r) else {
+        let Some((i, ticket)) = self.pick(r) else {
             // No backend at all: the edge answers 503 at once.
             let link = self.client_link(r);
             self.finish(r, self.now + ms(link.delay_ms), 0);
@@ -200,7 +154,7 @@ impl Simulation {
                     req_bytes,
                     edge_bw,
                 );
-                self.router.request_started(i);
+                self.tickets[r as usize] = Some(ticket);
                 let req = &mut self.reqs[r as usize];
                 req.node = i as u32;
                 req.sent = self.now;
@@ -208,6 +162,8 @@ impl Simulation {
                 self.forward(r, i, out, req_bytes);
             }
             Method::Redirect | Method::Dns => {
+                // The client goes to the node itself: nothing for the edge to count.
+                self.router.abandon(ticket);
                 let g = self.reqs[r as usize].group as usize;
                 let c = self.reqs[r as usize].client as usize;
                 let state = &mut self.groups[g].clients[c];
@@ -332,22 +288,10 @@ impl Simulation {
         }
     }
 
-    fn outcome(&self, r: u32, status: u16) -> Outcome {
-        let (_, resp) = self.sizes(r);
-        let sent = self.reqs[r as usize].sent;
-        Outcome {
-            status: (status != 0).then_some(status),
-            latency_ms: Some(self.now.saturating_sub(sent) as f64 / 1000.0),
-            bytes: if status == 200 { resp as u64 } else { 0 },
-            load: None,
-        }
-    }
-
     pub(super) fn on_edge_response(&mut self, r: u32, status: u16) {
         let req = self.reqs[r as usize];
         let outcome = self.outcome(r, status);
-        self.router
-            .request_finished(req.node as usize, &outcome, self.now / 1000);
+        self.close(r, &outcome);
         let l7 = matches!(req.path, Path::ViaEdge { l7: true });
         if outcome.is_failure() && l7 && req.attempt < self.topo.edge.retries {
             // An L7 proxy retries elsewhere (nginx proxy_next_upstream).
@@ -376,11 +320,7 @@ impl Simulation {
 
     pub(super) fn on_dr_done(&mut self, r: u32, status: u16) {
         let outcome = self.outcome(r, status);
-        self.router.request_finished(
-            self.reqs[r as usize].node as usize,
-            &outcome,
-            self.now / 1000,
-        );
+        self.close(r, &outcome);
         self.finish(r, self.now, status);
     }
 

@@ -4,7 +4,7 @@
 //! * Time is virtual (microseconds inside, milliseconds outside); events sit in a
 //!   binary heap ordered by (time, sequence), so a seed always gives the same run.
 //! * Every routing decision is [`crate::Router::pick`], the code the Envoy filter
-//!   runs; outcomes go back through `request_finished`, live nodes send
+//!   runs; each request's ticket is closed with `Router::finish`, live nodes send
 //!   heartbeats (with a load report) and the edge runs `evaluate_health`, so
 //!   fault detection is the paper's.
 //! * Methods ([`Method`]): reverse proxy, HTTP redirect, DNS with a TTL, L4 NAT,
@@ -25,6 +25,7 @@
 //! ```
 
 mod compare;
+mod edge;
 mod engine;
 mod flow;
 mod metrics;

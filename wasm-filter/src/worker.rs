@@ -1,0 +1,84 @@
+//! [`WorkerState`]: what one worker's VM keeps between requests, shared by
+//! its root context and every request it hands out.
+
+use crate::host::{self, SharedData};
+use crate::http::Needs;
+use crate::log::{self, Limiter};
+use crate::metrics::BackendMetrics;
+use crate::plugin::Plugin;
+use crate::sync::Flip;
+use edgepick_core::health::Transition;
+
+/// One worker's state: its configured [`Plugin`], metric ids, warning
+/// limiters and what requests read. The root context owns it; each request
+/// borrows it.
+#[derive(Debug)]
+pub struct WorkerState {
+    /// The configured plugin.
+    pub plugin: Plugin,
+    /// Metric ids, by backend.
+    pub metrics: Vec<BackendMetrics>,
+    /// Warnings about load reports.
+    pub warn_load: Limiter,
+    /// Warnings about cookies.
+    pub warn_cookie: Limiter,
+    /// Warnings about shared data.
+    pub warn_shared: Limiter,
+    /// What requests read, from the configuration.
+    pub needs: Needs,
+}
+
+impl WorkerState {
+    /// Pull shared state; set the healthy gauges of backends that flipped.
+    pub fn sync(&mut self, now_ms: u64) {
+        let flips = self.plugin.sync(&SharedData, now_ms);
+        self.apply_flips(&flips);
+    }
+
+    /// [`WorkerState::sync`] limited to what a pick reads.
+    pub fn sync_for_pick(&mut self, now_ms: u64) {
+        let flips = self.plugin.sync_for_pick(&SharedData, now_ms);
+        self.apply_flips(&flips);
+    }
+
+    fn apply_flips(&self, flips: &[Flip]) {
+        for f in flips {
+            if let Some(m) = self.metrics.get(f.backend) {
+                host::record(m.healthy, u64::from(f.healthy));
+            }
+        }
+    }
+
+    /// Count a passive outcome on backend `i`, with metrics and logs.
+    pub fn passive(&mut self, i: usize, failure: bool, now_ms: u64) {
+        if failure {
+            if let Some(m) = self.metrics.get(i) {
+                host::increment(m.failures, 1);
+            }
+        }
+        let name = self
+            .plugin
+            .config()
+            .backends
+            .get(i)
+            .map_or_else(String::new, |b| b.name.clone());
+        match self.plugin.passive(&SharedData, i, failure, now_ms) {
+            Ok(Transition::WentOut) => {
+                let h = &self.plugin.config().health;
+                log::info(|| {
+                    format!(
+                        "edgepick: backend {name} out for {} ms after {} failures",
+                        h.fail_timeout_ms, h.max_fails
+                    )
+                })
+            }
+            Ok(Transition::CameBack) => {
+                log::info(|| format!("edgepick: backend {name} answered again: back in"))
+            }
+            Ok(_) => {}
+            Err(e) => log::warn_limited(&mut self.warn_shared, || {
+                format!("edgepick: shared health update for {name} lost: {e:?}")
+            }),
+        }
+    }
+}

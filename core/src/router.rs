@@ -219,6 +219,8 @@ impl Router {
                 *e = b.weight > 0;
             }
         }
+        // Eligibility or weights may have changed: indexing selectors rebuild.
+        self.selector.resync();
         self.cache = EligibilityCache {
             dirty: false,
             computed_at: now_ms,
@@ -253,6 +255,7 @@ impl Router {
     pub fn set_inflight(&mut self, i: usize, count: u32) {
         if let Some(s) = self.states.get_mut(i) {
             s.inflight = count;
+            self.selector.changed(i);
         }
     }
 
@@ -260,6 +263,7 @@ impl Router {
     pub fn request_started(&mut self, i: usize) {
         if let Some(s) = self.states.get_mut(i) {
             s.inflight = s.inflight.saturating_add(1);
+            self.selector.changed(i);
         }
     }
 
@@ -277,6 +281,7 @@ impl Router {
     }
 
     fn record_outcome(&mut self, i: usize, outcome: &Outcome, now_ms: u64, tau: f64) {
+        self.selector.changed(i);
         let s = &mut self.states[i];
         let h = &self.config.health;
         self.cache.dirty |= outcome.is_failure() || s.health.passive.fails > 0;
@@ -341,6 +346,13 @@ impl Router {
             self.memo.remember_valid(value, i, e);
         }
         verdict
+    }
+
+    /// Swap the selector for its reference full scan (RFWS, least connections;
+    /// the others are unchanged): for tests that compare the indexed picks.
+    #[doc(hidden)]
+    pub fn use_reference_selector(&mut self) {
+        self.selector = select::build_reference(&self.config.algorithm, &self.config.backends);
     }
 
     /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are

@@ -1,5 +1,5 @@
 //! A tournament tree (a segment tree of winners) over backend indices: the
-//! index behind the scoring selectors ([`super::Rfws`], [`super::LeastConnections`]).
+//! index behind [`super::LeastConnections`].
 //!
 //! Leaf `i` holds backend `i`'s key, or nothing when the backend does not take
 //! part (ineligible, or in another tree). Every inner node holds the best key
@@ -11,11 +11,8 @@
 //! * changing one leaf is O(log n) (the path to the root is recomputed);
 //! * the `r`-th tied backend in index order is found in O(log n) by descending
 //!   through the counts (the seeded random tie-break);
-//! * the `k` best in (key, index) order are taken in O(k log n) by removing
-//!   the winner `k` times and putting the leaves back afterwards;
-//! * the leaves whose key passes a test that is monotone in the key (a score
-//!   band) are visited in index order in O(m log n) for `m` such leaves, by
-//!   skipping every subtree whose winner fails it.
+//! * the `k` best in (key, index) order are taken without writing, from a
+//!   frontier of subtrees, in O(k² log n) comparisons (`k` is a handful).
 //!
 //! Keys need only a strict order `better` whose "neither is better" is an
 //! equivalence (a total preorder): then the tree's winner, counts and orders are
@@ -118,40 +115,43 @@ impl<K: Rank> Tourney<K> {
     }
 
     /// Take winners in (key, index) order into `out` while `more(out, next)`
-    /// says so, then put them back. O(|out| log n).
-    pub fn take(&mut self, out: &mut Vec<Entry<K>>, mut more: impl FnMut(&[Entry<K>], &K) -> bool) {
+    /// says so. The tree is only read: a frontier of subtrees holds the
+    /// candidates (at first the root); the best of it is taken and replaced
+    /// by the siblings along the path from it down to its winner's leaf.
+    /// O(|out|² log n) comparisons, for the handful of fallbacks a pick wants.
+    pub fn take(
+        &self,
+        out: &mut Vec<Entry<K>>,
+        frontier: &mut Vec<usize>,
+        mut more: impl FnMut(&[Entry<K>], &K) -> bool,
+    ) {
         let start = out.len();
-        while let Some(e) = self.best() {
+        frontier.clear();
+        if self.best().is_some() {
+            frontier.push(1);
+        }
+        while !frontier.is_empty() {
+            let mut j = 0;
+            for (k, &p) in frontier.iter().enumerate().skip(1) {
+                let (e, b) = (&self.nodes[p], &self.nodes[frontier[j]]);
+                if e.key.better(&b.key) || (!b.key.better(&e.key) && e.i < b.i) {
+                    j = k;
+                }
+            }
+            let p = frontier.swap_remove(j);
+            let e = self.nodes[p];
             if !more(&out[start..], &e.key) {
                 break;
             }
             out.push(Entry { count: 1, ..e });
-            self.set(e.i, None);
+            let mut x = self.width + e.i;
+            while x > p {
+                if self.nodes[x ^ 1].count > 0 {
+                    frontier.push(x ^ 1);
+                }
+                x /= 2;
+            }
         }
-        for e in &out[start..] {
-            self.set(e.i, Some(e.key));
-        }
-    }
-
-    /// Visit, in index order, every leaf whose key passes `keep`. `keep` must
-    /// be monotone: a key failing it means every worse key fails it too.
-    pub fn visit(&self, keep: &impl Fn(&K) -> bool, f: &mut impl FnMut(usize, &K)) {
-        if self.best().is_some() {
-            self.visit_from(1, keep, f);
-        }
-    }
-
-    fn visit_from(&self, p: usize, keep: &impl Fn(&K) -> bool, f: &mut impl FnMut(usize, &K)) {
-        let e = &self.nodes[p];
-        if e.count == 0 || !keep(&e.key) {
-            return;
-        }
-        if p >= self.width {
-            f(e.i, &e.key);
-            return;
-        }
-        self.visit_from(2 * p, keep, f);
-        self.visit_from(2 * p + 1, keep, f);
     }
 }
 
@@ -173,13 +173,13 @@ mod tests {
         assert_eq!((b.key, b.i, b.count), (3, 1, 3));
         assert_eq!([t.nth_tied(0), t.nth_tied(1), t.nth_tied(2)], [1, 3, 5]);
         let mut out = Vec::new();
-        t.take(&mut out, |o, _| o.len() < 4);
+        t.take(&mut out, &mut Vec::new(), |o, _| o.len() < 4);
         let got: Vec<usize> = out.iter().map(|e| e.i).collect();
         assert_eq!(got, [1, 3, 5, 0]);
-        assert_eq!(t.best().unwrap().count, 3, "taken leaves are put back");
-        let mut seen = Vec::new();
-        t.visit(&|&k| k <= 5, &mut |i, _| seen.push(i));
-        assert_eq!(seen, [0, 1, 3, 5]);
+        out.clear();
+        t.take(&mut out, &mut Vec::new(), |o, _| o.len() < 9);
+        let got: Vec<usize> = out.iter().map(|e| e.i).collect();
+        assert_eq!(got, [1, 3, 5, 0, 4, 2]);
         t.set(1, None);
         t.set(3, Some(1));
         let b = t.best().unwrap();

@@ -41,6 +41,7 @@ pub(super) struct Index {
     states_at: usize,
     /// Scratch for `take`.
     taken: Vec<Entry<Load>>,
+    frontier: Vec<usize>,
 }
 
 impl Default for Index {
@@ -54,6 +55,7 @@ impl Default for Index {
             inexact_count: 0,
             states_at: 0,
             taken: Vec::new(),
+            frontier: Vec::new(),
         }
     }
 }
@@ -145,7 +147,8 @@ impl Index {
     pub fn lowest(&mut self, k: usize, skip: Option<usize>, top: &mut Vec<Load>) {
         let want = k + usize::from(skip.is_some());
         self.taken.clear();
-        self.tree.take(&mut self.taken, |t, _| t.len() < want);
+        self.tree
+            .take(&mut self.taken, &mut self.frontier, |t, _| t.len() < want);
         top.clear();
         top.extend(
             self.taken

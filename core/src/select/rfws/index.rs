@@ -1,22 +1,26 @@
-//! The index behind [`Rfws`]: two tournament trees over the backend indices,
-//! kept equal to what a fresh scan would score.
+//! The index behind [`Rfws`]: the eligible nodes in two ordered sets, kept
+//! equal to what a fresh scan would score.
 //!
-//! * `open` ranks the eligible nodes at or below the threshold by `A`
-//!   (highest first); `over` the eligible nodes above it by `V_FS` (lowest
-//!   first), then `A`. Every other backend is an empty leaf in both.
-//! * A node's leaf depends on its in-flight count, its load report, its
+//! * `open` holds the eligible nodes at or below the threshold ordered by `A`
+//!   descending, then index; `over` those above it by `V_FS` ascending, then
+//!   `A` descending, then index. So the step-3 band is a prefix of `open`
+//!   (walked, then put in index order), the fallbacks are the next few
+//!   entries of `open` (plus any whose `A` equals the `limit`-th exactly, which
+//!   `D`, `B_R` and index then order), and the overloaded fallbacks a prefix of
+//!   `over`: a pick costs O(m log m + limit) for a band of `m` nodes.
+//! * A node's place depends on its in-flight count, its load report, its
 //!   effective weight, its eligibility and the time (the report's freshness).
 //!   [`Index::changed`] queues one backend (O(1); re-scored at the next pick in
-//!   O(log n)); [`Index::resync`] rebuilds everything at the next pick (O(n)).
-//!   The router calls `changed` wherever it mutates one backend's state and
-//!   `resync` whenever it recomputes eligibility and effective weights (a
-//!   failure, a health change, `states_mut`, a slow-start step), so neither
-//!   the router nor a pick ever costs O(n) more than the router already pays.
+//!   O(log n)); [`Index::resync`] rebuilds everything at the next pick
+//!   (O(n log n)). The router calls `changed` wherever it mutates one backend's
+//!   state and `resync` whenever it recomputes eligibility and effective
+//!   weights (a failure, a health change, `states_mut`, a slow-start step),
+//!   which already costs it O(n).
 //! * **Time.** Of step 3's inputs only a load report depends on `now_ms`: it
 //!   counts while `now − at ≤ LOAD_REPORT_TTL_MS`. When a backend is scored
 //!   with a fresh report the first instant it will be stale is queued in a
 //!   min-heap (at most one entry per backend); a pick first pops every due
-//!   instant and re-scores those backends, so a report expires in the trees at
+//!   instant and re-scores those backends, so a report expires in the index at
 //!   exactly the pick the scan would first ignore it. Time going backwards
 //!   could revive a report, so it forces a rebuild. Slow-start weights change
 //!   with time too, but they reach the selector only through the router's
@@ -26,47 +30,58 @@
 //!   number of backends changes (a selector reused over other state).
 //!
 //! Exactness: `A` and `V_FS` are produced by the same [`super::Route::score`]
-//! the scan uses; the trees compare them with the same `>`/`<`/`==` the scan
-//! does; ties in the trees go to the lower index, as the scan's order does.
+//! the scan uses and kept as they are; the sets order them by a key that
+//! compares exactly as the scan's `<`, `>` and `==` do (finite values, `−0`
+//! folded into `+0`), and break ties by index, as the scan's order does.
 
 use super::{offer, open_before, Candidates, Node, Route};
 use crate::backend::LOAD_REPORT_TTL_MS;
-use crate::select::tourney::{Entry, Rank, Tourney};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
 
-/// A node ranked by `A`, highest first.
-#[derive(Debug, Clone, Copy, Default)]
-struct ByA(Node);
-
-impl Rank for ByA {
-    fn better(&self, o: &Self) -> bool {
-        self.0.a > o.0.a
+/// A finite `f64` as a `u64` that orders as the number does (`−0` = `+0`).
+fn ordered(x: f64) -> u64 {
+    const SIGN: u64 = 1 << 63;
+    let b = (x + 0.0).to_bits();
+    if b & SIGN != 0 {
+        !b
+    } else {
+        b | SIGN
     }
 }
 
-/// An overloaded node ranked by `V_FS` ascending, then `A` descending.
-#[derive(Debug, Clone, Copy, Default)]
-struct ByLoad(Node);
+/// Place in `open`: `A` descending, then index.
+fn open_key(n: &Node) -> (u64, usize) {
+    (!ordered(n.a), n.i)
+}
 
-impl Rank for ByLoad {
-    fn better(&self, o: &Self) -> bool {
-        let (x, y) = (&self.0, &o.0);
-        if x.v_fs != y.v_fs {
-            return x.v_fs < y.v_fs;
-        }
-        x.a > y.a
-    }
+/// Place in `over`: `V_FS` ascending, `A` descending, then index.
+fn over_key(n: &Node) -> (u64, u64, usize) {
+    (ordered(n.v_fs), !ordered(n.a), n.i)
+}
+
+/// Where a backend is.
+#[derive(Debug, Clone, Copy, Default)]
+enum Slot {
+    /// Not eligible.
+    #[default]
+    Out,
+    /// At or below the threshold.
+    Open(Node),
+    /// Above it.
+    Over(Node),
 }
 
 /// No expiry queued.
 const NEVER: u64 = u64::MAX;
 
-/// The trees and what must be re-scored before the next pick.
+/// The ordered sets and what must be re-scored before the next pick.
 #[derive(Debug, Clone)]
 pub(super) struct Index {
-    open: Tourney<ByA>,
-    over: Tourney<ByLoad>,
+    open: BTreeSet<(u64, usize)>,
+    over: BTreeSet<(u64, u64, usize)>,
+    /// Each backend's place, as scored last.
+    slots: Vec<Slot>,
     /// Rebuild everything at the next pick.
     all: bool,
     /// Backends to re-score at the next pick, and membership flags.
@@ -79,16 +94,56 @@ pub(super) struct Index {
     /// `now_ms` and `states` address at the last pick.
     last_now: u64,
     states_at: usize,
-    /// Scratch for `take`.
-    taken: Vec<Entry<ByA>>,
-    taken_over: Vec<Entry<ByLoad>>,
+    /// Puts the band in index order.
+    order: IndexOrder,
+}
+
+/// A two-level bitmap over backend indices that hands the indices set in it
+/// back in ascending order: O(1) per insertion, O(m + n / 4096) to drain `m`.
+/// It is empty between picks.
+#[derive(Debug, Clone, Default)]
+struct IndexOrder {
+    /// Bit `i % 64` of word `i / 64`: index `i` is in.
+    words: Vec<u64>,
+    /// Bit `w % 64` of word `w / 64`: word `w` is not zero.
+    summary: Vec<u64>,
+}
+
+impl IndexOrder {
+    fn reset(&mut self, n: usize) {
+        let words = n.div_ceil(64);
+        self.words = vec![0; words];
+        self.summary = vec![0; words.div_ceil(64)];
+    }
+
+    fn insert(&mut self, i: usize) {
+        self.words[i / 64] |= 1 << (i % 64);
+        self.summary[i / 4096] |= 1 << ((i / 64) % 64);
+    }
+
+    /// Call `f` on every index in, ascending, and empty the bitmap.
+    fn drain(&mut self, mut f: impl FnMut(usize)) {
+        for (s, summary) in self.summary.iter_mut().enumerate() {
+            let mut sw = core::mem::take(summary);
+            while sw != 0 {
+                let w = s * 64 + sw.trailing_zeros() as usize;
+                sw &= sw - 1;
+                let mut x = core::mem::take(&mut self.words[w]);
+                while x != 0 {
+                    f(w * 64 + x.trailing_zeros() as usize);
+                    x &= x - 1;
+                }
+            }
+        }
+    }
 }
 
 impl Default for Index {
     fn default() -> Self {
         Index {
-            open: Tourney::default(),
-            over: Tourney::default(),
+            open: BTreeSet::new(),
+            over: BTreeSet::new(),
+            slots: Vec::new(),
             all: true,
             dirty: Vec::new(),
             marked: Vec::new(),
@@ -96,8 +151,7 @@ impl Default for Index {
             queued: Vec::new(),
             last_now: 0,
             states_at: 0,
-            taken: Vec::new(),
-            taken_over: Vec::new(),
+            order: IndexOrder::default(),
         }
     }
 }
@@ -127,7 +181,7 @@ impl Index {
         self.all = true;
     }
 
-    /// Bring the trees up to date with `c`.
+    /// Bring the sets up to date with `c`.
     pub fn update(&mut self, c: &Candidates<'_>, routes: &mut [Route], threshold: f64) {
         let n = c.len();
         let at = c.states.as_ptr() as usize;
@@ -155,10 +209,26 @@ impl Index {
         }
         while let Some(i) = self.dirty.pop() {
             self.marked[i] = false;
-            let node = self.score(c, routes, i);
-            let (open, over) = split(node, threshold);
-            self.open.set(i, open);
-            self.over.set(i, over);
+            match self.slots[i] {
+                Slot::Out => {}
+                Slot::Open(n) => {
+                    self.open.remove(&open_key(&n));
+                }
+                Slot::Over(n) => {
+                    self.over.remove(&over_key(&n));
+                }
+            }
+            let slot = self.score(c, routes, i, threshold);
+            match slot {
+                Slot::Out => {}
+                Slot::Open(n) => {
+                    self.open.insert(open_key(&n));
+                }
+                Slot::Over(n) => {
+                    self.over.insert(over_key(&n));
+                }
+            }
+            self.slots[i] = slot;
         }
     }
 
@@ -171,16 +241,37 @@ impl Index {
         self.expiries.clear();
         self.queued.clear();
         self.queued.resize(n, NEVER);
-        let nodes: Vec<Option<Node>> = (0..n).map(|i| self.score(c, routes, i)).collect();
-        let parts = nodes.iter().map(|&node| split(node, threshold));
-        self.open = Tourney::build(n, parts.clone().map(|p| p.0));
-        self.over = Tourney::build(n, parts.map(|p| p.1));
+        self.order.reset(n);
+        let slots: Vec<Slot> = (0..n)
+            .map(|i| self.score(c, routes, i, threshold))
+            .collect();
+        self.open = slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Open(n) => Some(open_key(n)),
+                _ => None,
+            })
+            .collect();
+        self.over = slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Over(n) => Some(over_key(n)),
+                _ => None,
+            })
+            .collect();
+        self.slots = slots;
     }
 
-    /// Backend `i`'s node when eligible, noting when its load report expires.
-    fn score(&mut self, c: &Candidates<'_>, routes: &mut [Route], i: usize) -> Option<Node> {
+    /// Backend `i`'s place, noting when its load report expires.
+    fn score(
+        &mut self,
+        c: &Candidates<'_>,
+        routes: &mut [Route],
+        i: usize,
+        threshold: f64,
+    ) -> Slot {
         if !c.eligible[i] {
-            return None;
+            return Slot::Out;
         }
         let s = &c.states[i];
         if let Some(r) = s.load {
@@ -192,7 +283,20 @@ impl Index {
                 }
             }
         }
-        Some(routes[i].score(i, s, c.weights[i], c.now_ms))
+        let node = routes[i].score(i, s, c.weights[i], c.now_ms);
+        if node.v_fs > threshold {
+            Slot::Over(node)
+        } else {
+            Slot::Open(node)
+        }
+    }
+
+    /// The node in `open` at `key`.
+    fn open_node(&self, key: &(u64, usize)) -> Node {
+        match self.slots[key.1] {
+            Slot::Open(n) => n,
+            _ => unreachable!("the open set holds open nodes"),
+        }
     }
 
     /// The band (index order) into `tied` and the best `limit >= 1` open
@@ -208,38 +312,45 @@ impl Index {
     ) -> bool {
         tied.clear();
         top.clear();
-        let any_over = self.over.best().is_some();
-        let Some(best) = self.open.best() else {
+        let any_over = !self.over.is_empty();
+        let Some(first) = self.open.first() else {
             return any_over;
         };
-        let band = best.key.0.a * keep;
-        self.open
-            .visit(&|k: &ByA| k.0.a >= band, &mut |i, k| tied.push((i, k.0.a)));
+        let band = self.open_node(first).a * keep;
+        // The band: a prefix of `open`, then in index order.
+        for key in &self.open {
+            let n = self.open_node(key);
+            // `A` is finite, so this is the scan's `a >= band` negated.
+            if n.a < band {
+                break;
+            }
+            self.order.insert(n.i);
+        }
+        let slots = &self.slots;
+        self.order.drain(|i| {
+            if let Slot::Open(n) = slots[i] {
+                tied.push((i, n.a));
+            }
+        });
         // The `limit` highest `A`, and every node whose `A` equals the
         // `limit`-th exactly: `D`, `B_R` and index order those.
-        self.taken.clear();
-        self.open.take(&mut self.taken, |t, next| {
-            t.len() < limit || next.0.a == t[limit - 1].key.0.a
-        });
-        for e in &self.taken {
-            offer(top, limit, e.key.0, |x, y| open_before(c, x, y));
+        let mut last = f64::NAN;
+        for (taken, key) in self.open.iter().enumerate() {
+            let n = self.open_node(key);
+            if taken >= limit && n.a != last {
+                break;
+            }
+            last = n.a;
+            offer(top, limit, n, |x, y| open_before(c, x, y));
         }
         any_over
     }
 
     /// The `k` least loaded overloaded nodes into `top`, in order.
-    pub fn overloaded(&mut self, k: usize, top: &mut Vec<Node>) {
-        self.taken_over.clear();
-        self.over.take(&mut self.taken_over, |t, _| t.len() < k);
-        top.extend(self.taken_over.iter().map(|e| e.key.0));
-    }
-}
-
-/// Which tree a node goes in.
-fn split(node: Option<Node>, threshold: f64) -> (Option<ByA>, Option<ByLoad>) {
-    match node {
-        Some(n) if n.v_fs > threshold => (None, Some(ByLoad(n))),
-        Some(n) => (Some(ByA(n)), None),
-        None => (None, None),
+    pub fn overloaded(&self, k: usize, top: &mut Vec<Node>) {
+        top.extend(self.over.iter().take(k).map(|key| match self.slots[key.2] {
+            Slot::Over(n) => n,
+            _ => unreachable!("the over set holds overloaded nodes"),
+        }));
     }
 }

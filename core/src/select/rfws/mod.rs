@@ -34,20 +34,20 @@
 //! every eligible node: at 10 000 backends that would be a 10 000-entry list
 //! per pick, and an `x-edgepick-decision` header to match).
 //!
-//! **Cost.** A pick does not look at every backend. Two tournament trees
-//! ([`super::tourney`]) over the backend indices rank the eligible nodes: one
-//! by `A` (nodes at or below the threshold), one by (`V_FS`, `A`) (nodes above
-//! it). The router tells the selector which backends changed
-//! ([`Selector::changed`], [`Selector::resync`]); at the next pick each changed
-//! backend is scored again and moved in its tree, O(log n) each, and a pick then
-//! costs O((m + limit) log n) for `m` nodes in the step-3 band: the band is
-//! visited in index order by skipping every subtree whose best `A` is below it,
-//! the fallbacks are the tree's best `limit` (plus any node whose `A` equals
-//! the `limit`-th exactly, re-ordered by `D`, `B_R`, index), and `D` and `B_R`
-//! are computed only for those. `D` decays with time, but it is never stored:
-//! it is read at pick time for the nodes that need it. See [`index`] for the
-//! time-driven inputs (load reports going stale, slow start) and why the trees
-//! always equal a fresh scan. The full scan the trees replace is kept
+//! **Cost.** A pick does not look at every backend. Two ordered sets
+//! ([`index`]) hold the eligible nodes: those at or below the threshold by `A`
+//! (highest first), those above it by (`V_FS`, `A`). The router tells the
+//! selector which backends changed ([`Selector::changed`],
+//! [`Selector::resync`]); at the next pick each changed backend is scored
+//! again and moved, O(log n) each. The step-3 band is then a prefix of the
+//! first set (put back in index order, O(m log m) for `m` nodes in it), the
+//! fallbacks the next few entries (plus any node whose `A` equals the
+//! `limit`-th exactly, re-ordered by `D`, `B_R`, index), and `D` and `B_R` are
+//! computed only for those: a pick is O(m log m + limit), whatever the number
+//! of backends. `D` decays with time, but it is never stored: it is read at
+//! pick time for the nodes that need it. See [`index`] for the time-driven
+//! inputs (load reports going stale, slow start) and why the sets always
+//! equal a fresh scan. The full scan the sets replace is kept
 //! ([`Rfws::reference`]): the property tests compare the two pick for pick.
 //!
 //! Per-backend constants (`B`, `h`, capacity, configured weight) are read once

@@ -317,14 +317,15 @@ impl Index {
             return any_over;
         };
         let band = self.open_node(first).a * keep;
-        // The band: a prefix of `open`, then in index order.
-        for key in &self.open {
-            let n = self.open_node(key);
-            // `A` is finite, so this is the scan's `a >= band` negated.
-            if n.a < band {
+        // The band: a prefix of `open` (compared on the keys: `a >= band`
+        // exactly when `ordered(a) >= ordered(band)`, the keys holding
+        // `!ordered(a)`), then in index order.
+        let below = !ordered(band);
+        for &(key, i) in &self.open {
+            if key > below {
                 break;
             }
-            self.order.insert(n.i);
+            self.order.insert(i);
         }
         let slots = &self.slots;
         self.order.drain(|i| {

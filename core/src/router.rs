@@ -348,8 +348,9 @@ impl Router {
         verdict
     }
 
-    /// Swap the selector for its reference full scan (RFWS, least connections;
-    /// the others are unchanged): for tests that compare the indexed picks.
+    /// Swap the selector for its reference full scan (RFWS, least connections,
+    /// least response time; the others are unchanged): for tests that compare
+    /// the indexed picks.
     #[doc(hidden)]
     pub fn use_reference_selector(&mut self) {
         self.selector = select::build_reference(&self.config.algorithm, &self.config.backends);

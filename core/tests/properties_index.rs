@@ -1,9 +1,11 @@
-//! The indexed selectors (RFWS, least connections) against their reference
+//! The indexed selectors (RFWS, least connections, least response time's
+//! fallbacks) against their reference
 //! full scans: two routers over the same configuration, one switched to the
 //! reference with `Router::use_reference_selector`, are driven through the same
 //! random sequence of in-flight changes, finished requests (failures, latency,
 //! bytes, load reports), heartbeats, health evaluations, wholesale state edits,
-//! time steps (across load-report expiry, `fail_timeout` and slow start) and
+//! time steps (across load-report expiry, `fail_timeout`, slow start and
+//! peak-EWMA decay into underflow) and
 //! picks. Every pick must give the same decision (ranked list, reason, scores,
 //! panic flag) and leave both random sources in the same state (the same draws
 //! consumed). Also: the golden vectors still replay.
@@ -11,7 +13,7 @@
 use edgepick_core::{vectors, Config, Decision, Outcome, Request, Router, SplitMix64};
 use proptest::prelude::*;
 
-/// `algorithm` objects under test (least response time rides along unchanged).
+/// `algorithm` objects under test.
 const ALGORITHMS: [&str; 7] = [
     r#"{"name": "rfws", "tie_tolerance": 0.05, "load_threshold": 0.8}"#,
     r#"{"name": "rfws", "tie_tolerance": 0, "load_threshold": 0.5}"#,
@@ -85,7 +87,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => i.clone().prop_map(Op::Heartbeat),
         1 => Just(Op::Evaluate),
         1 => (i, 0u32..14, any::<bool>()).prop_map(|(i, n, f)| Op::Edit(i, n, f)),
-        2 => prop::sample::select(vec![0u64, 1, 7, 400, 2_000, 10_000, 29_999, 30_001])
+        2 => prop::sample::select(vec![0u64, 1, 7, 400, 2_000, 10_000, 29_999, 30_001, 5_000_000])
             .prop_map(Op::Advance),
         8 => any::<bool>().prop_map(Op::Pick),
     ]

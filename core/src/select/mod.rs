@@ -107,7 +107,8 @@ pub trait Selector: Send {
 
     /// Backend `i`'s live state changed since the last pick (in-flight count,
     /// latency, load report, throughput, passive health). Selectors that keep
-    /// an index over the backends (RFWS, least connections) re-rank `i` at the
+    /// an index over the backends (RFWS, least connections, least response
+    /// time) re-rank `i` at the
     /// next pick, O(log n); the default ignores it.
     fn changed(&mut self, _i: usize) {}
 
@@ -159,7 +160,8 @@ pub fn build(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn Selector> {
     }
 }
 
-/// [`build`], but the indexed selectors (RFWS, least connections) replaced by
+/// [`build`], but the indexed selectors (RFWS, least connections, least
+/// response time) replaced by
 /// their reference full scans: for tests that compare the two.
 #[doc(hidden)]
 pub fn build_reference(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn Selector> {
@@ -169,6 +171,10 @@ pub fn build_reference(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn S
             load_threshold,
         } => Box::new(Rfws::reference(*tie_tolerance, *load_threshold, backends)),
         Algorithm::LeastConnections { choices } => Box::new(LeastConnections::reference(*choices)),
+        Algorithm::LeastResponseTime {
+            decay_ms,
+            default_rtt_ms,
+        } => Box::new(LeastResponseTime::reference(*decay_ms, *default_rtt_ms)),
         _ => build(algorithm, backends),
     }
 }

@@ -67,7 +67,7 @@ mod tests;
 
 use super::least_conn::offer;
 use super::{Candidates, Key, Selection, Selector};
-use crate::backend::BackendState;
+use crate::backend::{BackendState, MEASURE_TAU_MS};
 use crate::config::Backend;
 use crate::decision::{Reason, TieBreak};
 use crate::rng::Rng;
@@ -96,6 +96,8 @@ struct Route {
     capacity: f64,
     /// Configured weight.
     weight: f64,
+    /// Configured delay `D`, ms (used until latency is measured).
+    delay: f64,
     /// The in-flight count `by_inflight` belongs to.
     inflight: u32,
     /// `inflight / capacity`.
@@ -114,6 +116,7 @@ impl Route {
             hops,
             capacity: f64::from(b.capacity.max(1)),
             weight: f64::from(b.weight),
+            delay: b.link.delay_ms,
             inflight: 0,
             by_inflight: 0.0,
             v_fs: 0.0,
@@ -174,6 +177,16 @@ fn base_availability(bandwidth: f64, hops: f64, v_fs: f64) -> f64 {
 
 fn delay(c: &Candidates<'_>, i: usize) -> f64 {
     c.states[i].delay_ms(&c.backends[i], c.now_ms)
+}
+
+/// [`delay`] with the configured delay read from the (compact) route rather
+/// than the backend: the same value, one cache miss fewer per band node.
+fn route_delay(c: &Candidates<'_>, r: &Route, i: usize) -> f64 {
+    let s = &c.states[i];
+    match s.latency.cost_ms {
+        Some(_) => s.latency.estimate(c.now_ms, MEASURE_TAU_MS, r.delay),
+        None => r.delay,
+    }
 }
 
 fn residual(c: &Candidates<'_>, i: usize) -> f64 {
@@ -281,7 +294,8 @@ impl Rfws {
         // Step 4: smallest delay.
         let mut d_min = f64::INFINITY;
         for t in &mut self.tied {
-            t.1 = delay(c, t.0);
+            t.1 = route_delay(c, &self.nodes[t.0], t.0);
+            debug_assert_eq!(t.1.to_bits(), delay(c, t.0).to_bits());
             d_min = d_min.min(t.1);
         }
         self.tied.retain(|t| t.1 * keep <= d_min);

@@ -114,6 +114,40 @@ impl<K: Rank> Tourney<K> {
         p - self.width
     }
 
+    /// The first `k` leaves (in index order) tied with the winner, into
+    /// `out`: a depth-first walk that skips every subtree without a tie,
+    /// O(k log n).
+    pub fn first_tied(&self, k: usize, out: &mut Vec<Entry<K>>) {
+        let Some(root) = self.best() else {
+            return;
+        };
+        let start = out.len();
+        // Right children wait on the stack: at most one per level.
+        let mut stack = [0usize; usize::BITS as usize + 1];
+        let (mut top, mut p) = (0, 1);
+        loop {
+            let e = self.nodes[p];
+            if e.count > 0 && !root.key.better(&e.key) {
+                if p >= self.width {
+                    out.push(e);
+                    if out.len() - start == k {
+                        return;
+                    }
+                } else {
+                    stack[top] = 2 * p + 1;
+                    top += 1;
+                    p *= 2;
+                    continue;
+                }
+            }
+            if top == 0 {
+                return;
+            }
+            top -= 1;
+            p = stack[top];
+        }
+    }
+
     /// Take winners in (key, index) order into `out` while `more(out, next)`
     /// says so. The tree is only read: a frontier of subtrees holds the
     /// candidates (at first the root); the best of it is taken and replaced
@@ -180,6 +214,13 @@ mod tests {
         t.take(&mut out, &mut Vec::new(), |o, _| o.len() < 9);
         let got: Vec<usize> = out.iter().map(|e| e.i).collect();
         assert_eq!(got, [1, 3, 5, 0, 4, 2]);
+        out.clear();
+        t.first_tied(2, &mut out);
+        let got: Vec<usize> = out.iter().map(|e| e.i).collect();
+        assert_eq!(got, [1, 3]);
+        out.clear();
+        t.first_tied(5, &mut out);
+        assert_eq!(out.len(), 3);
         t.set(1, None);
         t.set(3, Some(1));
         let b = t.best().unwrap();

@@ -147,8 +147,13 @@ impl Index {
     pub fn lowest(&mut self, k: usize, skip: Option<usize>, top: &mut Vec<Load>) {
         let want = k + usize::from(skip.is_some());
         self.taken.clear();
-        self.tree
-            .take(&mut self.taken, &mut self.frontier, |t, _| t.len() < want);
+        if self.tree.best().is_some_and(|b| b.count >= want) {
+            // The lowest load is shared by enough backends: the first of them.
+            self.tree.first_tied(want, &mut self.taken);
+        } else {
+            self.tree
+                .take(&mut self.taken, &mut self.frontier, |t, _| t.len() < want);
+        }
         top.clear();
         top.extend(
             self.taken

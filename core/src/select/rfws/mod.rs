@@ -98,6 +98,9 @@ struct Route {
     weight: f64,
     /// Configured delay `D`, ms (used until latency is measured).
     delay: f64,
+    /// Latency had been measured when the node was last scored (a sample
+    /// reaches the selector as a change, so this is current at a pick).
+    measured: bool,
     /// The in-flight count `by_inflight` belongs to.
     inflight: u32,
     /// `inflight / capacity`.
@@ -117,6 +120,7 @@ impl Route {
             capacity: f64::from(b.capacity.max(1)),
             weight: f64::from(b.weight),
             delay: b.link.delay_ms,
+            measured: false,
             inflight: 0,
             by_inflight: 0.0,
             v_fs: 0.0,
@@ -128,6 +132,7 @@ impl Route {
     /// `V_FS` and `A` (slow-start ramp included). The scan and the index both
     /// score through here, so they see the same bits.
     fn score(&mut self, i: usize, s: &BackendState, w: f64, now_ms: u64) -> Node {
+        self.measured = s.latency.cost_ms.is_some();
         // `BackendState::v_fs`, with the division memoised.
         if s.inflight != self.inflight {
             self.inflight = s.inflight;
@@ -179,9 +184,13 @@ fn delay(c: &Candidates<'_>, i: usize) -> f64 {
     c.states[i].delay_ms(&c.backends[i], c.now_ms)
 }
 
-/// [`delay`] with the configured delay read from the (compact) route rather
-/// than the backend: the same value, one cache miss fewer per band node.
+/// [`delay`] for a node in the band, read from its (compact) route while no
+/// latency was measured: the same value, without touching the backend or its
+/// state.
 fn route_delay(c: &Candidates<'_>, r: &Route, i: usize) -> f64 {
+    if !r.measured {
+        return r.delay;
+    }
     let s = &c.states[i];
     match s.latency.cost_ms {
         Some(_) => s.latency.estimate(c.now_ms, MEASURE_TAU_MS, r.delay),

@@ -117,6 +117,7 @@ impl Router {
     /// Mutable live state (for owners that sync it from elsewhere, e.g. shared data).
     pub fn states_mut(&mut self) -> &mut [BackendState] {
         self.cache.dirty = true;
+        self.selector.resync();
         &mut self.states
     }
 
@@ -219,8 +220,8 @@ impl Router {
                 *e = b.weight > 0;
             }
         }
-        // Eligibility or weights may have changed: indexing selectors rebuild.
-        self.selector.resync();
+        // Eligibility or weights may have changed: indexing selectors compare.
+        self.selector.reweighed();
         self.cache = EligibilityCache {
             dirty: false,
             computed_at: now_ms,
@@ -253,7 +254,7 @@ impl Router {
     /// elsewhere, e.g. Envoy shared data). Unlike [`Router::states_mut`] this
     /// keeps the cached eligibility: in-flight counts never change it.
     pub fn set_inflight(&mut self, i: usize, count: u32) {
-        if let Some(s) = self.states.get_mut(i) {
+        if let Some(s) = self.states.get_mut(i).filter(|s| s.inflight != count) {
             s.inflight = count;
             self.selector.changed(i);
         }

@@ -6,6 +6,7 @@
 //! ([`Ranked`]). Health, weight-0 draining and panic mode are resolved by the
 //! [`crate::Router`] into [`Candidates::eligible`] before a selector runs.
 
+mod changes;
 mod ip_hash;
 mod ketama;
 mod least_conn;
@@ -112,9 +113,14 @@ pub trait Selector: Send {
     /// next pick, O(log n); the default ignores it.
     fn changed(&mut self, _i: usize) {}
 
-    /// Anything may have changed (eligibility, effective weights, or state
-    /// handed out wholesale): indexing selectors rebuild at the next pick,
-    /// O(n). The default ignores it.
+    /// Eligibility or effective weights may have changed (the router
+    /// recomputed them), per-backend state did not. Indexing selectors compare
+    /// them with their copy at the next pick (O(n) over two flat arrays) and
+    /// re-rank the backends that differ. The default ignores it.
+    fn reweighed(&mut self) {}
+
+    /// Anything may have changed (state handed out wholesale): indexing
+    /// selectors rebuild at the next pick, O(n log n). The default ignores it.
     fn resync(&mut self) {}
 
     /// Rank up to `limit` distinct eligible backends, best first. Must return an
@@ -123,7 +129,8 @@ pub trait Selector: Send {
     ///
     /// A caller that reuses a selector across picks must report every change to
     /// what [`Candidates`] lends other than `now_ms` through
-    /// [`Selector::changed`] or [`Selector::resync`] before the next pick.
+    /// [`Selector::changed`], [`Selector::reweighed`] or [`Selector::resync`]
+    /// before the next pick.
     fn select(
         &mut self,
         c: &Candidates<'_>,

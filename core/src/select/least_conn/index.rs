@@ -3,11 +3,10 @@
 //! it is eligible.
 //!
 //! A load depends only on the in-flight count, the effective weight and
-//! eligibility, none of which changes with time by itself: the router calls
-//! [`Index::changed`] when an in-flight count changes (re-scored at the next
-//! pick, O(log n)) and [`Index::resync`] when it recomputes eligibility and
-//! weights (rebuilt at the next pick, O(n)). A rebuild is also forced when the
-//! candidates' `states` slice moves or the number of backends changes.
+//! eligibility, none of which changes with time by itself: the router reports
+//! in-flight changes one backend at a time and eligibility and weight
+//! recomputations as a whole ([`Changes`]); the backends that changed are
+//! re-keyed at the next pick, O(log n) each.
 //!
 //! The tree compares loads with [`Load::lower`], the scan's own comparison.
 //! It answers only while every eligible weight is [`exact_weight`] (counted as
@@ -16,6 +15,7 @@
 
 use super::{exact_weight, Candidates, Load};
 use crate::rng::Rng;
+use crate::select::changes::Changes;
 use crate::select::tourney::{Entry, Rank, Tourney};
 
 impl Rank for Load {
@@ -25,39 +25,18 @@ impl Rank for Load {
 }
 
 /// The tree and what must be re-scored before the next pick.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Index {
     tree: Tourney<Load>,
-    /// Rebuild at the next pick.
-    all: bool,
-    /// Backends to re-score at the next pick, and membership flags.
-    dirty: Vec<usize>,
-    marked: Vec<bool>,
+    /// What to re-key at the next pick.
+    changes: Changes,
     /// Per leaf: present with a weight that is not [`exact_weight`].
     inexact: Vec<bool>,
     /// How many leaves are.
     inexact_count: usize,
-    /// The `states` address at the last pick.
-    states_at: usize,
     /// Scratch for `take`.
     taken: Vec<Entry<Load>>,
     frontier: Vec<usize>,
-}
-
-impl Default for Index {
-    fn default() -> Self {
-        Index {
-            tree: Tourney::default(),
-            all: true,
-            dirty: Vec::new(),
-            marked: Vec::new(),
-            inexact: Vec::new(),
-            inexact_count: 0,
-            states_at: 0,
-            taken: Vec::new(),
-            frontier: Vec::new(),
-        }
-    }
 }
 
 fn leaf(c: &Candidates<'_>, i: usize) -> Option<Load> {
@@ -71,25 +50,17 @@ fn is_inexact(l: &Option<Load>) -> bool {
 impl Index {
     /// Backend `i` changed: re-score it at the next pick.
     pub fn changed(&mut self, i: usize) {
-        if self.all {
-            return;
-        }
-        match self.marked.get_mut(i) {
-            Some(m) if !*m => {
-                *m = true;
-                self.dirty.push(i);
-                if self.dirty.len() > self.marked.len() / 4 + 16 {
-                    self.all = true;
-                }
-            }
-            Some(_) => {}
-            None => self.all = true,
-        }
+        self.changes.changed(i);
+    }
+
+    /// Eligibility or weights may have changed: compare at the next pick.
+    pub fn reweighed(&mut self) {
+        self.changes.reweighed();
     }
 
     /// Anything may have changed: rebuild at the next pick.
     pub fn resync(&mut self) {
-        self.all = true;
+        self.changes.resync();
     }
 
     /// True when the tree can answer exactly (every eligible weight exact).
@@ -100,24 +71,14 @@ impl Index {
     /// Bring the tree up to date with `c`.
     pub fn update(&mut self, c: &Candidates<'_>) {
         let n = c.len();
-        let at = c.states.as_ptr() as usize;
-        if self.marked.len() != n || at != self.states_at {
-            self.all = true;
-        }
-        self.states_at = at;
-        if self.all {
-            self.all = false;
-            self.dirty.clear();
-            self.marked.clear();
-            self.marked.resize(n, false);
+        if self.changes.begin(c) {
             let leaves: Vec<Option<Load>> = (0..n).map(|i| leaf(c, i)).collect();
             self.inexact = leaves.iter().map(is_inexact).collect();
             self.inexact_count = self.inexact.iter().filter(|&&x| x).count();
             self.tree = Tourney::build(n, leaves.into_iter());
             return;
         }
-        while let Some(i) = self.dirty.pop() {
-            self.marked[i] = false;
+        while let Some(i) = self.changes.next() {
             let l = leaf(c, i);
             let inexact = is_inexact(&l);
             if inexact != self.inexact[i] {

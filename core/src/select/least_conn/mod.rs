@@ -20,7 +20,9 @@
 //! **Cost.** A tournament tree over the backends ([`index`]) keeps the
 //! lowest load, how many backends share it and the order by (load, index); the
 //! router reports changes ([`Selector::changed`], O(log n) each at the next
-//! pick; [`Selector::resync`], O(n)). A full-scan pick is then O(log n) for
+//! pick; [`Selector::reweighed`], a comparison of eligibility and weights,
+//! O(n), then O(log n) per backend that differs; [`Selector::resync`], a
+//! rebuild, O(n)). A full-scan pick is then O(log n) for
 //! the choice (the `r`-th tied backend is found through the tree's counts)
 //! plus O(limit · log n) for the fallbacks; with `choices` the samples are
 //! O(k) as before and the fallbacks O(limit · log n). The tree is used only
@@ -140,7 +142,8 @@ impl LeastConnections {
     /// `None`: the lowest load of all eligible backends; `Some(k)`: best of
     /// `k` samples. The selector keeps an index over the backends: whoever
     /// reuses it across picks must report state changes through
-    /// [`Selector::changed`] and [`Selector::resync`] (the router does).
+    /// [`Selector::changed`], [`Selector::reweighed`] and [`Selector::resync`]
+    /// (the router does).
     pub fn new(choices: Option<u32>) -> Self {
         LeastConnections {
             index: Some(Box::default()),
@@ -246,6 +249,12 @@ impl Selector for LeastConnections {
     fn changed(&mut self, i: usize) {
         if let Some(ix) = &mut self.index {
             ix.changed(i);
+        }
+    }
+
+    fn reweighed(&mut self) {
+        if let Some(ix) = &mut self.index {
+            ix.reweighed();
         }
     }
 

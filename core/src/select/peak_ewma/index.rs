@@ -1,4 +1,4 @@
-//! The index behind [`LeastResponseTime`]'s fallbacks: the eligible backends
+//! The index behind [`super::LeastResponseTime`]'s fallbacks: the eligible backends
 //! in two ordered sets, so the lowest loads are found without computing every
 //! backend's.
 //!
@@ -21,15 +21,17 @@
 //!   below 1e-280 (underflow or zero costs: the relative error bound no longer
 //!   holds), a non-finite one, or `now` before some sample's time (the
 //!   estimate then does not decay, it stays at `cost`).
-//! * Changes come as for the other indexes: [`Index::changed`] (in-flight
-//!   count or a new sample; O(log n) at the next pick), [`Index::resync`]
-//!   (eligibility; a rebuild, O(n log n)). A rebuild also re-bases `base`.
+//! * Changes come as for the other indexes ([`Changes`]): an in-flight count
+//!   or a new sample re-keys one backend (O(log n) at the next pick), an
+//!   eligibility change the backends that differ; a rebuild (O(n log n))
+//!   also re-bases `base`.
 //!
 //! So a pick with `k` fallbacks costs O((k + w) log n) where `w` is the number
 //! of backends walked, which is `k` plus the backends whose load is within a
 //! factor `1 + 1e-9` of the `k`-th (usually none).
 
 use super::LeastResponseTime;
+use crate::select::changes::Changes;
 use crate::select::Candidates;
 use std::collections::BTreeSet;
 
@@ -62,15 +64,12 @@ pub(super) struct Index {
     fresh: BTreeSet<(u64, usize)>,
     measured: BTreeSet<(u64, usize)>,
     places: Vec<Place>,
-    /// Rebuild at the next pick (false only once built).
-    built: bool,
-    dirty: Vec<usize>,
-    marked: Vec<bool>,
+    /// What to re-key at the next pick.
+    changes: Changes,
     /// The time `s` is measured from.
     base: u64,
     /// The latest sample time keyed (never lowered).
     latest: u64,
-    states_at: usize,
     /// Scratch: the `k` lowest loads walked, ascending.
     lowest: Vec<f64>,
 }
@@ -78,25 +77,17 @@ pub(super) struct Index {
 impl Index {
     /// Backend `i` changed: re-key it at the next pick.
     pub fn changed(&mut self, i: usize) {
-        if !self.built {
-            return;
-        }
-        match self.marked.get_mut(i) {
-            Some(m) if !*m => {
-                *m = true;
-                self.dirty.push(i);
-                if self.dirty.len() > self.marked.len() / 4 + 16 {
-                    self.built = false;
-                }
-            }
-            Some(_) => {}
-            None => self.built = false,
-        }
+        self.changes.changed(i);
+    }
+
+    /// Eligibility may have changed: compare at the next pick.
+    pub fn reweighed(&mut self) {
+        self.changes.reweighed();
     }
 
     /// Anything may have changed: rebuild at the next pick.
     pub fn resync(&mut self) {
-        self.built = false;
+        self.changes.resync();
     }
 
     fn place(&mut self, sel: &LeastResponseTime, c: &Candidates<'_>, i: usize) -> Place {
@@ -131,15 +122,7 @@ impl Index {
     /// Bring the sets up to date with `c`.
     pub fn update(&mut self, sel: &LeastResponseTime, c: &Candidates<'_>) {
         let n = c.len();
-        let at = c.states.as_ptr() as usize;
-        if self.marked.len() != n || at != self.states_at {
-            self.built = false;
-        }
-        self.states_at = at;
-        if !self.built {
-            self.built = true;
-            self.dirty.clear();
-            self.marked = vec![false; n];
+        if self.changes.begin(c) {
             self.places = vec![Place::Out; n];
             self.fresh.clear();
             self.measured.clear();
@@ -151,8 +134,7 @@ impl Index {
             }
             return;
         }
-        while let Some(i) = self.dirty.pop() {
-            self.marked[i] = false;
+        while let Some(i) = self.changes.next() {
             match self.places[i] {
                 Place::Out => {}
                 Place::Fresh(k) => {

@@ -45,8 +45,8 @@ pub struct LeastResponseTime {
 impl LeastResponseTime {
     /// Decay constant τ (ms) and the RTT assumed before any sample (ms). The
     /// selector keeps an index over the backends: whoever reuses it across
-    /// picks must report state changes through [`Selector::changed`] and
-    /// [`Selector::resync`] (the router does).
+    /// picks must report state changes through [`Selector::changed`],
+    /// [`Selector::reweighed`] and [`Selector::resync`] (the router does).
     pub fn new(decay_ms: f64, default_rtt_ms: f64) -> Self {
         LeastResponseTime {
             index: Some(Box::default()),
@@ -123,6 +123,12 @@ impl Selector for LeastResponseTime {
     fn changed(&mut self, i: usize) {
         if let Some(ix) = &mut self.index {
             ix.changed(i);
+        }
+    }
+
+    fn reweighed(&mut self) {
+        if let Some(ix) = &mut self.index {
+            ix.reweighed();
         }
     }
 

@@ -1,4 +1,4 @@
-//! The index behind [`Rfws`]: the eligible nodes in two ordered sets, kept
+//! The index behind [`super::Rfws`]: the eligible nodes in two ordered sets, kept
 //! equal to what a fresh scan would score.
 //!
 //! * `open` holds the eligible nodes at or below the threshold ordered by `A`
@@ -10,12 +10,11 @@
 //!   `over`: a pick costs O(m log m + limit) for a band of `m` nodes.
 //! * A node's place depends on its in-flight count, its load report, its
 //!   effective weight, its eligibility and the time (the report's freshness).
-//!   [`Index::changed`] queues one backend (O(1); re-scored at the next pick in
-//!   O(log n)); [`Index::resync`] rebuilds everything at the next pick
-//!   (O(n log n)). The router calls `changed` wherever it mutates one backend's
-//!   state and `resync` whenever it recomputes eligibility and effective
-//!   weights (a failure, a health change, `states_mut`, a slow-start step),
-//!   which already costs it O(n).
+//!   The router reports what changed ([`Changes`]): one backend's state
+//!   (re-scored at the next pick, O(log n)), eligibility and weights after it
+//!   recomputed them (compared at the next pick, O(n) over two flat arrays,
+//!   the backends that differ re-scored), or everything (`states_mut`: a
+//!   rebuild, O(n log n)).
 //! * **Time.** Of step 3's inputs only a load report depends on `now_ms`: it
 //!   counts while `now − at ≤ LOAD_REPORT_TTL_MS`. When a backend is scored
 //!   with a fresh report the first instant it will be stale is queued in a
@@ -24,10 +23,8 @@
 //!   exactly the pick the scan would first ignore it. Time going backwards
 //!   could revive a report, so it forces a rebuild. Slow-start weights change
 //!   with time too, but they reach the selector only through the router's
-//!   recomputation, which triggers `resync`. `D` decays with time but is not
+//!   recomputation, which it reports. `D` decays with time but is not
 //!   indexed: it is computed at pick time for the band and for exact ties.
-//! * A rebuild is also forced when the candidates' `states` slice moves or the
-//!   number of backends changes (a selector reused over other state).
 //!
 //! Exactness: `A` and `V_FS` are produced by the same [`super::Route::score`]
 //! the scan uses and kept as they are; the sets order them by a key that
@@ -36,6 +33,7 @@
 
 use super::{offer, open_before, Candidates, Node, Route};
 use crate::backend::LOAD_REPORT_TTL_MS;
+use crate::select::changes::Changes;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 
@@ -76,24 +74,20 @@ enum Slot {
 const NEVER: u64 = u64::MAX;
 
 /// The ordered sets and what must be re-scored before the next pick.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Index {
     open: BTreeSet<(u64, usize)>,
     over: BTreeSet<(u64, u64, usize)>,
     /// Each backend's place, as scored last.
     slots: Vec<Slot>,
-    /// Rebuild everything at the next pick.
-    all: bool,
-    /// Backends to re-score at the next pick, and membership flags.
-    dirty: Vec<usize>,
-    marked: Vec<bool>,
+    /// What to re-score at the next pick.
+    changes: Changes,
     /// When load reports go stale: (first stale instant, backend).
     expiries: BinaryHeap<Reverse<(u64, usize)>>,
     /// The instant queued for each backend, or [`NEVER`].
     queued: Vec<u64>,
-    /// `now_ms` and `states` address at the last pick.
+    /// `now_ms` at the last pick.
     last_now: u64,
-    states_at: usize,
     /// Puts the band in index order.
     order: IndexOrder,
 }
@@ -138,59 +132,29 @@ impl IndexOrder {
     }
 }
 
-impl Default for Index {
-    fn default() -> Self {
-        Index {
-            open: BTreeSet::new(),
-            over: BTreeSet::new(),
-            slots: Vec::new(),
-            all: true,
-            dirty: Vec::new(),
-            marked: Vec::new(),
-            expiries: BinaryHeap::new(),
-            queued: Vec::new(),
-            last_now: 0,
-            states_at: 0,
-            order: IndexOrder::default(),
-        }
-    }
-}
-
 impl Index {
     /// Backend `i` changed: re-score it at the next pick.
     pub fn changed(&mut self, i: usize) {
-        if self.all {
-            return;
-        }
-        match self.marked.get_mut(i) {
-            Some(m) if !*m => {
-                *m = true;
-                self.dirty.push(i);
-                // Past a quarter of the backends a rebuild is cheaper.
-                if self.dirty.len() > self.marked.len() / 4 + 16 {
-                    self.all = true;
-                }
-            }
-            Some(_) => {}
-            None => self.all = true,
-        }
+        self.changes.changed(i);
+    }
+
+    /// Eligibility or weights may have changed: compare at the next pick.
+    pub fn reweighed(&mut self) {
+        self.changes.reweighed();
     }
 
     /// Anything may have changed: rebuild at the next pick.
     pub fn resync(&mut self) {
-        self.all = true;
+        self.changes.resync();
     }
 
     /// Bring the sets up to date with `c`.
     pub fn update(&mut self, c: &Candidates<'_>, routes: &mut [Route], threshold: f64) {
-        let n = c.len();
-        let at = c.states.as_ptr() as usize;
-        if self.marked.len() != n || at != self.states_at || c.now_ms < self.last_now {
-            self.all = true;
+        if c.now_ms < self.last_now {
+            self.changes.resync();
         }
-        self.states_at = at;
         self.last_now = c.now_ms;
-        if self.all {
+        if self.changes.begin(c) {
             self.rebuild(c, routes, threshold);
             return;
         }
@@ -202,13 +166,9 @@ impl Index {
             if self.queued[i] == t {
                 self.queued[i] = NEVER;
             }
-            if !self.marked[i] {
-                self.marked[i] = true;
-                self.dirty.push(i);
-            }
+            self.changes.mark(i);
         }
-        while let Some(i) = self.dirty.pop() {
-            self.marked[i] = false;
+        while let Some(i) = self.changes.next() {
             match self.slots[i] {
                 Slot::Out => {}
                 Slot::Open(n) => {
@@ -234,10 +194,6 @@ impl Index {
 
     fn rebuild(&mut self, c: &Candidates<'_>, routes: &mut [Route], threshold: f64) {
         let n = c.len();
-        self.all = false;
-        self.dirty.clear();
-        self.marked.clear();
-        self.marked.resize(n, false);
         self.expiries.clear();
         self.queued.clear();
         self.queued.resize(n, NEVER);

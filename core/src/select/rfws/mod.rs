@@ -37,7 +37,7 @@
 //! **Cost.** A pick does not look at every backend. Two ordered sets
 //! ([`index`]) hold the eligible nodes: those at or below the threshold by `A`
 //! (highest first), those above it by (`V_FS`, `A`). The router tells the
-//! selector which backends changed ([`Selector::changed`],
+//! selector what changed ([`Selector::changed`], [`Selector::reweighed`],
 //! [`Selector::resync`]); at the next pick each changed backend is scored
 //! again and moved, O(log n) each. The step-3 band is then a prefix of the
 //! first set (put back in index order, O(m log m) for `m` nodes in it), the
@@ -243,7 +243,8 @@ impl Rfws {
     /// backends (a different number of them makes it start again from
     /// `Candidates::backends`). The selector keeps an index over the backends:
     /// whoever reuses it across picks must report state changes through
-    /// [`Selector::changed`] and [`Selector::resync`] (the router does).
+    /// [`Selector::changed`], [`Selector::reweighed`] and [`Selector::resync`]
+    /// (the router does).
     pub fn new(tie_tolerance: f64, load_threshold: f64, backends: &[Backend]) -> Self {
         Rfws {
             index: Some(Box::default()),
@@ -335,6 +336,12 @@ impl Selector for Rfws {
     fn changed(&mut self, i: usize) {
         if let Some(ix) = &mut self.index {
             ix.changed(i);
+        }
+    }
+
+    fn reweighed(&mut self) {
+        if let Some(ix) = &mut self.index {
+            ix.reweighed();
         }
     }
 

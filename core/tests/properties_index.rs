@@ -1,14 +1,14 @@
 //! The indexed selectors (RFWS, least connections, least response time's
-//! fallbacks) against their reference
-//! full scans: two routers over the same configuration, one switched to the
-//! reference with `Router::use_reference_selector`, are driven through the same
-//! random sequence of in-flight changes, finished requests (failures, latency,
-//! bytes, load reports), heartbeats, health evaluations, wholesale state edits,
-//! time steps (across load-report expiry, `fail_timeout`, slow start and
-//! peak-EWMA decay into underflow) and
-//! picks. Every pick must give the same decision (ranked list, reason, scores,
-//! panic flag) and leave both random sources in the same state (the same draws
-//! consumed). Also: the golden vectors still replay.
+//! fallbacks) against their reference full scans: two routers over the same
+//! configuration, one switched to the reference with
+//! `Router::use_reference_selector`, are driven through the same random
+//! sequence of in-flight changes, finished requests (failures, latency, bytes,
+//! load reports), heartbeats, health evaluations, wholesale state edits, time
+//! steps (across load-report expiry, `fail_timeout`, slow start and peak-EWMA
+//! decay into underflow) and picks. Every pick must give the same decision
+//! (ranked list, reason, scores, panic flag) and leave both random sources in
+//! the same state (the same draws consumed). Also: the golden vectors still
+//! replay.
 
 use edgepick_core::{vectors, Config, Decision, Outcome, Request, Router, SplitMix64};
 use proptest::prelude::*;

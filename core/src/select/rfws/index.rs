@@ -4,10 +4,11 @@
 //! * `open` holds the eligible nodes at or below the threshold ordered by `A`
 //!   descending, then index; `over` those above it by `V_FS` ascending, then
 //!   `A` descending, then index. So the step-3 band is a prefix of `open`
-//!   (walked, then put in index order), the fallbacks are the next few
-//!   entries of `open` (plus any whose `A` equals the `limit`-th exactly, which
-//!   `D`, `B_R` and index then order), and the overloaded fallbacks a prefix of
-//!   `over`: a pick costs O(m log m + limit) for a band of `m` nodes.
+//!   (walked, then put in index order by [`IndexOrder`]), the fallbacks are
+//!   the next few entries of `open` (plus any whose `A` equals the `limit`-th
+//!   exactly, which `D`, `B_R` and index then order), and the overloaded
+//!   fallbacks a prefix of `over`: a pick costs O(m + n/4096 + limit) for a
+//!   band of `m` nodes.
 //! * A node's place depends on its in-flight count, its load report, its
 //!   effective weight, its eligibility and the time (the report's freshness).
 //!   The router reports what changed ([`Changes`]): one backend's state

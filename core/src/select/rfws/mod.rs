@@ -40,11 +40,12 @@
 //! selector what changed ([`Selector::changed`], [`Selector::reweighed`],
 //! [`Selector::resync`]); at the next pick each changed backend is scored
 //! again and moved, O(log n) each. The step-3 band is then a prefix of the
-//! first set (put back in index order, O(m log m) for `m` nodes in it), the
-//! fallbacks the next few entries (plus any node whose `A` equals the
-//! `limit`-th exactly, re-ordered by `D`, `B_R`, index), and `D` and `B_R` are
-//! computed only for those: a pick is O(m log m + limit), whatever the number
-//! of backends. `D` decays with time, but it is never stored: it is read at
+//! first set (put back in index order through a two-level bitmap, O(m + n/4096)
+//! for `m` nodes in it), the fallbacks the next few entries (plus any node
+//! whose `A` equals the `limit`-th exactly, re-ordered by `D`, `B_R`, index),
+//! and `D` and `B_R` are computed only for those: a pick is O(m + limit), in
+//! practice whatever the number of backends (the band itself is part of the
+//! answer, in `scores`). `D` decays with time, but it is never stored: it is read at
 //! pick time for the nodes that need it. See [`index`] for the time-driven
 //! inputs (load reports going stale, slow start) and why the sets always
 //! equal a fresh scan. The full scan the sets replace is kept

@@ -3,11 +3,16 @@
 //! ratios on any machine. Backends are idle with varied links (bandwidth,
 //! hops, delay), default `fallbacks` (2), no cookies.
 //!
-//! `cargo bench -p edgepick-core --bench pick` (about a minute and a half).
+//! `churn` adds what a proxy does around each pick for the indexed
+//! algorithms: the request is started on the choice and the one started 32
+//! picks earlier finishes (latency, bytes, a load report), so every pick
+//! also pays for re-ranking the backends that changed.
+//!
+//! `cargo bench -p edgepick-core --bench pick` (about two minutes).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use edgepick_core::select::{Rfws, Selector};
-use edgepick_core::{Candidates, Config, Key, Request, Rng, Router, SplitMix64};
+use edgepick_core::{Candidates, Config, Key, Outcome, Request, Rng, Router, SplitMix64};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -74,6 +79,37 @@ fn picks(c: &mut Criterion) {
                     let t = router.pick(black_box(&req), 1_000, &mut rng);
                     black_box(t.primary());
                     router.abandon(t);
+                })
+            });
+        }
+        g.finish();
+    }
+
+    for (label, algorithm) in [ALGORITHMS[0], ALGORITHMS[4], ALGORITHMS[5]] {
+        let mut g = c.benchmark_group(format!("churn_{label}"));
+        for n in [64, 10_000] {
+            let mut router = Router::new(config(algorithm, n));
+            let mut rng = SplitMix64::new(7);
+            let mut open: Vec<Option<edgepick_core::Ticket>> = (0..32).map(|_| None).collect();
+            let mut k = 0usize;
+            g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+                b.iter(|| {
+                    let now = 1_000 + (k / 64) as u64;
+                    let t = router.pick(black_box(&req), now, &mut rng);
+                    let slot = k % open.len();
+                    if let Some(done) = open[slot].take() {
+                        let outcome = Outcome {
+                            status: Some(200),
+                            latency_ms: Some(5.0 + (k % 7) as f64),
+                            bytes: 20_000,
+                            load: Some((k % 10) as f64 / 20.0),
+                        };
+                        let served = done.primary();
+                        router.finish(done, served, Some(&outcome), now);
+                    }
+                    black_box(t.primary());
+                    open[slot] = Some(t);
+                    k += 1;
                 })
             });
         }

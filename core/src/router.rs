@@ -122,6 +122,7 @@ impl Router {
     /// Mutable live state (for owners that sync it from elsewhere, e.g. shared data).
     pub fn states_mut(&mut self) -> &mut [BackendState] {
         self.cache.dirty = true;
+        self.selector.resync();
         &mut self.states
     }
 
@@ -225,6 +226,8 @@ impl Router {
                 *e = b.weight > 0;
             }
         }
+        // Eligibility or weights may have changed: indexing selectors compare.
+        self.selector.reweighed();
         self.cache = EligibilityCache {
             dirty: false,
             computed_at: now_ms,
@@ -257,8 +260,9 @@ impl Router {
     /// elsewhere, e.g. Envoy shared data). Unlike [`Router::states_mut`] this
     /// keeps the cached eligibility: in-flight counts never change it.
     pub fn set_inflight(&mut self, i: usize, count: u32) {
-        if let Some(s) = self.states.get_mut(i) {
+        if let Some(s) = self.states.get_mut(i).filter(|s| s.inflight != count) {
             s.inflight = count;
+            self.selector.changed(i);
         }
     }
 
@@ -306,6 +310,14 @@ impl Router {
             _ => false,
         };
         (verdict, stale_key)
+    }
+
+    /// Swap the selector for its reference full scan (RFWS, least connections,
+    /// least response time; the others are unchanged): for tests that compare
+    /// the indexed picks.
+    #[doc(hidden)]
+    pub fn use_reference_selector(&mut self) {
+        self.selector = select::build_reference(&self.config.algorithm, &self.config.backends);
     }
 
     /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are

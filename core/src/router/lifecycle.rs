@@ -109,12 +109,14 @@ impl Router {
     fn inflight_add(&mut self, i: usize) {
         if let Some(s) = self.states.get_mut(i) {
             s.inflight = s.inflight.saturating_add(1);
+            self.selector.changed(i);
         }
     }
 
     fn inflight_sub(&mut self, i: usize) {
         if let Some(s) = self.states.get_mut(i) {
             s.inflight = s.inflight.saturating_sub(1);
+            self.selector.changed(i);
         }
     }
 
@@ -127,6 +129,7 @@ impl Router {
         let Some(s) = self.states.get_mut(i) else {
             return;
         };
+        self.selector.changed(i);
         self.cache.dirty |= outcome.is_failure() || s.health.passive.fails > 0;
         s.health
             .observe(outcome.is_failure(), now_ms, &self.config.health);

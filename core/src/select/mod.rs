@@ -6,6 +6,7 @@
 //! ([`Ranked`]). Health, weight-0 draining and panic mode are resolved by the
 //! [`crate::Router`] into [`Candidates::eligible`] before a selector runs.
 
+mod changes;
 mod ip_hash;
 mod ketama;
 mod least_conn;
@@ -16,6 +17,7 @@ mod rfws;
 mod round_robin;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod tourney;
 
 pub use ip_hash::IpHash;
 pub use ketama::Ketama;
@@ -104,9 +106,31 @@ pub trait Selector: Send {
     /// The configuration name (`rfws`, `ip_hash`, …).
     fn name(&self) -> &'static str;
 
+    /// Backend `i`'s live state changed since the last pick (in-flight count,
+    /// latency, load report, throughput, passive health). Selectors that keep
+    /// an index over the backends (RFWS, least connections, least response
+    /// time) re-rank `i` at the
+    /// next pick, O(log n); the default ignores it.
+    fn changed(&mut self, _i: usize) {}
+
+    /// Eligibility or effective weights may have changed (the router
+    /// recomputed them), per-backend state did not. Indexing selectors compare
+    /// them with their copy at the next pick (O(n) over two flat arrays) and
+    /// re-rank the backends that differ. The default ignores it.
+    fn reweighed(&mut self) {}
+
+    /// Anything may have changed (state handed out wholesale): indexing
+    /// selectors rebuild at the next pick, O(n log n). The default ignores it.
+    fn resync(&mut self) {}
+
     /// Rank up to `limit` distinct eligible backends, best first. Must return an
     /// empty list only when no backend is eligible, and must never return an
     /// ineligible backend.
+    ///
+    /// A caller that reuses a selector across picks must report every change to
+    /// what [`Candidates`] lends other than `now_ms` through
+    /// [`Selector::changed`], [`Selector::reweighed`] or [`Selector::resync`]
+    /// before the next pick.
     fn select(
         &mut self,
         c: &Candidates<'_>,
@@ -140,6 +164,25 @@ pub fn build(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn Selector> {
             flavour: HashFlavour::Maglev { table_size },
             ..
         } => Box::new(Maglev::new(backends, *table_size)),
+    }
+}
+
+/// [`build`], but the indexed selectors (RFWS, least connections, least
+/// response time) replaced by
+/// their reference full scans: for tests that compare the two.
+#[doc(hidden)]
+pub fn build_reference(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn Selector> {
+    match algorithm {
+        Algorithm::Rfws {
+            tie_tolerance,
+            load_threshold,
+        } => Box::new(Rfws::reference(*tie_tolerance, *load_threshold, backends)),
+        Algorithm::LeastConnections { choices } => Box::new(LeastConnections::reference(*choices)),
+        Algorithm::LeastResponseTime {
+            decay_ms,
+            default_rtt_ms,
+        } => Box::new(LeastResponseTime::reference(*decay_ms, *default_rtt_ms)),
+        _ => build(algorithm, backends),
     }
 }
 

@@ -12,16 +12,37 @@
 //!   `weight / (active + 1)^bias` (bias 1) for unequal ones; with bias 1 both
 //!   are "strictly lower `(active + 1) / weight`", the load used here.
 //!
-//! Loads are compared by cross-multiplication (`(a+1)·w' < (a'+1)·w`), so a
-//! scan performs no division. Fallbacks, in both modes, are the remaining
-//! eligible backends by ascending load (ties by index), found with a bounded
-//! top-`limit` buffer in the same pass: O(n) per pick. `scores` holds the load
-//! of every ranked backend (and, with `choices`, of every sample).
+//! Loads are compared by cross-multiplication (`(a+1)·w' < (a'+1)·w`), so
+//! no division is needed. Fallbacks, in both modes, are the remaining eligible
+//! backends by ascending load (ties by index). `scores` holds the load of
+//! every ranked backend (and, with `choices`, of every sample).
+//!
+//! **Cost.** A tournament tree over the backends ([`index`]) keeps the
+//! lowest load, how many backends share it and the order by (load, index); the
+//! router reports changes ([`Selector::changed`], O(log n) each at the next
+//! pick; [`Selector::reweighed`], a comparison of eligibility and weights,
+//! O(n), then O(log n) per backend that differs; [`Selector::resync`], a
+//! rebuild, O(n)). A full-scan pick is then O(log n) for
+//! the choice (the `r`-th tied backend is found through the tree's counts)
+//! plus O(limit · log n) for the fallbacks; with `choices` the samples are
+//! O(k) as before and the fallbacks O(limit · log n). The tree is used only
+//! while every eligible weight is an integer up to 2^21, which makes the
+//! cross-multiplied comparison exact and so a total preorder; a fractional
+//! weight (slow start) or a huge one falls back to the full scan
+//! ([`LeastConnections::reference`]), which is what a tree cannot reproduce
+//! bit for bit when "equal load" is not transitive. Slow start already makes
+//! the router recompute every weight on each pick, so that case was O(n)
+//! anyway.
+
+mod index;
+#[cfg(test)]
+mod tests;
 
 use super::random::draw_eligible;
 use super::{Candidates, Key, Selection, Selector};
 use crate::decision::Reason;
 use crate::rng::Rng;
+use index::Index;
 
 /// Put `item` into `top` (best first, at most `k` long) when it is among the
 /// `k` best seen under the strict order `better`; earlier items win ties.
@@ -49,7 +70,7 @@ pub(super) fn offer<T: Copy>(
 }
 
 /// One backend's load as a fraction kept apart: `(inflight + 1) / weight`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Load {
     i: usize,
     pending: f64,
@@ -91,6 +112,14 @@ impl Load {
     }
 }
 
+/// The index, brought up to date with `c`, when there is one and it can
+/// answer exactly.
+fn exact_index<'a>(index: &'a mut Option<Box<Index>>, c: &Candidates<'_>) -> Option<&'a mut Index> {
+    let ix = index.as_deref_mut()?;
+    ix.update(c);
+    ix.exact().then_some(ix)
+}
+
 /// True when cross-multiplied loads compare exactly (every `pending · weight`
 /// is below 2^53 and so rounds to itself), making "same load" transitive:
 /// `pending` is at most 2^32, so an integral weight up to 2^21 suffices.
@@ -105,15 +134,32 @@ pub struct LeastConnections {
     top: Vec<Load>,
     /// Indices tied at the lowest load, in order (full scan).
     ties: Vec<usize>,
+    /// The tree; `None` for the reference scan.
+    index: Option<Box<Index>>,
 }
 
 impl LeastConnections {
-    /// `None`: scan every eligible backend; `Some(k)`: best of `k` samples.
+    /// `None`: the lowest load of all eligible backends; `Some(k)`: best of
+    /// `k` samples. The selector keeps an index over the backends: whoever
+    /// reuses it across picks must report state changes through
+    /// [`Selector::changed`], [`Selector::reweighed`] and [`Selector::resync`]
+    /// (the router does).
     pub fn new(choices: Option<u32>) -> Self {
+        LeastConnections {
+            index: Some(Box::default()),
+            ..Self::reference(choices)
+        }
+    }
+
+    /// The same rule by a full scan on every pick, O(n): the reference the
+    /// indexed selector is tested against. Needs no change notifications.
+    #[doc(hidden)]
+    pub fn reference(choices: Option<u32>) -> Self {
         LeastConnections {
             choices,
             top: Vec::new(),
             ties: Vec::new(),
+            index: None,
         }
     }
 
@@ -200,6 +246,24 @@ impl Selector for LeastConnections {
         "least_connections"
     }
 
+    fn changed(&mut self, i: usize) {
+        if let Some(ix) = &mut self.index {
+            ix.changed(i);
+        }
+    }
+
+    fn reweighed(&mut self) {
+        if let Some(ix) = &mut self.index {
+            ix.reweighed();
+        }
+    }
+
+    fn resync(&mut self) {
+        if let Some(ix) = &mut self.index {
+            ix.resync();
+        }
+    }
+
     fn select(
         &mut self,
         c: &Candidates<'_>,
@@ -213,11 +277,23 @@ impl Selector for LeastConnections {
         let mut scores = Vec::new();
         self.top.clear();
         let chosen = match self.choices {
-            None => self.least(c, rng, limit),
+            None => match exact_index(&mut self.index, c) {
+                Some(ix) => {
+                    let chosen = ix.least(c, rng);
+                    ix.lowest(limit, None, &mut self.top);
+                    chosen
+                }
+                None => self.least(c, rng, limit),
+            },
             Some(k) => {
                 let s = Self::sample(c, rng, k, &mut scores);
                 if let Some(s) = s.filter(|_| limit > 1) {
-                    self.scan(c, limit - 1, Some(s.i));
+                    match exact_index(&mut self.index, c) {
+                        Some(ix) => ix.lowest(limit - 1, Some(s.i), &mut self.top),
+                        None => {
+                            self.scan(c, limit - 1, Some(s.i));
+                        }
+                    }
                 }
                 s
             }
@@ -240,141 +316,6 @@ impl Selector for LeastConnections {
             ranked,
             reason: Reason::LeastLoaded,
             scores,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rng::SplitMix64;
-    use crate::select::testutil::Fixture;
-
-    fn pick(choices: Option<u32>, f: &Fixture, seed: u64, limit: usize) -> Selection {
-        LeastConnections::new(choices).select(
-            &f.candidates(),
-            &Key::default(),
-            &mut SplitMix64::new(seed),
-            limit,
-        )
-    }
-
-    #[test]
-    fn offer_keeps_the_k_best_in_order() {
-        let mut top = Vec::new();
-        for x in [5, 3, 9, 1, 3, 7] {
-            offer(&mut top, 3, x, |a, b| a < b);
-        }
-        assert_eq!(top, [1, 3, 3]);
-        offer(&mut top, 0, 0, |a, b| a < b);
-        assert_eq!(top, [1, 3, 3]);
-    }
-
-    #[test]
-    fn lowest_load_wins_and_fallbacks_ascend() {
-        let f = Fixture::new(4)
-            .inflight(0, 5)
-            .inflight(1, 2)
-            .inflight(2, 9)
-            .inflight(3, 0);
-        let s = pick(None, &f, 1, 3);
-        assert_eq!(s.ranked, [3, 1, 0]);
-        assert_eq!(s.reason, Reason::LeastLoaded);
-        assert_eq!(s.scores, [(3, 1.0), (1, 3.0), (0, 6.0)]);
-    }
-
-    #[test]
-    fn weight_divides_the_load() {
-        // b0: (4+1)/5 = 1; b1: (0+1)/1 = 1 → tie; b2: (3+1)/2 = 2.
-        let f = Fixture::weighted(&[5, 1, 2]).inflight(0, 4).inflight(2, 3);
-        let s = pick(None, &f, 1, 3);
-        assert!(s.ranked[0] == 0 || s.ranked[0] == 1);
-        assert_eq!(s.ranked[2], 2);
-        // b0 with one more request loses outright.
-        let f = f.inflight(0, 5);
-        assert_eq!(pick(None, &f, 1, 3).ranked, [1, 0, 2]);
-    }
-
-    #[test]
-    fn ties_are_broken_at_random() {
-        let f = Fixture::new(4).inflight(1, 3);
-        let mut seen = [0u32; 4];
-        for seed in 0..400 {
-            let s = pick(None, &f, seed, 2);
-            seen[s.ranked[0]] += 1;
-            assert_ne!(s.ranked[1], 1, "the loaded backend is last");
-        }
-        assert_eq!(seen[1], 0);
-        for i in [0, 2, 3] {
-            assert!(seen[i] > 90, "{seen:?}");
-        }
-    }
-
-    #[test]
-    fn ties_beyond_the_top_buffer_are_reachable() {
-        // 10 tied backends, limit 1: the draw often lands past the buffer.
-        let f = Fixture::new(10);
-        let mut seen = [false; 10];
-        for seed in 0..200 {
-            seen[pick(None, &f, seed, 1).ranked[0]] = true;
-        }
-        assert!(seen.iter().all(|&s| s));
-    }
-
-    #[test]
-    fn ineligible_backends_are_never_ranked() {
-        let mut f = Fixture::new(4).inflight(0, 9).inflight(2, 1);
-        f.eligible[3] = false;
-        let s = pick(None, &f, 1, 5);
-        assert_eq!(s.ranked, [1, 2, 0]);
-        f.eligible = vec![false; 4];
-        assert_eq!(pick(None, &f, 1, 3), Selection::none());
-        assert_eq!(pick(Some(2), &f, 1, 3), Selection::none());
-    }
-
-    #[test]
-    fn sampling_keeps_strictly_fewer() {
-        // Two backends: whenever both are sampled the idle one wins.
-        let f = Fixture::new(2).inflight(0, 7);
-        let mut idle = 0;
-        for seed in 0..400 {
-            let s = pick(Some(2), &f, seed, 2);
-            assert_eq!(s.ranked.len(), 2);
-            if s.ranked[0] == 1 {
-                idle += 1;
-            }
-            // The busy one wins only when both samples were the busy one.
-            if s.ranked[0] == 0 {
-                assert_eq!(s.scores, [(0, 8.0), (1, 1.0)]);
-            }
-        }
-        // P(idle) = 1 − 1/4.
-        assert!((260..340).contains(&idle), "{idle}");
-    }
-
-    #[test]
-    fn sampling_uses_weight_over_active_plus_one() {
-        // b0: weight 4, 2 active → load 3/4 (Envoy: 4/3); b1: weight 1, idle →
-        // load 1 (Envoy: 1/1). b0 is lighter despite more active requests.
-        let f = Fixture::weighted(&[4, 1]).inflight(0, 2);
-        for seed in 0..100 {
-            let s = pick(Some(64), &f, seed, 1);
-            assert_eq!(s.ranked, [0], "64 samples see both; b0 is lighter");
-        }
-    }
-
-    #[test]
-    fn sampling_fallbacks_are_the_lowest_loads() {
-        let f = Fixture::new(5)
-            .inflight(0, 1)
-            .inflight(1, 2)
-            .inflight(2, 3)
-            .inflight(3, 4)
-            .inflight(4, 5);
-        for seed in 0..50 {
-            let s = pick(Some(2), &f, seed, 3);
-            let expected: Vec<usize> = (0..5).filter(|&i| i != s.ranked[0]).take(2).collect();
-            assert_eq!(s.ranked[1..], expected[..]);
         }
     }
 }

@@ -11,14 +11,24 @@
 //! `if aload <= bload`). With one eligible backend it is chosen.
 //!
 //! Fallbacks are the remaining eligible backends by ascending load (ties by
-//! index), kept in a bounded top-`limit` buffer during one O(n) pass that is
-//! skipped when no fallback is asked for. `scores` holds the two loads compared.
+//! index). `scores` holds the two loads compared.
+//!
+//! **Cost.** The choice is O(1) (two draws, two loads). The fallbacks were a
+//! pass over every eligible backend, O(n), because a decayed load changes with
+//! `now`; the [`index`] keeps the backends ordered by a time-free key and
+//! proposes the few that can be among the lowest, whose loads are then
+//! computed exactly and ranked as the scan ranks them: O((limit + w) log n)
+//! (`w` near-ties, usually none), with a fallback to the scan
+//! ([`LeastResponseTime::reference`]) where the key cannot be trusted.
+
+mod index;
 
 use super::least_conn::offer;
 use super::random::draw_eligible;
 use super::{Candidates, Key, Selection, Selector};
 use crate::decision::Reason;
 use crate::rng::Rng;
+use index::Index;
 
 /// Peak-EWMA power-of-two-choices.
 #[derive(Debug, Clone)]
@@ -26,15 +36,68 @@ pub struct LeastResponseTime {
     decay_ms: f64,
     default_rtt_ms: f64,
     top: Vec<(usize, f64)>,
+    /// Fallback candidates (indexed).
+    near: Vec<(usize, f64)>,
+    /// The index; `None` for the reference scan.
+    index: Option<Box<Index>>,
 }
 
 impl LeastResponseTime {
-    /// Decay constant τ (ms) and the RTT assumed before any sample (ms).
+    /// Decay constant τ (ms) and the RTT assumed before any sample (ms). The
+    /// selector keeps an index over the backends: whoever reuses it across
+    /// picks must report state changes through [`Selector::changed`],
+    /// [`Selector::reweighed`] and [`Selector::resync`] (the router does).
     pub fn new(decay_ms: f64, default_rtt_ms: f64) -> Self {
+        LeastResponseTime {
+            index: Some(Box::default()),
+            ..Self::reference(decay_ms, default_rtt_ms)
+        }
+    }
+
+    /// The same rule with the fallbacks found by a full scan, O(n): the
+    /// reference the indexed selector is tested against.
+    #[doc(hidden)]
+    pub fn reference(decay_ms: f64, default_rtt_ms: f64) -> Self {
         LeastResponseTime {
             decay_ms,
             default_rtt_ms,
             top: Vec::new(),
+            near: Vec::new(),
+            index: None,
+        }
+    }
+
+    /// τ as [`crate::backend::PeakEwma::estimate`] uses it.
+    fn tau(&self) -> f64 {
+        self.decay_ms.max(1e-9)
+    }
+
+    /// The `k` lowest loads but `chosen`'s into `top`, by the index when it can
+    /// tell, else by a scan.
+    fn fallbacks(
+        &mut self,
+        c: &Candidates<'_>,
+        chosen: usize,
+        k: usize,
+        top: &mut Vec<(usize, f64)>,
+    ) {
+        top.clear();
+        if let Some(mut ix) = self.index.take() {
+            ix.update(self, c);
+            let mut near = core::mem::take(&mut self.near);
+            let ok = ix.candidates(self, c, k + 1, &mut near);
+            self.index = Some(ix);
+            if ok {
+                for &(i, l) in near.iter().filter(|&&(i, _)| i != chosen) {
+                    offer(top, k, (i, l), before);
+                }
+                self.near = near;
+                return;
+            }
+            self.near = near;
+        }
+        for i in c.eligible_indices().filter(|&i| i != chosen) {
+            offer(top, k, (i, self.load(c, i)), before);
         }
     }
 
@@ -55,6 +118,24 @@ fn before(a: &(usize, f64), b: &(usize, f64)) -> bool {
 impl Selector for LeastResponseTime {
     fn name(&self) -> &'static str {
         "least_response_time"
+    }
+
+    fn changed(&mut self, i: usize) {
+        if let Some(ix) = &mut self.index {
+            ix.changed(i);
+        }
+    }
+
+    fn reweighed(&mut self) {
+        if let Some(ix) = &mut self.index {
+            ix.reweighed();
+        }
+    }
+
+    fn resync(&mut self) {
+        if let Some(ix) = &mut self.index {
+            ix.resync();
+        }
     }
 
     fn select(
@@ -84,10 +165,7 @@ impl Selector for LeastResponseTime {
         ranked.push(chosen);
         if limit > 1 {
             let mut top = core::mem::take(&mut self.top);
-            top.clear();
-            for i in c.eligible_indices().filter(|&i| i != chosen) {
-                offer(&mut top, limit - 1, (i, self.load(c, i)), before);
-            }
+            self.fallbacks(c, chosen, limit - 1, &mut top);
             ranked.extend(top.iter().map(|&(i, _)| i));
             self.top = top;
         }
@@ -110,13 +188,17 @@ mod tests {
         LeastResponseTime::new(10_000.0, 30.0)
     }
 
+    /// One pick by the indexed selector, checked against the reference scan
+    /// (same selection, same random draws).
     fn pick(f: &Fixture, seed: u64, limit: usize) -> Selection {
-        lrt().select(
-            &f.candidates(),
-            &Key::default(),
-            &mut SplitMix64::new(seed),
-            limit,
-        )
+        let run = |mut s: LeastResponseTime| {
+            let mut rng = SplitMix64::new(seed);
+            let sel = s.select(&f.candidates(), &Key::default(), &mut rng, limit);
+            (sel, rng)
+        };
+        let indexed = run(lrt());
+        assert_eq!(indexed, run(LeastResponseTime::reference(10_000.0, 30.0)));
+        indexed.0
     }
 
     fn latency(f: &mut Fixture, i: usize, ms: f64) {

@@ -592,7 +592,7 @@ fn bad_configs() -> Vec<(String, String)> {
 fn bad_configurations_are_rejected_with_envoys_log_line() {
     let mut problems = Vec::new();
     let cases = bad_configs();
-    assert_eq!(cases.len(), 14, "bad_configs.json lost cases");
+    assert_eq!(cases.len(), 18, "bad_configs.json lost cases");
     for (cfg, field) in &cases {
         let cfg = cfg.replace("{B}", BACKENDS);
         let needle = format!("edgepick: invalid configuration: {field}:");

@@ -32,7 +32,7 @@ fn each_bad_configuration_is_refused_naming_its_field() {
         .expect("envoy starts");
     // As a control plane would: push every bad configuration, plus one valid, over LDS.
     let cases = cases();
-    assert_eq!(cases.len(), 14, "bad_configs.json lost cases");
+    assert_eq!(cases.len(), 18, "bad_configs.json lost cases");
     let bad: Vec<String> = cases
         .iter()
         .map(|(cfg, _)| cfg.replace("{B}", &list))

@@ -2,7 +2,7 @@
 //! loopback port, waited for until they answer, killed (and reaped) on drop.
 
 use super::free_port;
-use super::http::{request_once, Client, Response};
+use super::http::{Client, Response};
 use anyhow::{bail, Context};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -119,7 +119,9 @@ impl Backend {
         );
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(r) = request_once(self.addr, None, "/health", &[]) {
+            // Short tries: one stuck connection must not use up the deadline.
+            let mut probe = Client::new(self.addr).timeout(Duration::from_secs(1));
+            if let Ok(r) = probe.get_with("/health", &[("connection", "close")]) {
                 if r.status == 200 {
                     return Ok(());
                 }

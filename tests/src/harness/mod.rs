@@ -31,6 +31,7 @@ pub use stats::{Prometheus, Stats};
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 fn required_file(var: &str, what: &str) -> PathBuf {
     let Some(p) = std::env::var_os(var) else {
@@ -60,9 +61,26 @@ pub fn envoy_binary() -> PathBuf {
 
 /// A loopback TCP port free at the time of the call.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    // Below the kernel's ephemeral range (32768–60999 here): a port the OS
+    // hands out as the source of outgoing connections can be taken, while a
+    // killed backend is down, by one of the many connections Envoy opens
+    // towards it (even to itself: TCP self-connect), and the restarted backend
+    // then cannot serve on it. Each process starts at its own offset.
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let offset = (std::process::id() % u32::from(SPAN)) as u16;
+    for _ in 0..SPAN {
+        let k = NEXT.fetch_add(1, Ordering::Relaxed) % SPAN;
+        let port = FIRST + (offset + k) % SPAN;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrNotAvailable,
+        "no free loopback port in 20000-31999",
+    ))
 }
 
 /// A backend entry for a configuration: `{"name":…,"address":…}` plus `extra`

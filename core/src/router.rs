@@ -215,7 +215,7 @@ impl Router {
                 );
             }
             if s.health.slow_start_factor(now_ms, h) < 1.0 {
-                valid_until = valid_until.min(now_ms + 1);
+                valid_until = valid_until.min(now_ms.saturating_add(1));
             }
         }
         let n = self.config.backends.len();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{backends, destination_names, setup, tally};
+use common::{backends, destination_names, setup, stats_after_sync, tally};
 use edgepick_tests::harness::{backend_json, Client, EnvoyBuilder, Prometheus, DESTINATION_HEADER};
 use std::collections::BTreeMap;
 
@@ -36,7 +36,7 @@ fn round_robin_and_weighted_shares_follow_the_weights() {
     let forged = bs[2].addr().to_string();
 
     let run = |listener: usize, n: usize| {
-        let before = envoy.stats().unwrap();
+        let before = stats_after_sync(&envoy);
         let mut client = Client::new(envoy.listener(listener));
         let rs: Vec<_> = (0..n)
             .map(|i| {
@@ -45,7 +45,7 @@ fn round_robin_and_weighted_shares_follow_the_weights() {
                     .expect("request")
             })
             .collect();
-        let after = envoy.stats().unwrap();
+        let after = stats_after_sync(&envoy);
         for r in &rs {
             assert_eq!(r.status, 200, "{}", r.text());
             let list = destination_names(r.header("x-received-destination").unwrap_or("-"), &bs);

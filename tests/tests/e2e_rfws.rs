@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{backend, setup, tally};
+use common::{backend, setup, stats_after_sync, tally};
 use edgepick_tests::harness::{backend_json, BackendOptions, Client, EnvoyBuilder, Response};
 
 #[test]
@@ -51,9 +51,9 @@ fn traffic_moves_to_the_best_node() {
     // Warm-up: every node gets measured at least once.
     let warm = run(15);
     assert!(warm.iter().all(|r| r.status == 200));
-    let before = envoy.stats().unwrap();
+    let before = stats_after_sync(&envoy);
     let rs = run(100);
-    let after = envoy.stats().unwrap();
+    let after = stats_after_sync(&envoy);
     assert!(rs.iter().all(|r| r.status == 200));
     let picks = |n: &str| {
         let m = format!("edgepick.picks.{n}");

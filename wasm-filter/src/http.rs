@@ -5,7 +5,7 @@
 use crate::headers::{
     self, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORCA_HEADER, SERVED_HEADER,
 };
-use crate::host::{self, SharedData};
+use crate::host;
 use crate::log;
 use crate::outcome::{observe, outcome};
 use crate::worker::WorkerState;
@@ -101,12 +101,16 @@ impl EdgepickHttp {
             headers: &hv,
         };
 
-        s.sync_for_pick(now);
-        let ticket = s.plugin.pick(&SharedData, &req, now);
+        // No sync here: the worker's state is exact for its own requests and
+        // at most one sync period old for the others' (`sync.rs`).
+        let ticket = s.plugin.pick(&req, now);
         if let CookieVerdict::Invalid(why) = ticket.verdict() {
             log::warn_limited(&mut s.warn_cookie, || {
                 format!("edgepick: session cookie ignored: {why:?}")
             });
+        }
+        if let Some(p) = ticket.primary() {
+            s.count_pick(p);
         }
         let cfg = s.plugin.config();
         let decision = ticket.decision();
@@ -114,9 +118,6 @@ impl EdgepickHttp {
         log::debug(|| format!("edgepick: {} path={path}", decision.explain(cfg)));
         if cfg.decision_header {
             self.explain = Some(decision.explain(cfg));
-        }
-        if let Some(m) = ticket.primary().and_then(|p| s.metrics.get(p)) {
-            host::increment(m.picks, 1);
         }
         match cfg.mode {
             Mode::Proxy => {
@@ -141,7 +142,7 @@ impl EdgepickHttp {
                 let primary = ticket.primary();
                 // The client goes to the node itself: nothing in flight here.
                 let set_cookie = s.plugin.router.set_cookie(&ticket, primary, None, now);
-                s.plugin.abandon(&SharedData, ticket);
+                s.plugin.abandon(ticket);
                 let Some(primary) = primary else {
                     return self.reply(503, vec![], Some(b"edgepick: no backend available\n"));
                 };
@@ -212,9 +213,7 @@ impl EdgepickHttp {
         let served = self.served(s);
         let latency_ms = self.headers_ms.map(|t| ticket.latency_ms(t));
         let o = outcome(observed, latency_ms, self.body_bytes, self.load);
-        let a = s
-            .plugin
-            .finish(&SharedData, ticket, served, o.as_ref(), now);
+        let a = s.plugin.finish(ticket, served, o.as_ref(), now);
         for (i, failure) in a.passive() {
             s.passive(i, failure, now);
         }
@@ -235,7 +234,7 @@ impl Drop for EdgepickHttp {
             return;
         };
         if let Ok(mut s) = worker.try_borrow_mut() {
-            s.plugin.abandon(&SharedData, ticket);
+            s.plugin.abandon(ticket);
         }
     }
 }

@@ -28,21 +28,26 @@
 //!    counts a passive failure, mirrored into the shared health record.
 //!
 //! ## State across worker threads
-//! Envoy runs one VM per worker (`--concurrency N`). Everything that must
-//! agree between them is shared (see [`shared`] for formats):
+//! Envoy runs one VM per worker (`--concurrency N`). Each worker keeps its
+//! own exact state and syncs with the others on its tick, every
+//! [`sync::SYNC_MS`] (100 ms) at most — never on the request path, which
+//! makes no shared-data or stat call for it (see [`sync`]). The bound: a
+//! pick uses the worker's own exact in-flight counts plus the other
+//! workers' as of at most one sync period ago, and a node any worker found
+//! faulty is avoided by every worker within one sync period (the worker that
+//! saw the failure acts on it at once). What they share ([`shared`] for formats):
 //!
-//! * `edgepick.inflight.<backend>` — a stat gauge, one process-wide atomic
-//!   for every worker: `+1` on pick, `-1` in `on_log`. Algorithms that weigh
-//!   load (rfws, least connections, least response time) read every gauge
-//!   before a pick, so all workers count the same requests.
+//! * `edgepick.inflight.<backend>` — a stat gauge, one process-wide atomic:
+//!   each worker adds the change of its own count on every sync; algorithms
+//!   that weigh load (rfws, least connections, least response time) read
+//!   every gauge then.
 //! * `edgepick.<ns>.health` (shared data) —
 //!   `E1 <version> <faulty>:<fails>:<checked_ms>:<recovered_ms|->…`:
 //!   heartbeat flag `W_F`, nginx passive failures and recovery time (slow
 //!   start) per backend. Any worker CAS-updates passive entries; only the
 //!   prober writes `W_F`. After a write the writer bumps the counter
-//!   `edgepick.health_writes.<plugin>`; a worker re-reads the record before
-//!   a pick only when that counter moved (one stat read instead of a
-//!   shared-data copy per request), and on every tick.
+//!   `edgepick.health_writes.<plugin>`; a worker re-reads the record on its
+//!   sync only when that counter moved.
 //! * `edgepick.<ns>.probe_lease` (shared data) — `<worker id hex>,<expiry ms>`:
 //!   the worker holding it sends heartbeats; it renews every tick and expires
 //!   after three ticks (≥ 1 s), so another worker takes over if its VM goes
@@ -55,8 +60,8 @@
 //! Known races, all benign: two workers creating the record at the same
 //! instant (Envoy ignores CAS on creation; it is created at configure time,
 //! before traffic), a pick that runs between another worker's record write
-//! and its counter bump (it sees the write on its next pick), and a gauge
-//! that stays high if a VM dies mid-request.
+//! and its counter bump (it sees the write on its next sync), and a gauge
+//! that stays high if a VM dies with requests open.
 //!
 //! ## Heartbeats
 //! With `health.heartbeat`, the lease holder sends `GET <path>` every

@@ -1,13 +1,14 @@
 //! Per-backend metrics. Envoy shows `define_metric` names under `wasmcustom.`
 //! in `/stats` and without the prefix on `/stats/prometheus`; metrics with the
 //! same name are one stat for every worker, so gauges read the same whichever
-//! worker set them last.
+//! worker set them last. Workers publish on their sync (every 100 ms at
+//! most), not per request: counters and gauges trail by at most that.
 //!
 //! | name | kind | meaning |
 //! |------|------|---------|
 //! | `edgepick.picks.<backend>` | counter | requests whose first choice was the backend |
 //! | `edgepick.failures.<backend>` | counter | passive failures counted against it |
-//! | `edgepick.inflight.<backend>` | gauge | in-flight requests: the shared count itself (`+1` on pick, `-1` at the end) |
+//! | `edgepick.inflight.<backend>` | gauge | in-flight requests: the sum of every worker's own count, as of its last sync |
 //! | `edgepick.healthy.<backend>` | gauge | 1 healthy, 0 out |
 //! | `edgepick.health_writes.<plugin>` | counter | writes of the shared health record (workers re-read it when this moves) |
 //!

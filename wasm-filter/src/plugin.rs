@@ -4,9 +4,9 @@
 //! in-memory store in tests; `root.rs` and `http.rs` only add Envoy I/O.
 
 use crate::shared::{acquire_lease, update_health, Keys, Store, StoreError};
-use crate::sync::{Flip, SharedView, StatIds};
+use crate::sync::{Flip, SharedView, StatIds, SYNC_MS};
 use edgepick_core::health::{HealthSnapshot, Transition};
-use edgepick_core::{Attribution, Config, Mode, Outcome, Request, Router, SplitMix64, Ticket};
+use edgepick_core::{Attribution, Config, Outcome, Request, Router, SplitMix64, Ticket};
 
 /// Lease time-to-live for `tick_ms`: three ticks, at least one second, so one
 /// late tick never hands probing over.
@@ -14,13 +14,14 @@ pub fn lease_ttl_ms(tick_ms: u64) -> u64 {
     tick_ms.saturating_mul(3).max(1000)
 }
 
-/// Tick period: the heartbeat interval, or one second for gauge refreshes.
+/// Tick period: the sync period ([`SYNC_MS`]), shorter when heartbeats are
+/// sent more often.
 pub fn tick_ms(config: &Config) -> u64 {
     config
         .health
         .heartbeat
         .as_ref()
-        .map_or(1000, |h| h.interval_ms)
+        .map_or(SYNC_MS, |h| h.interval_ms.min(SYNC_MS))
 }
 
 /// A heartbeat verdict that changed.
@@ -131,60 +132,35 @@ impl Plugin {
         }
     }
 
-    /// Pull all shared state into the router, the health record read
-    /// whatever the counter says (ticks: gauges and probes).
+    /// Sync with the other workers ([`SharedView::pull`]): on the tick,
+    /// never per request. Returns the backends whose health flipped.
     pub fn sync(&mut self, store: &dyn Store, now_ms: u64) -> Vec<Flip> {
-        self.view.pull(store, &mut self.router, now_ms, true, true)
-    }
-
-    /// Pull what the next pick reads: health when it was written since,
-    /// in-flight counts only for algorithms that use them (each is one
-    /// hostcall).
-    pub fn sync_for_pick(&mut self, store: &dyn Store, now_ms: u64) -> Vec<Flip> {
         let inflight = self.router.config().algorithm.uses_inflight();
-        self.view
-            .pull(store, &mut self.router, now_ms, inflight, false)
+        self.view.pull(store, &mut self.router, now_ms, inflight)
     }
 
-    /// Pick for `req` (after [`Plugin::sync`]). The ticket holds an
-    /// in-flight count on the primary, here and (proxy mode) in its shared
-    /// gauge (one atomic add for every worker), until [`Plugin::finish`] or
-    /// [`Plugin::abandon`].
-    pub fn pick(&mut self, store: &dyn Store, req: &Request<'_>, now_ms: u64) -> Ticket {
-        let ticket = self.router.pick(req, now_ms, &mut self.rng);
-        self.gauge(store, &ticket, 1);
-        ticket
+    /// Pick for `req`. The ticket holds an in-flight count on the primary
+    /// in this worker's router until [`Plugin::finish`] or
+    /// [`Plugin::abandon`]; the other workers see it after the next sync.
+    pub fn pick(&mut self, req: &Request<'_>, now_ms: u64) -> Ticket {
+        self.router.pick(req, now_ms, &mut self.rng)
     }
 
-    /// Close `ticket`: the router's accounting ([`Router::finish`]) and the
-    /// shared gauge. Returns the passive observations to publish.
+    /// Close `ticket`: the router's accounting ([`Router::finish`]).
+    /// Returns the passive observations to publish.
     pub fn finish(
         &mut self,
-        store: &dyn Store,
         ticket: Ticket,
         served: Option<usize>,
         outcome: Option<&Outcome>,
         now_ms: u64,
     ) -> Attribution {
-        self.gauge(store, &ticket, -1);
         self.router.finish(ticket, served, outcome, now_ms)
     }
 
     /// Close `ticket` with nothing to account but its in-flight count.
-    pub fn abandon(&mut self, store: &dyn Store, ticket: Ticket) {
-        self.gauge(store, &ticket, -1);
+    pub fn abandon(&mut self, ticket: Ticket) {
         self.router.abandon(ticket);
-    }
-
-    /// Requests only go through Envoy's list in proxy mode; a redirect is
-    /// answered at once, so its gauges are left alone.
-    fn gauge(&self, store: &dyn Store, ticket: &Ticket, delta: i64) {
-        if self.config().mode != Mode::Proxy {
-            return;
-        }
-        if let Some(id) = ticket.primary().and_then(|i| self.view.inflight_id(i)) {
-            store.add_metric(id, delta);
-        }
     }
 
     /// After writing the health record: tell the other workers to re-read it.

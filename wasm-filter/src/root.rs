@@ -23,6 +23,9 @@ pub struct EdgepickRoot {
     worker: Option<Rc<RefCell<WorkerState>>>,
     probes: BTreeMap<u32, usize>,
     warn_probe: Limiter,
+    /// When the prober sends its next round of heartbeats (ticks come every
+    /// sync period, heartbeats every `interval_ms`).
+    next_probe_ms: u64,
 }
 
 impl EdgepickRoot {
@@ -33,6 +36,7 @@ impl EdgepickRoot {
             worker: None,
             probes: BTreeMap::new(),
             warn_probe: Limiter::new(100),
+            next_probe_ms: 0,
         }
     }
 
@@ -49,6 +53,7 @@ impl EdgepickRoot {
             inflight: metrics.iter().map(|m| m.inflight).collect(),
             health_writes: host::define(MetricType::Counter, &health_writes_name(&name)),
         };
+        let n = config.backends.len();
         let plugin = Plugin::new(config, &name, seed, ids);
         plugin.init_shared(&SharedData);
         host::set_tick_ms(tick_ms(plugin.config()));
@@ -70,6 +75,7 @@ impl EdgepickRoot {
             warn_cookie: Limiter::new(100),
             warn_shared: Limiter::new(100),
             needs,
+            picks: vec![0; n],
         };
         worker.sync(host::now_ms());
         self.worker = Some(Rc::new(RefCell::new(worker)));
@@ -194,7 +200,17 @@ impl RootContext for EdgepickRoot {
                 host::record(m.healthy, u64::from(ok));
             }
         }
-        self.probe(&mut s, now);
+        if now >= self.next_probe_ms {
+            let interval = s
+                .plugin
+                .config()
+                .health
+                .heartbeat
+                .as_ref()
+                .map_or(0, |h| h.interval_ms);
+            self.next_probe_ms = now.saturating_add(interval);
+            self.probe(&mut s, now);
+        }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -1,13 +1,22 @@
-//! Keeping each worker's [`Router`] coherent with what the workers share.
+//! Keeping each worker's [`Router`] coherent with what the other workers
+//! know, on a sync period (the tick, [`SYNC_MS`] at most), never per request.
 //!
-//! Before every pick a worker [`pull`](SharedView::pull)s: one stat read of
-//! the `health_writes` counter — the health record itself is read (and
-//! decoded, if its CAS token changed) only when that counter moved — and,
-//! for algorithms that weigh load, one stat read per backend's in-flight
-//! gauge, copied into the router's states. Writes go the other way through
-//! [`crate::shared`]'s CAS helpers and stat adds, never through the local
-//! router alone, so two workers never disagree for longer than one request
-//! about which node is out or how busy it is.
+//! Each worker keeps its own exact state: its requests' in-flight counts
+//! (the tickets), the failures it saw and acted on at once, latency and load
+//! reports. On each sync it [`pull`](SharedView::pull)s:
+//! * health: one stat read of the `health_writes` counter; the shared record
+//!   is read (and decoded, if its CAS token changed) only when it moved;
+//! * in-flight: it publishes its own count's change to each backend's
+//!   `edgepick.inflight.<backend>` gauge (one atomic add per backend whose
+//!   count moved) and, for algorithms that weigh load, reads every gauge:
+//!   what the other workers hold is the gauge less its own share.
+//!
+//! So a pick uses its own exact count plus the other workers' as of at most
+//! one sync period ago, and a node any worker finds faulty (passive failure
+//! or heartbeat verdict, written to the record at once) is avoided by every
+//! worker within one sync period. The request path makes no shared-data or
+//! stat call for this. Writes of health go through [`crate::shared`]'s CAS
+//! helpers at the moment of the failure.
 
 use crate::shared::{health, Store};
 use edgepick_core::health::HealthSnapshot;
@@ -24,6 +33,9 @@ pub struct StatIds {
     pub health_writes: Option<u32>,
 }
 
+/// Longest sync period, ms: the staleness bound of cross-worker state.
+pub const SYNC_MS: u64 = 100;
+
 /// A worker's cached view of the shared state.
 #[derive(Debug, Clone)]
 pub struct SharedView {
@@ -34,6 +46,11 @@ pub struct SharedView {
     writes_seen: Option<u64>,
     record: HealthSnapshot,
     healthy: Vec<Option<bool>>,
+    /// What this worker has added to each in-flight gauge.
+    published: Vec<u32>,
+    /// The other workers' in-flight counts at the last sync (the part of the
+    /// router's count that is not this worker's own).
+    others: Vec<u32>,
 }
 
 /// A backend whose health, as this worker sees it, flipped.
@@ -56,6 +73,8 @@ impl SharedView {
             writes_seen: None,
             record: HealthSnapshot::new(n),
             healthy: vec![None; n],
+            published: vec![0; n],
+            others: vec![0; n],
         }
     }
 
@@ -85,24 +104,24 @@ impl SharedView {
         self.health_cas = None;
     }
 
-    /// Copy shared health and (with `with_inflight`) in-flight counts into
-    /// `router`. The record is read when `health_writes` moved since the last
-    /// read, or always with `force` (ticks) or without that counter. Returns
-    /// the backends whose health (at `now_ms`) changed since the last pull,
-    /// the first pull reporting every backend.
+    /// Sync with the other workers: shared health into `router` (the record
+    /// is read when `health_writes` moved since the last read, or always
+    /// without that counter), this worker's in-flight counts out to the
+    /// gauges and (with `with_inflight`) the other workers' counts in.
+    /// Returns the backends whose health (at `now_ms`) changed since the last
+    /// pull, the first pull reporting every backend.
     pub fn pull<S: Store + ?Sized>(
         &mut self,
         store: &S,
         router: &mut Router,
         now_ms: u64,
         with_inflight: bool,
-        force: bool,
     ) -> Vec<Flip> {
         let n = self.healthy.len();
         // Read the counter before the record: a write landing in between is
         // then seen again on the next pull, never missed.
         let writes = self.ids.health_writes.and_then(|id| store.metric(id));
-        if force || writes.is_none() || writes != self.writes_seen {
+        if writes.is_none() || writes != self.writes_seen {
             self.writes_seen = writes;
             let (value, cas) = store.get(&self.health_key);
             if cas.is_none() || cas != self.health_cas {
@@ -112,15 +131,7 @@ impl SharedView {
                     .apply_to(router.states_mut().iter_mut().map(|s| &mut s.health));
             }
         }
-        // In-flight counts only matter to the algorithms that read them; each
-        // is one hostcall, so the others skip them.
-        if with_inflight {
-            for i in 0..n {
-                if let Some(v) = self.inflight_id(i).and_then(|id| store.metric(id)) {
-                    router.set_inflight(i, u32::try_from(v).unwrap_or(u32::MAX));
-                }
-            }
-        }
+        self.exchange_inflight(store, router, with_inflight);
         let mut flips = Vec::new();
         let health = &router.config().health;
         for (i, s) in router.states().iter().enumerate().take(n) {
@@ -134,6 +145,29 @@ impl SharedView {
             }
         }
         flips
+    }
+
+    /// Publish this worker's own in-flight counts (the router's less the
+    /// others' share) and, with `read`, take the others' from the gauges.
+    fn exchange_inflight<S: Store + ?Sized>(&mut self, store: &S, router: &mut Router, read: bool) {
+        for i in 0..self.healthy.len() {
+            let Some(id) = self.inflight_id(i) else {
+                continue;
+            };
+            let own = router.states()[i].inflight.saturating_sub(self.others[i]);
+            let delta = i64::from(own) - i64::from(self.published[i]);
+            if delta != 0 {
+                store.add_metric(id, delta);
+                self.published[i] = own;
+            }
+            if read {
+                if let Some(total) = store.metric(id) {
+                    let total = u32::try_from(total).unwrap_or(u32::MAX);
+                    self.others[i] = total.saturating_sub(own);
+                    router.set_inflight(i, own.saturating_add(self.others[i]));
+                }
+            }
+        }
     }
 }
 
@@ -185,17 +219,17 @@ mod tests {
         let mut v1 = SharedView::new(&keys, 2, ids(&store));
         let mut v2 = SharedView::new(&keys, 2, ids(&store));
         assert_eq!(
-            v1.pull(&store, &mut r1, 0, true, false).len(),
+            v1.pull(&store, &mut r1, 0, true).len(),
             2,
             "first pull reports everything"
         );
-        v2.pull(&store, &mut r2, 0, true, false);
+        v2.pull(&store, &mut r2, 0, true);
 
         // Worker 1 counts a request on b and a failure of a.
         store.add_metric(v1.inflight_id(1).unwrap(), 1);
         fail(&store, &v1, 0, 100);
 
-        let flips = v2.pull(&store, &mut r2, 100, true, false);
+        let flips = v2.pull(&store, &mut r2, 100, true);
         assert_eq!(
             flips,
             [Flip {
@@ -217,14 +251,14 @@ mod tests {
         }
         // fail_timeout passes: a is tried again, reported as a flip.
         assert_eq!(
-            v2.pull(&store, &mut r2, 1101, true, false),
+            v2.pull(&store, &mut r2, 1101, true),
             [Flip {
                 backend: 0,
                 healthy: true
             }]
         );
         assert!(
-            v2.pull(&store, &mut r2, 1102, true, false).is_empty(),
+            v2.pull(&store, &mut r2, 1102, true).is_empty(),
             "unchanged record: no flips"
         );
     }
@@ -234,23 +268,61 @@ mod tests {
         let store = MemStore::default();
         let keys = Keys::new("p", [("a", "x".into())]);
         let (mut r, mut v) = (router(), SharedView::new(&keys, 2, ids(&store)));
-        v.pull(&store, &mut r, 0, false, false);
-        // A write that (wrongly) skips the counter is not seen by a pick…
+        v.pull(&store, &mut r, 0, false);
+        // A write that (wrongly) skips the counter is not read…
         update_health(&store, v.health_key(), 2, |r| r.set_faulty(1, true, 5)).unwrap();
-        v.pull(&store, &mut r, 6, false, false);
+        v.pull(&store, &mut r, 6, false);
         assert!(!r.states()[1].health.faulty);
-        // …but is by the tick's forced pull, and a counted write by the next pick.
-        v.pull(&store, &mut r, 7, false, true);
-        assert!(r.states()[1].health.faulty);
+        // …until a counted write makes the next sync read the record.
         fail(&store, &v, 0, 8);
-        v.pull(&store, &mut r, 9, false, false);
+        v.pull(&store, &mut r, 9, false);
         assert_eq!(r.states()[0].health.passive.fails, 1);
+        assert!(r.states()[1].health.faulty);
         // Without the counter every pull reads the record.
         let mut bare = SharedView::new(&keys, 2, StatIds::default());
         let mut r2 = router();
-        bare.pull(&store, &mut r2, 10, true, false);
+        bare.pull(&store, &mut r2, 10, true);
         assert!(r2.states()[1].health.faulty);
         assert_eq!(r2.states()[0].inflight, 0, "no gauges: local counts stay");
+    }
+
+    #[test]
+    fn own_counts_are_published_and_the_others_read_on_sync() {
+        let store = MemStore::default();
+        let keys = Keys::new("p", [("a", "x".into())]);
+        let (mut r1, mut r2) = (router(), router());
+        let mut v1 = SharedView::new(&keys, 2, ids(&store));
+        let mut v2 = SharedView::new(&keys, 2, ids(&store));
+        let mut rng = SplitMix64::new(1);
+        // Worker 1 holds two requests on a (round robin: pin by editing).
+        r1.set_inflight(0, 2);
+        v1.pull(&store, &mut r1, 0, true);
+        assert_eq!(store.metric(v1.inflight_id(0).unwrap()), Some(2));
+        // Worker 2 sees them as the others' on its next sync, plus its own.
+        v2.pull(&store, &mut r2, 0, true);
+        assert_eq!(r2.states()[0].inflight, 2);
+        let t = r2.pick(&Request::default(), 1, &mut rng);
+        let mine = t.primary().unwrap();
+        let before = r2.states()[mine].inflight;
+        v2.pull(&store, &mut r2, 1, true);
+        assert_eq!(
+            r2.states()[mine].inflight,
+            before,
+            "own count exact, others unchanged"
+        );
+        // Worker 1's requests end: its gauge share goes with the next sync;
+        // worker 2's view of the others follows on its own next sync.
+        r1.set_inflight(0, 0);
+        v1.pull(&store, &mut r1, 2, true);
+        v2.pull(&store, &mut r2, 2, true);
+        assert_eq!(r2.states()[0].inflight, u32::from(mine == 0));
+        r2.abandon(t);
+        v2.pull(&store, &mut r2, 3, true);
+        v1.pull(&store, &mut r1, 3, true);
+        for i in 0..2 {
+            assert_eq!(store.metric(v1.inflight_id(i).unwrap()), Some(0));
+            assert_eq!((r1.states()[i].inflight, r2.states()[i].inflight), (0, 0));
+        }
     }
 
     #[test]
@@ -265,7 +337,7 @@ mod tests {
         let mut r = Router::new(cfg);
         let mut v = SharedView::new(&keys, 2, ids(&store));
         r.heartbeat(0, 50);
-        v.pull(&store, &mut r, 60, true, true);
+        v.pull(&store, &mut r, 60, true);
         assert_eq!(
             r.states()[0]
                 .health

@@ -26,19 +26,28 @@ pub struct WorkerState {
     pub warn_shared: Limiter,
     /// What requests read, from the configuration.
     pub needs: Needs,
+    /// Picks per backend not yet added to the `picks` counters.
+    pub picks: Vec<u64>,
 }
 
 impl WorkerState {
-    /// Pull shared state; set the healthy gauges of backends that flipped.
+    /// Sync with the other workers (on the tick); set the healthy gauges of
+    /// backends that flipped and publish the picks counted since.
     pub fn sync(&mut self, now_ms: u64) {
         let flips = self.plugin.sync(&SharedData, now_ms);
         self.apply_flips(&flips);
+        for (m, n) in self.metrics.iter().zip(self.picks.iter_mut()) {
+            if *n > 0 {
+                host::increment(m.picks, std::mem::take(n) as i64);
+            }
+        }
     }
 
-    /// [`WorkerState::sync`] limited to what a pick reads.
-    pub fn sync_for_pick(&mut self, now_ms: u64) {
-        let flips = self.plugin.sync_for_pick(&SharedData, now_ms);
-        self.apply_flips(&flips);
+    /// A request's first choice was backend `i` (published on the next sync).
+    pub fn count_pick(&mut self, i: usize) {
+        if let Some(n) = self.picks.get_mut(i) {
+            *n += 1;
+        }
     }
 
     fn apply_flips(&self, flips: &[Flip]) {

@@ -93,7 +93,11 @@ pub(crate) fn endpoints() -> String {
 /// How Envoy is set up for one variant.
 pub(crate) enum Setup {
     Native(&'static str),
+    /// `override_host`, optionally behind a wasm filter (module, configuration).
     OverrideHost(Option<(PathBuf, String)>),
+    /// edgepick's filter (module, configuration) as `deploy/envoy.yaml` runs
+    /// it: `override_host` plus the route's `x-edgepick-served` header.
+    Edgepick(PathBuf, String),
 }
 
 /// What the load generator sends.
@@ -200,10 +204,7 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         v.push(Variant {
             name,
             backends: n,
-            setup: Setup::OverrideHost(Some((
-                filter.to_path_buf(),
-                edgepick_config(alg, sticky, n),
-            ))),
+            setup: Setup::Edgepick(filter.to_path_buf(), edgepick_config(alg, sticky, n)),
             client: if held {
                 Client::HeldCookie
             } else {
@@ -211,6 +212,17 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             },
         });
     }
+    // The same filter without the route's served header: it falls back to
+    // the upstream.address property (what the header saves).
+    v.push(Variant {
+        name: "rfws + sticky (held), property instead of header",
+        backends: FEW,
+        setup: Setup::OverrideHost(Some((
+            filter.to_path_buf(),
+            edgepick_config("rfws", true, FEW),
+        ))),
+        client: Client::HeldCookie,
+    });
     v
 }
 
@@ -230,7 +242,7 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
     match setup {
         Setup::Native("ring_hash") => cluster["lb_policy"] = json!("RING_HASH"),
         Setup::Native(_) => cluster["lb_policy"] = json!("ROUND_ROBIN"),
-        Setup::OverrideHost(_) => {
+        Setup::OverrideHost(_) | Setup::Edgepick(..) => {
             cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
                 "name": "envoy.load_balancing_policies.override_host",
                 "typed_config": {
@@ -251,8 +263,20 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
     if matches!(setup, Setup::Native("ring_hash")) {
         route["hash_policy"] = json!([{ "header": { "header_name": "x-user" } }]);
     }
+    let mut rule = json!({ "match": { "prefix": "/" }, "route": route });
+    let filter = match setup {
+        Setup::OverrideHost(Some((wasm, cfg))) => Some((wasm, cfg)),
+        Setup::Edgepick(wasm, cfg) => {
+            rule["response_headers_to_add"] = json!([{
+                "header": { "key": "x-edgepick-served", "value": "%UPSTREAM_HOST%" },
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"
+            }]);
+            Some((wasm, cfg))
+        }
+        _ => None,
+    };
     let mut http_filters = Vec::new();
-    if let Setup::OverrideHost(Some((wasm, cfg))) = setup {
+    if let Some((wasm, cfg)) = filter {
         http_filters.push(json!({
             "name": "envoy.filters.http.wasm",
             "typed_config": {
@@ -279,7 +303,7 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
                     "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": "bench",
-                        "route_config": { "virtual_hosts": [{ "name": "all", "domains": ["*"], "routes": [{ "match": { "prefix": "/" }, "route": route }] }] },
+                        "route_config": { "virtual_hosts": [{ "name": "all", "domains": ["*"], "routes": [rule] }] },
                         "http_filters": http_filters
                     }
                 }]}]

@@ -1,7 +1,7 @@
 //! Shared set-up for the end-to-end tests.
 #![allow(dead_code)]
 
-use edgepick_tests::harness::{self, Backend, BackendOptions, Response};
+use edgepick_tests::harness::{self, Backend, BackendOptions, Envoy, Response, Stats};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -66,4 +66,12 @@ pub fn nginx_ip_hash(ip: Ipv4Addr, weights: &[u32]) -> usize {
         p += 1;
     }
     p
+}
+
+/// Envoy's stats once every worker has synced: the filter publishes its
+/// counters and gauges on its tick (every 100 ms at most), not per request,
+/// so wait one sync period plus scheduling slack first.
+pub fn stats_after_sync(envoy: &Envoy) -> Stats {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    envoy.stats().expect("stats")
 }

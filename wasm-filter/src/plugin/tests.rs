@@ -21,25 +21,28 @@ fn plugin(s: &MemStore, seed: u64) -> Plugin {
 }
 
 #[test]
-fn inflight_is_shared_between_workers() {
+fn inflight_is_shared_between_workers_on_sync() {
     let s = MemStore::default();
     let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
     w1.init_shared(&s);
     w2.init_shared(&s);
-    let t1 = w1.pick(&s, &Request::default(), 0);
-    let t2 = w2.pick(&s, &Request::default(), 0);
+    let t1 = w1.pick(&Request::default(), 0);
+    let t2 = w2.pick(&Request::default(), 0);
     assert_eq!((t1.primary(), t2.primary()), (Some(0), Some(0)));
-    assert_eq!(s.stat("in.a"), 2);
+    assert_eq!(s.stat("in.a"), 0, "nothing shared before a sync");
+    w1.sync(&s, 0);
     w2.sync(&s, 0);
-    assert_eq!(w2.router.states()[0].inflight, 2);
+    assert_eq!(s.stat("in.a"), 2);
     // A retry served by b: a's count goes, a is blamed.
     let ok = Outcome {
         status: Some(200),
         ..Outcome::default()
     };
-    let a = w1.finish(&s, t1, Some(1), Some(&ok), 1);
+    let a = w1.finish(t1, Some(1), Some(&ok), 1);
     assert_eq!(a.passive().collect::<Vec<_>>(), [(0, true), (1, false)]);
-    w2.abandon(&s, t2);
+    w2.abandon(t2);
+    w1.sync(&s, 2);
+    w2.sync(&s, 2);
     assert_eq!((s.stat("in.a"), s.stat("in.b")), (0, 0));
 }
 
@@ -74,7 +77,7 @@ fn health_writes_are_announced() {
     assert_eq!(s.stat("writes"), 1);
     assert_eq!(w1.passive(&s, 0, false, 11), Ok(Transition::Unchanged));
     assert_eq!(s.stat("writes"), 1, "nothing written, nothing announced");
-    w2.sync_for_pick(&s, 12);
+    w2.sync(&s, 12);
     assert_eq!(w2.router.states()[1].health.passive.fails, 1);
 }
 
@@ -92,9 +95,9 @@ fn passive_failures_from_two_workers_add_up() {
         healthy: false
     }));
     for _ in 0..3 {
-        let t = w1.pick(&s, &Request::default(), 12);
+        let t = w1.pick(&Request::default(), 12);
         assert_eq!(t.primary(), Some(0));
-        w1.abandon(&s, t);
+        w1.abandon(t);
     }
     // A success anywhere brings it back (and starts slow start).
     w2.sync(&s, 20);
@@ -148,9 +151,9 @@ fn heartbeat_verdicts_reach_other_workers() {
     assert!(rec.entries[1].faulty && !rec.entries[0].faulty);
     other.sync(&s, 302);
     assert!(other.router.states()[1].health.faulty);
-    let t = other.pick(&s, &Request::default(), 302);
+    let t = other.pick(&Request::default(), 302);
     assert_eq!(t.ranked()[0], 0);
-    other.abandon(&s, t);
+    other.abandon(t);
     // b comes back: two heartbeats inside the window.
     for t in [400, 500] {
         prober.heartbeat(0, t);
@@ -187,18 +190,18 @@ fn without_stats_a_retried_or_aborted_request_still_releases_its_count() {
         ..Outcome::default()
     };
     // Retried: served by the fallback.
-    let t = w.pick(&s, &Request::default(), 0);
+    let t = w.pick(&Request::default(), 0);
     let fallback = t.ranked()[1];
     assert_eq!(inflight(&w).iter().sum::<u32>(), 1);
-    w.finish(&s, t, Some(fallback), Some(&ok), 1);
+    w.finish(t, Some(fallback), Some(&ok), 1);
     assert_eq!(inflight(&w), [0, 0]);
     // Aborted: nothing observed.
-    let t = w.pick(&s, &Request::default(), 2);
-    w.finish(&s, t, Some(fallback), None, 3);
+    let t = w.pick(&Request::default(), 2);
+    w.finish(t, Some(fallback), None, 3);
     // Served by a node outside the list, and never answered at all.
-    let t = w.pick(&s, &Request::default(), 4);
-    w.finish(&s, t, None, Some(&ok), 5);
-    let t = w.pick(&s, &Request::default(), 6);
-    w.abandon(&s, t);
+    let t = w.pick(&Request::default(), 4);
+    w.finish(t, None, Some(&ok), 5);
+    let t = w.pick(&Request::default(), 6);
+    w.abandon(t);
     assert_eq!(inflight(&w), [0, 0]);
 }

@@ -15,29 +15,52 @@ pub enum Level {
     Error = 4,
 }
 
-/// Logs one of every `every` events: the first, then each `every`-th, saying
-/// how many were suppressed in between.
+/// Warning lines of one kind let through per minute.
+pub const WARN_LINES_PER_MINUTE: u32 = 5;
+
+/// How long a warning limiter's window lasts, ms.
+pub const WINDOW_MS: u64 = 60_000;
+
+/// Lets at most `per_minute` lines of one kind through per minute, however
+/// fast a client triggers them, and counts the rest (reported with the next
+/// line let through, and in total for the `warnings_suppressed` counter).
 #[derive(Debug, Clone, Copy)]
 pub struct Limiter {
-    every: u32,
-    seen: u32,
+    per_minute: u32,
+    window_start: u64,
+    logged: u32,
+    suppressed: u32,
+    /// Every event not logged, ever.
+    pub total_suppressed: u64,
 }
 
 impl Limiter {
-    /// A limiter letting one of `every` events through (`every` ≥ 1).
-    pub const fn new(every: u32) -> Self {
+    /// A limiter letting `per_minute` lines through per minute (≥ 1).
+    pub const fn new(per_minute: u32) -> Self {
         Limiter {
-            every: if every == 0 { 1 } else { every },
-            seen: 0,
+            per_minute: if per_minute == 0 { 1 } else { per_minute },
+            window_start: 0,
+            logged: 0,
+            suppressed: 0,
+            total_suppressed: 0,
         }
     }
 
-    /// Count an event; `Some(suppressed)` when this one should be logged.
-    pub fn hit(&mut self) -> Option<u32> {
-        let n = self.seen;
-        self.seen = self.seen.wrapping_add(1);
-        n.is_multiple_of(self.every)
-            .then(|| if n == 0 { 0 } else { self.every - 1 })
+    /// Count an event at `now_ms`; `Some(suppressed since the last line)`
+    /// when this one should be logged.
+    pub fn hit(&mut self, now_ms: u64) -> Option<u32> {
+        if now_ms >= self.window_start.saturating_add(WINDOW_MS) || now_ms < self.window_start {
+            self.window_start = now_ms;
+            self.logged = 0;
+        }
+        if self.logged < self.per_minute {
+            self.logged += 1;
+            Some(core::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed = self.suppressed.saturating_add(1);
+            self.total_suppressed = self.total_suppressed.saturating_add(1);
+            None
+        }
     }
 }
 
@@ -61,6 +84,10 @@ mod host {
         level as u32 >= MIN.load(Ordering::Relaxed)
     }
 
+    pub fn now_ms() -> u64 {
+        crate::host::now_ms()
+    }
+
     pub fn write(level: Level, msg: &str) {
         let l = match level {
             Level::Debug => LogLevel::Debug,
@@ -80,6 +107,10 @@ mod host {
 
     pub fn enabled(_: Level) -> bool {
         false
+    }
+
+    pub fn now_ms() -> u64 {
+        0
     }
 
     pub fn write(_: Level, _: &str) {}
@@ -106,11 +137,11 @@ pub fn info(f: impl FnOnce() -> String) {
 
 /// [`log`] at warn level, through `limiter`.
 pub fn warn_limited(limiter: &mut Limiter, f: impl FnOnce() -> String) {
-    if let Some(suppressed) = limiter.hit() {
+    if let Some(suppressed) = limiter.hit(host::now_ms()) {
         log(Level::Warn, || {
             let msg = f();
             if suppressed > 0 {
-                format!("{msg} ({suppressed} similar suppressed)")
+                format!("{msg} ({suppressed} similar suppressed since the last one)")
             } else {
                 msg
             }
@@ -128,11 +159,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limiter_lets_one_in_n_through() {
-        let mut l = Limiter::new(3);
-        let got: Vec<_> = (0..7).map(|_| l.hit()).collect();
-        assert_eq!(got, [Some(0), None, None, Some(2), None, None, Some(2)]);
-        let mut every = Limiter::new(0);
-        assert_eq!((every.hit(), every.hit()), (Some(0), Some(0)));
+    fn limiter_lets_a_few_lines_a_minute_through() {
+        let mut l = Limiter::new(2);
+        let t0 = 1_000_000;
+        let got: Vec<_> = (0..5).map(|i| l.hit(t0 + i)).collect();
+        assert_eq!(got, [Some(0), Some(0), None, None, None]);
+        assert_eq!(l.total_suppressed, 3);
+        // A new minute: lines again, the first saying how many were dropped.
+        assert_eq!(l.hit(t0 + WINDOW_MS), Some(3));
+        assert_eq!(l.hit(t0 + WINDOW_MS + 1), Some(0));
+        assert_eq!(l.hit(t0 + WINDOW_MS + 2), None);
+        // A clock that goes back starts a window too; 0 means 1.
+        assert_eq!(l.hit(5), Some(1));
+        let mut one = Limiter::new(0);
+        assert_eq!((one.hit(0), one.hit(1)), (Some(0), None));
     }
 }

@@ -10,11 +10,15 @@
 //! | `edgepick.failures.<backend>` | counter | passive failures counted against it |
 //! | `edgepick.inflight.<backend>` | gauge | in-flight requests: the sum of every worker's own count, as of its last sync |
 //! | `edgepick.healthy.<backend>` | gauge | 1 healthy, 0 out |
+//! | `edgepick.warnings_suppressed` | counter | warning lines not logged: at most 5 a minute of each kind get through |
 //! | `edgepick.health_writes.<plugin>` | counter | writes of the shared health record (workers re-read it when this moves) |
 //!
 //! Backends are identified by name: two plugins in one Envoy naming the same
 //! backend count its in-flight requests together, which is right when the
 //! name means the same node.
+
+/// Counter of warning lines the limiters held back.
+pub const SUPPRESSED_METRIC: &str = "edgepick.warnings_suppressed";
 
 /// Metric name for `kind` (`picks`, `failures`, `inflight`, `healthy`) of a
 /// backend. Characters outside `[A-Za-z0-9_-]` in the name become `_`, so a

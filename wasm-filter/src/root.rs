@@ -6,10 +6,10 @@ use crate::headers::DESTINATION_HEADER;
 use crate::host::{self, SharedData};
 use crate::http::{EdgepickHttp, Needs};
 use crate::log::{self, Limiter};
-use crate::metrics::{health_writes_name, BackendMetrics};
+use crate::metrics::{health_writes_name, BackendMetrics, SUPPRESSED_METRIC};
 use crate::plugin::{tick_ms, Plugin};
 use crate::sync::StatIds;
-use crate::worker::WorkerState;
+use crate::worker::{Suppressed, WorkerState};
 use edgepick_core::Config;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, MapType, MetricType};
@@ -26,6 +26,10 @@ pub struct EdgepickRoot {
     /// When the prober sends its next round of heartbeats (ticks come every
     /// sync period, heartbeats every `interval_ms`).
     next_probe_ms: u64,
+    /// Envoy refused every heartbeat of the last round (an unknown cluster,
+    /// say): no verdicts then, so a configuration mistake does not mark every
+    /// node faulty. Said once in the log.
+    undeliverable: bool,
 }
 
 impl EdgepickRoot {
@@ -35,8 +39,9 @@ impl EdgepickRoot {
             context_id,
             worker: None,
             probes: BTreeMap::new(),
-            warn_probe: Limiter::new(100),
+            warn_probe: Limiter::new(log::WARN_LINES_PER_MINUTE),
             next_probe_ms: 0,
+            undeliverable: false,
         }
     }
 
@@ -71,9 +76,13 @@ impl EdgepickRoot {
         let mut worker = WorkerState {
             plugin,
             metrics,
-            warn_load: Limiter::new(100),
-            warn_cookie: Limiter::new(100),
-            warn_shared: Limiter::new(100),
+            warn_load: Limiter::new(log::WARN_LINES_PER_MINUTE),
+            warn_cookie: Limiter::new(log::WARN_LINES_PER_MINUTE),
+            warn_shared: Limiter::new(log::WARN_LINES_PER_MINUTE),
+            suppressed: Suppressed {
+                metric: host::define(MetricType::Counter, SUPPRESSED_METRIC),
+                published: 0,
+            },
             needs,
             picks: vec![0; n],
         };
@@ -84,7 +93,12 @@ impl EdgepickRoot {
 
     /// Prober duty: publish verdicts from the last round, send the next one.
     fn probe(&mut self, s: &mut WorkerState, now_ms: u64) {
-        match s.plugin.evaluate(&SharedData, now_ms) {
+        let verdicts = if self.undeliverable {
+            Ok(Vec::new())
+        } else {
+            s.plugin.evaluate(&SharedData, now_ms)
+        };
+        match verdicts {
             Ok(verdicts) => {
                 for v in verdicts {
                     let name = &s.plugin.config().backends[v.backend].name;
@@ -111,6 +125,7 @@ impl EdgepickRoot {
         if self.probes.len() > 16 * s.plugin.len() {
             self.probes.clear();
         }
+        let mut refused = 0;
         for (i, b) in s.plugin.config().backends.iter().enumerate() {
             let addr = b.address.to_string();
             let headers = vec![
@@ -125,14 +140,29 @@ impl EdgepickRoot {
                 Ok(token) => {
                     self.probes.insert(token, i);
                 }
-                Err(e) => log::warn_limited(&mut self.warn_probe, || {
-                    format!(
-                        "edgepick: heartbeat to {} through cluster {:?} not sent: {e:?}",
-                        b.name, hb.cluster
-                    )
-                }),
+                Err(e) => {
+                    refused += 1;
+                    log::warn_limited(&mut self.warn_probe, || {
+                        format!(
+                            "edgepick: heartbeat to {} through cluster {:?} not sent: {e:?}",
+                            b.name, hb.cluster
+                        )
+                    })
+                }
             }
         }
+        let all_refused = refused == s.plugin.len();
+        if all_refused && !self.undeliverable {
+            log::error(|| {
+                format!(
+                    "edgepick: Envoy refuses heartbeats through cluster {:?} (unknown cluster?): \
+                     heartbeat verdicts are suspended until it accepts them; passive \
+                     failure detection goes on",
+                    hb.cluster
+                )
+            });
+        }
+        self.undeliverable = all_refused;
     }
 }
 

@@ -28,6 +28,17 @@ pub struct WorkerState {
     pub needs: Needs,
     /// Picks per backend not yet added to the `picks` counters.
     pub picks: Vec<u64>,
+    /// The `warnings_suppressed` counter and how much of it is published.
+    pub suppressed: Suppressed,
+}
+
+/// The `warnings_suppressed` counter: its id and what this worker added.
+#[derive(Debug, Clone, Copy)]
+pub struct Suppressed {
+    /// Metric id (`None`: the host refused to define it).
+    pub metric: Option<u32>,
+    /// Suppressed warnings already added to it.
+    pub published: u64,
 }
 
 impl WorkerState {
@@ -40,6 +51,17 @@ impl WorkerState {
             if *n > 0 {
                 host::increment(m.picks, std::mem::take(n) as i64);
             }
+        }
+        let total = [&self.warn_load, &self.warn_cookie, &self.warn_shared]
+            .iter()
+            .map(|l| l.total_suppressed)
+            .sum::<u64>();
+        if total > self.suppressed.published {
+            host::increment(
+                self.suppressed.metric,
+                (total - self.suppressed.published) as i64,
+            );
+            self.suppressed.published = total;
         }
     }
 

@@ -13,9 +13,7 @@
 //! Control requests (answered at once, never slowed or failed):
 //! `/__ctl/slow?ms=N`, `/__ctl/fail?status=503` (`0` clears),
 //! `/__ctl/load?value=0.8` (`auto` clears), `/__ctl/exit`, and
-//! `/__ctl/stats` → `{"name":…,"inflight":…,"served":…}`. A request with
-//! `?forge_served=ADDR` gets `x-edgepick-served: ADDR` in its response (a
-//! backend trying to make the filter believe another node served).
+//! `/__ctl/stats` → `{"name":…,"inflight":…,"served":…}`.
 //! `GET /health` always answers 200 at once.
 
 use std::net::SocketAddr;
@@ -147,12 +145,7 @@ fn handle(state: &State, req: Request) {
     let fail = state.fail_status.load(Ordering::SeqCst);
     let status = if fail == 0 { 200 } else { fail };
     let body = format!("served-by {} status={status} path={url}\n", state.name);
-    let mut resp = Response::from_string(body);
-    // A hostile backend: `?forge_served=ADDR` claims another node served.
-    if let Some(addr) = query_param(&url, "forge_served") {
-        resp.add_header(header("x-edgepick-served", addr));
-    }
-    let resp = resp
+    let resp = Response::from_string(body)
         .with_status_code(status)
         .with_header(header("x-served-by", &state.name))
         .with_header(header(

@@ -8,12 +8,6 @@ use std::net::{IpAddr, SocketAddr};
 pub const DESTINATION_HEADER: &str = "x-gateway-destination-endpoint";
 /// Opt-in response header carrying `Decision::explain`.
 pub const DECISION_HEADER: &str = "x-edgepick-decision";
-/// Response header in which Envoy names the host that served
-/// (`response_headers_to_add: %UPSTREAM_HOST%` on the route, overwriting any
-/// value the backend sent, as `deploy/envoy.yaml` configures); the filter
-/// reads it instead of the `upstream.address` property and removes it before
-/// the client sees it.
-pub const SERVED_HEADER: &str = "x-edgepick-served";
 /// ORCA load report response header.
 pub const ORCA_HEADER: &str = "endpoint-load-metrics";
 /// Plain load report response header.

@@ -2,9 +2,7 @@
 //! (or answer 302 in redirect mode), set the session cookie and read load
 //! reports on response headers, account the outcome at the end of the stream.
 
-use crate::headers::{
-    self, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORCA_HEADER, SERVED_HEADER,
-};
+use crate::headers::{self, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORCA_HEADER};
 use crate::host;
 use crate::log;
 use crate::outcome::{observe, outcome};
@@ -35,7 +33,7 @@ pub struct EdgepickHttp {
     load: Option<f64>,
     body_bytes: u64,
     local_reply: bool,
-    /// The node that served, once known ([`SERVED_HEADER`] or `upstream.address`).
+    /// `upstream.address` resolved to a backend, once read.
     served: Option<Option<usize>>,
 }
 
@@ -162,8 +160,10 @@ impl EdgepickHttp {
         }
     }
 
-    /// The backend that served: from [`SERVED_HEADER`] when Envoy set it,
-    /// else the `upstream.address` property, read once per request.
+    /// The backend that served (`upstream.address`, the host Envoy sent the
+    /// last try to), read once per request. Measured against a route header
+    /// carrying `%UPSTREAM_HOST%` (read, then removed before the client):
+    /// the property costs ~4,200 fewer Envoy instructions per request.
     fn served(&mut self, s: &WorkerState) -> Option<usize> {
         if self.served.is_none() {
             let addr = host::property(&["upstream", "address"]);
@@ -261,13 +261,6 @@ impl HttpContext for EdgepickHttp {
         let now = host::now_ms();
         self.headers_ms = Some(now);
         self.status = host::header(RESP, ":status").and_then(|v| v.parse::<u16>().ok());
-        // Envoy's own word on who served, when the route sets it: one header
-        // read and one removal instead of the `upstream.address` property
-        // (~12,500 instructions in Envoy 1.40).
-        if let Some(v) = host::header(RESP, SERVED_HEADER) {
-            host::set_header(RESP, SERVED_HEADER, None);
-            self.served = Some(s.plugin.backend_at(v.as_bytes()));
-        }
         if s.needs.measurements {
             self.read_load(&mut s);
         }

@@ -95,9 +95,6 @@ pub(crate) enum Setup {
     Native(&'static str),
     /// `override_host`, optionally behind a wasm filter (module, configuration).
     OverrideHost(Option<(PathBuf, String)>),
-    /// edgepick's filter (module, configuration) as `deploy/envoy.yaml` runs
-    /// it: `override_host` plus the route's `x-edgepick-served` header.
-    Edgepick(PathBuf, String),
 }
 
 /// What the load generator sends.
@@ -204,7 +201,10 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         v.push(Variant {
             name,
             backends: n,
-            setup: Setup::Edgepick(filter.to_path_buf(), edgepick_config(alg, sticky, n)),
+            setup: Setup::OverrideHost(Some((
+                filter.to_path_buf(),
+                edgepick_config(alg, sticky, n),
+            ))),
             client: if held {
                 Client::HeldCookie
             } else {
@@ -212,17 +212,6 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             },
         });
     }
-    // The same filter without the route's served header: it falls back to
-    // the upstream.address property (what the header saves).
-    v.push(Variant {
-        name: "rfws + sticky (held), property instead of header",
-        backends: FEW,
-        setup: Setup::OverrideHost(Some((
-            filter.to_path_buf(),
-            edgepick_config("rfws", true, FEW),
-        ))),
-        client: Client::HeldCookie,
-    });
     v
 }
 
@@ -242,7 +231,7 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
     match setup {
         Setup::Native("ring_hash") => cluster["lb_policy"] = json!("RING_HASH"),
         Setup::Native(_) => cluster["lb_policy"] = json!("ROUND_ROBIN"),
-        Setup::OverrideHost(_) | Setup::Edgepick(..) => {
+        Setup::OverrideHost(_) => {
             cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
                 "name": "envoy.load_balancing_policies.override_host",
                 "typed_config": {
@@ -263,20 +252,9 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
     if matches!(setup, Setup::Native("ring_hash")) {
         route["hash_policy"] = json!([{ "header": { "header_name": "x-user" } }]);
     }
-    let mut rule = json!({ "match": { "prefix": "/" }, "route": route });
-    let filter = match setup {
-        Setup::OverrideHost(Some((wasm, cfg))) => Some((wasm, cfg)),
-        Setup::Edgepick(wasm, cfg) => {
-            rule["response_headers_to_add"] = json!([{
-                "header": { "key": "x-edgepick-served", "value": "%UPSTREAM_HOST%" },
-                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"
-            }]);
-            Some((wasm, cfg))
-        }
-        _ => None,
-    };
+    let rule = json!({ "match": { "prefix": "/" }, "route": route });
     let mut http_filters = Vec::new();
-    if let Some((wasm, cfg)) = filter {
+    if let Setup::OverrideHost(Some((wasm, cfg))) = setup {
         http_filters.push(json!({
             "name": "envoy.filters.http.wasm",
             "typed_config": {

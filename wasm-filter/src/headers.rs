@@ -8,6 +8,9 @@ use std::net::{IpAddr, SocketAddr};
 pub const DESTINATION_HEADER: &str = "x-gateway-destination-endpoint";
 /// Opt-in response header carrying `Decision::explain`.
 pub const DECISION_HEADER: &str = "x-edgepick-decision";
+/// Response header in which Envoy counts the tries of a request (with the
+/// route's `include_attempt_count_in_response`, as `deploy/envoy.yaml` sets).
+pub const ATTEMPT_COUNT_HEADER: &str = "x-envoy-attempt-count";
 /// ORCA load report response header.
 pub const ORCA_HEADER: &str = "endpoint-load-metrics";
 /// Plain load report response header.

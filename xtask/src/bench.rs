@@ -95,6 +95,10 @@ pub(crate) enum Setup {
     Native(&'static str),
     /// `override_host`, optionally behind a wasm filter (module, configuration).
     OverrideHost(Option<(PathBuf, String)>),
+    /// edgepick's filter (module, configuration) as `deploy/envoy.yaml` runs
+    /// it, with (or, to measure what it saves, without) the virtual host's
+    /// `include_attempt_count_in_response`.
+    Edgepick(PathBuf, String, bool),
 }
 
 /// What the load generator sends.
@@ -201,10 +205,7 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         v.push(Variant {
             name,
             backends: n,
-            setup: Setup::OverrideHost(Some((
-                filter.to_path_buf(),
-                edgepick_config(alg, sticky, n),
-            ))),
+            setup: Setup::Edgepick(filter.to_path_buf(), edgepick_config(alg, sticky, n), true),
             client: if held {
                 Client::HeldCookie
             } else {
@@ -212,6 +213,18 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             },
         });
     }
+    // What Envoy's attempt count saves the filter (it asks for the
+    // upstream.address property on every request without it).
+    v.push(Variant {
+        name: "rfws + sticky (held), no attempt count",
+        backends: FEW,
+        setup: Setup::Edgepick(
+            filter.to_path_buf(),
+            edgepick_config("rfws", true, FEW),
+            false,
+        ),
+        client: Client::HeldCookie,
+    });
     v
 }
 
@@ -231,7 +244,7 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
     match setup {
         Setup::Native("ring_hash") => cluster["lb_policy"] = json!("RING_HASH"),
         Setup::Native(_) => cluster["lb_policy"] = json!("ROUND_ROBIN"),
-        Setup::OverrideHost(_) => {
+        Setup::OverrideHost(_) | Setup::Edgepick(..) => {
             cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
                 "name": "envoy.load_balancing_policies.override_host",
                 "typed_config": {
@@ -253,8 +266,17 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         route["hash_policy"] = json!([{ "header": { "header_name": "x-user" } }]);
     }
     let rule = json!({ "match": { "prefix": "/" }, "route": route });
+    let mut vhost = json!({ "name": "all", "domains": ["*"], "routes": [rule] });
+    let filter = match setup {
+        Setup::OverrideHost(Some((wasm, cfg))) => Some((wasm, cfg)),
+        Setup::Edgepick(wasm, cfg, attempts) => {
+            vhost["include_attempt_count_in_response"] = json!(attempts);
+            Some((wasm, cfg))
+        }
+        _ => None,
+    };
     let mut http_filters = Vec::new();
-    if let Setup::OverrideHost(Some((wasm, cfg))) = setup {
+    if let Some((wasm, cfg)) = filter {
         http_filters.push(json!({
             "name": "envoy.filters.http.wasm",
             "typed_config": {
@@ -281,7 +303,7 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
                     "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                         "stat_prefix": "bench",
-                        "route_config": { "virtual_hosts": [{ "name": "all", "domains": ["*"], "routes": [rule] }] },
+                        "route_config": { "virtual_hosts": [vhost] },
                         "http_filters": http_filters
                     }
                 }]}]

@@ -7,6 +7,32 @@
 //! [`crate::Router`] into [`Candidates::eligible`] before a selector runs.
 
 mod changes;
+/// The [`Selector`] notifications of a selector whose optional `index`
+/// field keeps its order: each is passed on to the index (`None`: the
+/// selector scans, nothing to keep).
+macro_rules! forward_to_index {
+    () => {
+        fn changed(&mut self, i: usize) {
+            if let Some(ix) = &mut self.index {
+                ix.changed(i);
+            }
+        }
+
+        fn reweighed(&mut self) {
+            if let Some(ix) = &mut self.index {
+                ix.reweighed();
+            }
+        }
+
+        fn resync(&mut self) {
+            if let Some(ix) = &mut self.index {
+                ix.resync();
+            }
+        }
+    };
+}
+pub(crate) use forward_to_index;
+
 mod ip_hash;
 mod ketama;
 mod least_conn;

@@ -246,23 +246,7 @@ impl Selector for LeastConnections {
         "least_connections"
     }
 
-    fn changed(&mut self, i: usize) {
-        if let Some(ix) = &mut self.index {
-            ix.changed(i);
-        }
-    }
-
-    fn reweighed(&mut self) {
-        if let Some(ix) = &mut self.index {
-            ix.reweighed();
-        }
-    }
-
-    fn resync(&mut self) {
-        if let Some(ix) = &mut self.index {
-            ix.resync();
-        }
-    }
+    super::forward_to_index!();
 
     fn select(
         &mut self,

@@ -334,23 +334,7 @@ impl Selector for Rfws {
         "rfws"
     }
 
-    fn changed(&mut self, i: usize) {
-        if let Some(ix) = &mut self.index {
-            ix.changed(i);
-        }
-    }
-
-    fn reweighed(&mut self) {
-        if let Some(ix) = &mut self.index {
-            ix.reweighed();
-        }
-    }
-
-    fn resync(&mut self) {
-        if let Some(ix) = &mut self.index {
-            ix.resync();
-        }
-    }
+    super::forward_to_index!();
 
     fn select(
         &mut self,

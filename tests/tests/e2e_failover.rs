@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{backends, setup};
-use edgepick_tests::harness::{backends_json, Client, EnvoyBuilder};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use common::{backends, send_until, setup, Tally};
+use edgepick_tests::harness::{backends_json, EnvoyBuilder};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,9 +27,8 @@ fn killing_a_node_fails_no_request_and_it_comes_back() {
         .concurrency(2)
         .start()
         .expect("envoy starts");
-    let total = AtomicUsize::new(0);
+    let tally = Tally::default();
     let stop = AtomicBool::new(false);
-    let failures = Mutex::new(Vec::<String>::new());
     // Time (since `t0`) of every response served by b.
     let b_served = Mutex::new(Vec::<Duration>::new());
     let t0 = Instant::now();
@@ -37,31 +36,15 @@ fn killing_a_node_fails_no_request_and_it_comes_back() {
     let (killed_at, restarted_at, healthy_while_down) = std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| {
-                let mut cl = Client::new(envoy.listener(0)).timeout(Duration::from_secs(5));
-                while !stop.load(Ordering::SeqCst) {
-                    let n = total.fetch_add(1, Ordering::SeqCst);
-                    match cl.get(&format!("/f?n={n}")) {
-                        Ok(r) if r.status == 200 => {
-                            if r.served_by() == Some("b") {
-                                b_served.lock().unwrap().push(t0.elapsed());
-                            }
-                        }
-                        Ok(r) => failures.lock().unwrap().push(format!(
-                            "#{n}: {} {}",
-                            r.status,
-                            r.text()
-                        )),
-                        Err(e) => failures.lock().unwrap().push(format!("#{n}: {e}")),
+                send_until(envoy.listener(0), "/f", 16, &stop, &tally, |r| {
+                    if r.served_by() == Some("b") {
+                        b_served.lock().unwrap().push(t0.elapsed());
                     }
-                    // Some requests on fresh connections, so both workers see traffic.
-                    if n.is_multiple_of(16) {
-                        cl.disconnect();
-                    }
-                }
+                })
             });
         }
         let wait_for = |n: usize| {
-            while total.load(Ordering::SeqCst) < n && t0.elapsed() < Duration::from_secs(60) {
+            while tally.total.load(Ordering::SeqCst) < n && t0.elapsed() < Duration::from_secs(60) {
                 std::thread::sleep(Duration::from_millis(5));
             }
         };
@@ -84,8 +67,8 @@ fn killing_a_node_fails_no_request_and_it_comes_back() {
         (killed_at, restarted_at, healthy)
     });
 
-    let n = total.load(Ordering::SeqCst);
-    let failures = failures.into_inner().unwrap();
+    let n = tally.total.load(Ordering::SeqCst);
+    let failures = tally.failures.into_inner().unwrap();
     assert!(n >= 2000, "only {n} requests");
     assert!(
         failures.is_empty(),

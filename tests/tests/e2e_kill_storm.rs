@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::{backends, setup};
-use edgepick_tests::harness::{backends_json, Client, EnvoyBuilder};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use common::{backends, send_until, setup, Tally};
+use edgepick_tests::harness::{backends_json, EnvoyBuilder};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const MIN_REQUESTS: usize = 20_000;
@@ -38,40 +37,21 @@ fn killing_and_restarting_nodes_under_load_fails_no_request() {
         .concurrency(2)
         .start()
         .expect("envoy starts");
-    let total = AtomicUsize::new(0);
+    let tally = Tally::default();
     let stop = AtomicBool::new(false);
-    let failures = Mutex::new(Vec::<String>::new());
     let t0 = Instant::now();
     let limit = Duration::from_secs(120);
 
     let (singles, doubles, restart_error) = std::thread::scope(|s| {
         for _ in 0..CLIENTS {
-            s.spawn(|| {
-                let mut cl = Client::new(envoy.listener(0)).timeout(Duration::from_secs(10));
-                while !stop.load(Ordering::SeqCst) {
-                    let n = total.fetch_add(1, Ordering::SeqCst);
-                    match cl.get(&format!("/storm?n={n}")) {
-                        Ok(r) if r.status == 200 => {}
-                        Ok(r) => failures.lock().unwrap().push(format!(
-                            "#{n}: {} {}",
-                            r.status,
-                            r.text()
-                        )),
-                        Err(e) => failures.lock().unwrap().push(format!("#{n}: {e}")),
-                    }
-                    // Fresh connections now and then, so both workers serve.
-                    if n.is_multiple_of(8) {
-                        cl.disconnect();
-                    }
-                }
-            });
+            s.spawn(|| send_until(envoy.listener(0), "/storm", 8, &stop, &tally, |_| {}));
         }
         let (mut singles, mut doubles) = (0, 0);
         let mut round = 0usize;
         let mut restart_error = None;
         while (singles < SINGLE_KILLS
             || doubles < DOUBLE_KILLS
-            || total.load(Ordering::SeqCst) < MIN_REQUESTS)
+            || tally.total.load(Ordering::SeqCst) < MIN_REQUESTS)
             && t0.elapsed() < limit
         {
             // Every fourth round kills two nodes at once.
@@ -103,8 +83,8 @@ fn killing_and_restarting_nodes_under_load_fails_no_request() {
     });
     assert_eq!(restart_error, None, "a killed backend did not restart");
 
-    let n = total.load(Ordering::SeqCst);
-    let failures = failures.into_inner().unwrap();
+    let n = tally.total.load(Ordering::SeqCst);
+    let failures = tally.failures.into_inner().unwrap();
     eprintln!(
         "kill storm: {n} requests, {singles} single and {doubles} double kills in {:.1}s, {} failed",
         t0.elapsed().as_secs_f64(),

@@ -75,3 +75,44 @@ pub fn stats_after_sync(envoy: &Envoy) -> Stats {
     std::thread::sleep(std::time::Duration::from_millis(300));
     envoy.stats().expect("stats")
 }
+
+/// What [`send_until`] counts: requests sent and the ones that failed.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Requests sent so far.
+    pub total: std::sync::atomic::AtomicUsize,
+    /// `#n: status body` or `#n: error` of every request that did not get a 200.
+    pub failures: std::sync::Mutex<Vec<String>>,
+}
+
+/// One client's loop: GET `path?n=N` on `target` until `stop`, counting in
+/// `tally`; every `fresh`-th request on a new connection (so every Envoy
+/// worker serves); `ok` sees each 200.
+pub fn send_until(
+    target: std::net::SocketAddr,
+    path: &str,
+    fresh: usize,
+    stop: &std::sync::atomic::AtomicBool,
+    tally: &Tally,
+    ok: impl Fn(&Response),
+) {
+    use std::sync::atomic::Ordering;
+    let mut cl = harness::Client::new(target).timeout(std::time::Duration::from_secs(10));
+    while !stop.load(Ordering::SeqCst) {
+        let n = tally.total.fetch_add(1, Ordering::SeqCst);
+        match cl.get(&format!("{path}?n={n}")) {
+            Ok(r) if r.status == 200 => ok(&r),
+            Ok(r) => {
+                tally
+                    .failures
+                    .lock()
+                    .unwrap()
+                    .push(format!("#{n}: {} {}", r.status, r.text()))
+            }
+            Err(e) => tally.failures.lock().unwrap().push(format!("#{n}: {e}")),
+        }
+        if n.is_multiple_of(fresh) {
+            cl.disconnect();
+        }
+    }
+}

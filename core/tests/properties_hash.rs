@@ -172,6 +172,7 @@ fn cookie_cfg(keys: Vec<String>, max_age_s: u64) -> Cookie {
         same_site: SameSite::Lax,
         secure: false,
         http_only: true,
+        strip: true,
     }
 }
 

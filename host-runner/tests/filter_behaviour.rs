@@ -617,6 +617,25 @@ fn bad_configurations_are_rejected_with_envoys_log_line() {
         .unwrap_or_else(|e| panic!("a valid configuration was refused: {e}"));
 }
 
+#[test]
+fn with_strip_off_the_backend_sees_the_cookie_header_unchanged() {
+    let cfg = cookie_config().replace(r#""keys": ["#, r#""strip": false, "keys": ["#);
+    let host = host(&cfg, HashMap::new());
+    let mut vm = start(&host);
+    let first = send(&mut vm, None, 200);
+    let cookie = session_cookie(&first).expect("a session cookie");
+    let home = primary(&first);
+    for i in 0..3 {
+        let ex = send(&mut vm, Some(&cookie), 200);
+        assert_eq!(primary(&ex), home, "request {i} left the cookie's node");
+        assert_eq!(
+            ex.request_header("cookie"),
+            Some(format!("theme=dark; {cookie}").as_str()),
+            "request {i}: nothing stripped"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- several VMs
 
 #[test]

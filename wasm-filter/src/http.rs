@@ -129,7 +129,9 @@ impl EdgepickHttp {
                     }
                     None => host::set_header(REQ, DESTINATION_HEADER, None),
                 }
-                if let (Some(c), Some(h)) = (&cfg.cookie, cookie.as_deref()) {
+                if let (Some(c), Some(h)) =
+                    (cfg.cookie.as_ref().filter(|c| c.strip), cookie.as_deref())
+                {
                     if headers::has_cookie(h, &c.name) {
                         let rest = headers::strip_cookie(h, &c.name);
                         host::set_header(REQ, "cookie", rest.as_deref());

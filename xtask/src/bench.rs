@@ -213,6 +213,17 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             },
         });
     }
+    // What stripping the balancer's cookie before the upstream costs.
+    v.push(Variant {
+        name: "rfws + sticky (held), cookie not stripped",
+        backends: FEW,
+        setup: Setup::Edgepick(
+            filter.to_path_buf(),
+            edgepick_config("rfws", true, FEW).replace("\"keys\":", "\"strip\":false,\"keys\":"),
+            true,
+        ),
+        client: Client::HeldCookie,
+    });
     // What Envoy's attempt count saves the filter (it asks for the
     // upstream.address property on every request without it).
     v.push(Variant {

@@ -277,6 +277,9 @@ pub struct Cookie {
     pub secure: bool,
     /// `HttpOnly` attribute.
     pub http_only: bool,
+    /// Remove the cookie from the request before it goes upstream (HAProxy's
+    /// `indirect`): the application never sees the balancer's cookie.
+    pub strip: bool,
 }
 
 /// A configuration problem: the field (JSON path) and what is wrong with it.

@@ -110,6 +110,7 @@ pub struct RawCookie {
     pub same_site: Option<String>,
     pub secure: Option<bool>,
     pub http_only: Option<bool>,
+    pub strip: Option<bool>,
 }
 
 /// `client`.

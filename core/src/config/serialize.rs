@@ -113,5 +113,6 @@ fn cookie(c: &Cookie) -> Value {
         "same_site": match c.same_site { SameSite::Strict => "Strict", SameSite::Lax => "Lax", SameSite::None => "None" },
         "secure": c.secure,
         "http_only": c.http_only,
+        "strip": c.strip,
     })
 }

@@ -118,6 +118,7 @@ shape!(COOKIE, "RawCookie", [
     "same_site": Kind::Str,
     "secure": Kind::Bool,
     "http_only": Kind::Bool,
+    "strip": Kind::Bool,
 ]);
 shape!(CLIENT, "RawClient", ["trusted_hops": Kind::U8]);
 
@@ -234,5 +235,6 @@ fn cookie(mut f: Fields) -> RawCookie {
         same_site: at(&mut f, 4),
         secure: at(&mut f, 5),
         http_only: at(&mut f, 6),
+        strip: at(&mut f, 7),
     }
 }

@@ -179,5 +179,6 @@ pub(super) fn cookie(raw: RawCookie) -> Result<Cookie> {
         same_site,
         secure,
         http_only: raw.http_only.unwrap_or(true),
+        strip: raw.strip.unwrap_or(true),
     })
 }

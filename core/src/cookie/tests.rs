@@ -13,6 +13,7 @@ fn cfg(keys: &[&str]) -> Cookie {
         same_site: SameSite::Lax,
         secure: false,
         http_only: true,
+        strip: true,
     }
 }
 

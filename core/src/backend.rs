@@ -159,6 +159,7 @@ mod tests {
             weight: 1,
             capacity: 10,
             link: Default::default(),
+            down: false,
         };
         let mut s = BackendState {
             inflight: 5,

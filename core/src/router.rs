@@ -152,9 +152,11 @@ impl Router {
             now_ms,
         };
         let sticky = match verdict {
-            // A drained (weight 0) node keeps its sessions; a failed one does not.
+            // A drained (weight 0) node keeps its sessions; a failed or down
+            // one does not.
             CookieVerdict::Valid(i)
-                if self.states[i].is_healthy(now_ms, &self.config.health) || panic =>
+                if !self.config.backends[i].down
+                    && (self.states[i].is_healthy(now_ms, &self.config.health) || panic) =>
             {
                 Some(i)
             }
@@ -202,7 +204,7 @@ impl Router {
         let mut healthy = 0usize;
         let mut valid_until = u64::MAX;
         for (i, (b, s)) in self.config.backends.iter().zip(&self.states).enumerate() {
-            let ok = s.is_healthy(now_ms, h);
+            let ok = s.is_healthy(now_ms, h) && !b.down;
             healthy += usize::from(ok);
             self.eligible[i] = ok && b.weight > 0;
             self.weights[i] = s.effective_weight(b, now_ms, h);
@@ -218,12 +220,14 @@ impl Router {
                 valid_until = valid_until.min(now_ms.saturating_add(1));
             }
         }
-        let n = self.config.backends.len();
+        // Nodes taken down by the operator count for neither side of the
+        // panic threshold, and stay out in panic mode too.
+        let n = self.config.backends.iter().filter(|b| !b.down).count();
         let panic =
             (healthy as f64) < h.panic_threshold * n as f64 || !self.eligible.iter().any(|&e| e);
         if panic {
             for (e, b) in self.eligible.iter_mut().zip(&self.config.backends) {
-                *e = b.weight > 0;
+                *e = b.weight > 0 && !b.down;
             }
         }
         // Eligibility or weights may have changed: indexing selectors compare.

@@ -22,6 +22,7 @@ fn backends(ids: &[u16], weights: &[u32]) -> Vec<Backend> {
             weight: w,
             capacity: 100,
             link: Default::default(),
+            down: false,
         })
         .collect()
 }

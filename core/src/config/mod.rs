@@ -74,6 +74,10 @@ pub struct Backend {
     pub capacity: u32,
     /// The route from the edge to the node.
     pub link: Link,
+    /// Out of rotation (nginx `down`): never picked, not even in panic mode,
+    /// and its sessions move; hash tables still count it, so no other
+    /// client's mapping changes.
+    pub down: bool,
 }
 
 /// Route metrics used by RFWS.

@@ -64,6 +64,7 @@ pub struct RawBackend {
     pub weight: Option<u32>,
     pub capacity: Option<u32>,
     pub link: Option<RawLink>,
+    pub down: Option<bool>,
 }
 
 /// `backends[i].link`: the route from the edge to the node.

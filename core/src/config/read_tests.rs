@@ -187,7 +187,7 @@ fn errors_read_well() {
     assert_eq!(
         e("{\"backends\": [\n  {\"name\": \"a\"},\n  {\"wieght\": 2}\n]}"),
         "backends[1].wieght: unknown field `wieght`, expected one of `name`, `address`, \
-         `url`, `weight`, `capacity`, `link` at line 3 column 11"
+         `url`, `weight`, `capacity`, `link`, `down` at line 3 column 11"
     );
     assert_eq!(
         e(r#"{"client": {"trusted_hops": 300}}"#),

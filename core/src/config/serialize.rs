@@ -72,6 +72,7 @@ fn backend(b: &Backend) -> Value {
         "address": b.address.to_string(),
         "weight": b.weight,
         "capacity": b.capacity,
+        "down": b.down,
         "link": {
             "bandwidth_mbps": b.link.bandwidth_mbps,
             "hops": b.link.hops,

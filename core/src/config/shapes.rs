@@ -88,6 +88,7 @@ shape!(BACKEND, "RawBackend", [
     "weight": Kind::U32,
     "capacity": Kind::U32,
     "link": Kind::Struct(&LINK),
+    "down": Kind::Bool,
 ]);
 shape!(LINK, "RawLink", [
     "bandwidth_mbps": Kind::F64,
@@ -206,6 +207,7 @@ fn backend(mut f: Fields) -> RawBackend {
             delay_ms: at(&mut l, 2),
             residual_mbps: at(&mut l, 3),
         }),
+        down: at(&mut f, 6),
     }
 }
 

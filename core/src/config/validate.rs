@@ -227,7 +227,14 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
             weight,
             capacity,
             link: link(&at("link"), b.link.unwrap_or_default())?,
+            down: b.down.unwrap_or(false),
         });
+    }
+    if out.iter().all(|b| b.down) {
+        return Err(ConfigError::new(
+            "backends",
+            "every backend is down: at least one must be up",
+        ));
     }
     if out.iter().all(|b| b.weight == 0) {
         return Err(ConfigError::new(

@@ -28,6 +28,7 @@ fn backends(names: &[&str]) -> Vec<Backend> {
             weight: 1,
             capacity: 100,
             link: Default::default(),
+            down: false,
         })
         .collect()
 }

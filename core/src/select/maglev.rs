@@ -290,6 +290,7 @@ mod tests {
                 weight: w,
                 capacity: 100,
                 link: Default::default(),
+                down: false,
             })
             .collect()
     }

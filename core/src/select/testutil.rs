@@ -18,6 +18,7 @@ pub(crate) fn lettered(weights: &[u32]) -> Vec<Backend> {
             weight,
             capacity: 100,
             link: Link::default(),
+            down: false,
         })
         .collect()
 }
@@ -50,6 +51,7 @@ impl Fixture {
                 weight,
                 capacity: 100,
                 link: Link::default(),
+                down: false,
             })
             .collect();
         Fixture {

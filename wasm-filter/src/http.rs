@@ -144,7 +144,7 @@ impl EdgepickHttp {
                 let primary = ticket.primary();
                 // The client goes to the node itself: nothing in flight here.
                 let set_cookie = s.plugin.router.set_cookie(&ticket, primary, None, now);
-                s.plugin.abandon(ticket);
+                s.plugin.router.abandon(ticket);
                 let Some(primary) = primary else {
                     return self.reply(503, vec![], Some(b"edgepick: no backend available\n"));
                 };
@@ -218,7 +218,7 @@ impl EdgepickHttp {
         let served = self.served(s);
         let latency_ms = self.headers_ms.map(|t| ticket.latency_ms(t));
         let o = outcome(observed, latency_ms, self.body_bytes, self.load);
-        let a = s.plugin.finish(ticket, served, o.as_ref(), now);
+        let a = s.plugin.router.finish(ticket, served, o.as_ref(), now);
         for (i, failure) in a.passive() {
             s.passive(i, failure, now);
         }
@@ -239,7 +239,7 @@ impl Drop for EdgepickHttp {
             return;
         };
         if let Ok(mut s) = worker.try_borrow_mut() {
-            s.plugin.abandon(ticket);
+            s.plugin.router.abandon(ticket);
         }
     }
 }

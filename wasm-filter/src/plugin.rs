@@ -6,7 +6,7 @@
 use crate::shared::{acquire_lease, update_health, Keys, Store, StoreError};
 use crate::sync::{Flip, SharedView, StatIds, SYNC_MS};
 use edgepick_core::health::{HealthSnapshot, Transition};
-use edgepick_core::{Attribution, Config, Outcome, Request, Router, SplitMix64, Ticket};
+use edgepick_core::{Config, Request, Router, SplitMix64, Ticket};
 
 /// Lease time-to-live for `tick_ms`: three ticks, at least one second, so one
 /// late tick never hands probing over.
@@ -139,28 +139,12 @@ impl Plugin {
         self.view.pull(store, &mut self.router, now_ms, inflight)
     }
 
-    /// Pick for `req`. The ticket holds an in-flight count on the primary
-    /// in this worker's router until [`Plugin::finish`] or
-    /// [`Plugin::abandon`]; the other workers see it after the next sync.
+    /// Pick for `req` with this worker's random stream. The ticket holds an
+    /// in-flight count on the primary in this worker's router until
+    /// [`Router::finish`] or [`Router::abandon`]; the other workers see it
+    /// after the next sync.
     pub fn pick(&mut self, req: &Request<'_>, now_ms: u64) -> Ticket {
         self.router.pick(req, now_ms, &mut self.rng)
-    }
-
-    /// Close `ticket`: the router's accounting ([`Router::finish`]).
-    /// Returns the passive observations to publish.
-    pub fn finish(
-        &mut self,
-        ticket: Ticket,
-        served: Option<usize>,
-        outcome: Option<&Outcome>,
-        now_ms: u64,
-    ) -> Attribution {
-        self.router.finish(ticket, served, outcome, now_ms)
-    }
-
-    /// Close `ticket` with nothing to account but its in-flight count.
-    pub fn abandon(&mut self, ticket: Ticket) {
-        self.router.abandon(ticket);
     }
 
     /// After writing the health record: tell the other workers to re-read it.

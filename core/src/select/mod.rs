@@ -8,25 +8,26 @@
 
 mod changes;
 /// The [`Selector`] notifications of a selector whose optional `index`
-/// field keeps its order: each is passed on to the index (`None`: the
-/// selector scans, nothing to keep).
+/// field keeps its order: each is recorded in the index's
+/// [`changes::Changes`] and applied at the next pick (`None`: the selector
+/// scans, nothing to keep).
 macro_rules! forward_to_index {
     () => {
         fn changed(&mut self, i: usize) {
             if let Some(ix) = &mut self.index {
-                ix.changed(i);
+                ix.changes.changed(i);
             }
         }
 
         fn reweighed(&mut self) {
             if let Some(ix) = &mut self.index {
-                ix.reweighed();
+                ix.changes.reweighed();
             }
         }
 
         fn resync(&mut self) {
             if let Some(ix) = &mut self.index {
-                ix.resync();
+                ix.changes.resync();
             }
         }
     };

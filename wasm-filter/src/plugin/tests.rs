@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::shared::mem_store::MemStore;
-use edgepick_core::Decision;
+use edgepick_core::{Decision, Outcome};
 
 const CFG: &str = r#"{
   "algorithm": {"name": "round_robin"},
@@ -38,9 +38,9 @@ fn inflight_is_shared_between_workers_on_sync() {
         status: Some(200),
         ..Outcome::default()
     };
-    let a = w1.finish(t1, Some(1), Some(&ok), 1);
+    let a = w1.router.finish(t1, Some(1), Some(&ok), 1);
     assert_eq!(a.passive().collect::<Vec<_>>(), [(0, true), (1, false)]);
-    w2.abandon(t2);
+    w2.router.abandon(t2);
     w1.sync(&s, 2);
     w2.sync(&s, 2);
     assert_eq!((s.stat("in.a"), s.stat("in.b")), (0, 0));
@@ -97,7 +97,7 @@ fn passive_failures_from_two_workers_add_up() {
     for _ in 0..3 {
         let t = w1.pick(&Request::default(), 12);
         assert_eq!(t.primary(), Some(0));
-        w1.abandon(t);
+        w1.router.abandon(t);
     }
     // A success anywhere brings it back (and starts slow start).
     w2.sync(&s, 20);
@@ -153,7 +153,7 @@ fn heartbeat_verdicts_reach_other_workers() {
     assert!(other.router.states()[1].health.faulty);
     let t = other.pick(&Request::default(), 302);
     assert_eq!(t.ranked()[0], 0);
-    other.abandon(t);
+    other.router.abandon(t);
     // b comes back: two heartbeats inside the window.
     for t in [400, 500] {
         prober.heartbeat(0, t);
@@ -193,15 +193,15 @@ fn without_stats_a_retried_or_aborted_request_still_releases_its_count() {
     let t = w.pick(&Request::default(), 0);
     let fallback = t.ranked()[1];
     assert_eq!(inflight(&w).iter().sum::<u32>(), 1);
-    w.finish(t, Some(fallback), Some(&ok), 1);
+    w.router.finish(t, Some(fallback), Some(&ok), 1);
     assert_eq!(inflight(&w), [0, 0]);
     // Aborted: nothing observed.
     let t = w.pick(&Request::default(), 2);
-    w.finish(t, Some(fallback), None, 3);
+    w.router.finish(t, Some(fallback), None, 3);
     // Served by a node outside the list, and never answered at all.
     let t = w.pick(&Request::default(), 4);
-    w.finish(t, None, Some(&ok), 5);
+    w.router.finish(t, None, Some(&ok), 5);
     let t = w.pick(&Request::default(), 6);
-    w.abandon(t);
+    w.router.abandon(t);
     assert_eq!(inflight(&w), [0, 0]);
 }

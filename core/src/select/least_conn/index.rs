@@ -29,7 +29,8 @@ impl Rank for Load {
 pub(super) struct Index {
     tree: Tourney<Load>,
     /// What to re-key at the next pick.
-    changes: Changes,
+    /// What changed since the last pick (the selector's notifications).
+    pub(in crate::select) changes: Changes,
     /// Per leaf: present with a weight that is not [`exact_weight`].
     inexact: Vec<bool>,
     /// How many leaves are.
@@ -48,21 +49,6 @@ fn is_inexact(l: &Option<Load>) -> bool {
 }
 
 impl Index {
-    /// Backend `i` changed: re-score it at the next pick.
-    pub fn changed(&mut self, i: usize) {
-        self.changes.changed(i);
-    }
-
-    /// Eligibility or weights may have changed: compare at the next pick.
-    pub fn reweighed(&mut self) {
-        self.changes.reweighed();
-    }
-
-    /// Anything may have changed: rebuild at the next pick.
-    pub fn resync(&mut self) {
-        self.changes.resync();
-    }
-
     /// True when the tree can answer exactly (every eligible weight exact).
     pub fn exact(&self) -> bool {
         self.inexact_count == 0

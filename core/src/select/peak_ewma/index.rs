@@ -65,7 +65,8 @@ pub(super) struct Index {
     measured: BTreeSet<(u64, usize)>,
     places: Vec<Place>,
     /// What to re-key at the next pick.
-    changes: Changes,
+    /// What changed since the last pick (the selector's notifications).
+    pub(in crate::select) changes: Changes,
     /// The time `s` is measured from.
     base: u64,
     /// The latest sample time keyed (never lowered).
@@ -75,21 +76,6 @@ pub(super) struct Index {
 }
 
 impl Index {
-    /// Backend `i` changed: re-key it at the next pick.
-    pub fn changed(&mut self, i: usize) {
-        self.changes.changed(i);
-    }
-
-    /// Eligibility may have changed: compare at the next pick.
-    pub fn reweighed(&mut self) {
-        self.changes.reweighed();
-    }
-
-    /// Anything may have changed: rebuild at the next pick.
-    pub fn resync(&mut self) {
-        self.changes.resync();
-    }
-
     fn place(&mut self, sel: &LeastResponseTime, c: &Candidates<'_>, i: usize) -> Place {
         if !c.eligible[i] {
             return Place::Out;

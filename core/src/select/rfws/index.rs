@@ -82,7 +82,8 @@ pub(super) struct Index {
     /// Each backend's place, as scored last.
     slots: Vec<Slot>,
     /// What to re-score at the next pick.
-    changes: Changes,
+    /// What changed since the last pick (the selector's notifications).
+    pub(in crate::select) changes: Changes,
     /// When load reports go stale: (first stale instant, backend).
     expiries: BinaryHeap<Reverse<(u64, usize)>>,
     /// The instant queued for each backend, or [`NEVER`].
@@ -134,21 +135,6 @@ impl IndexOrder {
 }
 
 impl Index {
-    /// Backend `i` changed: re-score it at the next pick.
-    pub fn changed(&mut self, i: usize) {
-        self.changes.changed(i);
-    }
-
-    /// Eligibility or weights may have changed: compare at the next pick.
-    pub fn reweighed(&mut self) {
-        self.changes.reweighed();
-    }
-
-    /// Anything may have changed: rebuild at the next pick.
-    pub fn resync(&mut self) {
-        self.changes.resync();
-    }
-
     /// Bring the sets up to date with `c`.
     pub fn update(&mut self, c: &Candidates<'_>, routes: &mut [Route], threshold: f64) {
         if c.now_ms < self.last_now {

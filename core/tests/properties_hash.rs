@@ -168,6 +168,7 @@ fn cookie_cfg(keys: Vec<String>, max_age_s: u64) -> Cookie {
     Cookie {
         name: "edgepick".into(),
         keys: keys.into_iter().map(String::into_bytes).collect(),
+        keys_env: Vec::new(),
         max_age_s,
         path: "/".into(),
         same_site: SameSite::Lax,

@@ -16,26 +16,6 @@ pub const ORCA_HEADER: &str = "endpoint-load-metrics";
 /// Plain load report response header.
 pub const LOAD_HEADER: &str = "x-edgepick-load";
 
-/// The `Cookie` header without cookie `name` (HAProxy `cookie … indirect`: the
-/// backend never sees the balancer's cookie). `None` when nothing is left.
-/// Returns the header unchanged (as `Some`) when it has no such cookie.
-pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
-    let kept: Vec<&str> = header
-        .split(';')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .filter(|p| p.split_once('=').map_or(p.trim(), |(k, _)| k.trim()) != name)
-        .collect();
-    (!kept.is_empty()).then(|| kept.join("; "))
-}
-
-/// Whether the `Cookie` header carries cookie `name`.
-pub fn has_cookie(header: &str, name: &str) -> bool {
-    header
-        .split(';')
-        .any(|p| p.split_once('=').is_some_and(|(k, _)| k.trim() == name))
-}
-
 /// Redirect target: the node's public base URL (or `http://<address>`) plus
 /// the original path and query. A path that is not origin-form becomes `/`.
 pub fn redirect_location(base: Option<&str>, address: &SocketAddr, path: &str) -> String {
@@ -68,20 +48,6 @@ pub fn text(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strips_only_the_named_cookie() {
-        assert_eq!(
-            strip_cookie("a=1; ep=v1.x.y.z; b=2", "ep").as_deref(),
-            Some("a=1; b=2")
-        );
-        assert_eq!(strip_cookie("ep=v1", "ep"), None);
-        assert_eq!(strip_cookie("epx=1;ep=2", "ep").as_deref(), Some("epx=1"));
-        assert_eq!(strip_cookie(" a=1 ;; b ", "ep").as_deref(), Some("a=1; b"));
-        assert_eq!(strip_cookie("ep=1; ep=2", "ep"), None, "duplicates go too");
-        assert!(has_cookie("a=1; ep=2", "ep"));
-        assert!(!has_cookie("a=1; epx=2", "ep"));
-    }
 
     #[test]
     fn redirect_keeps_path_and_query() {

@@ -50,6 +50,30 @@ pub fn header(map: MapType, name: &str) -> Option<String> {
         .map(|b| crate::headers::text(&b))
 }
 
+/// Every value of header `name` (lower-case), in order: one read of the
+/// whole map, since `proxy_get_header_map_value` gives only the first.
+pub fn header_lines(map: MapType, name: &str) -> crate::cookies::CookieLines {
+    hostcalls::get_map_bytes(map)
+        .map(|pairs| crate::cookies::CookieLines::from_pairs(&pairs, name))
+        .unwrap_or_default()
+}
+
+/// Replace every value of header `name` with `lines` (none: remove it).
+pub fn set_header_lines(map: MapType, name: &str, lines: &[Vec<u8>]) {
+    match lines {
+        [] => set_header(map, name, None),
+        [one] => {
+            let _ = hostcalls::set_map_value_bytes(map, name, Some(one));
+        }
+        many => {
+            set_header(map, name, None);
+            for l in many {
+                let _ = hostcalls::add_map_value_bytes(map, name, l);
+            }
+        }
+    }
+}
+
 /// Set (replace) or remove a header.
 pub fn set_header(map: MapType, name: &str, value: Option<&str>) {
     let _ = hostcalls::set_map_value(map, name, value);

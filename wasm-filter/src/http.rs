@@ -2,6 +2,7 @@
 //! (or answer 302 in redirect mode), set the session cookie and read load
 //! reports on response headers, account the outcome at the end of the stream.
 
+use crate::cookies::CookieLines;
 use crate::headers::{
     self, ATTEMPT_COUNT_HEADER, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORCA_HEADER,
 };
@@ -67,7 +68,12 @@ impl EdgepickHttp {
         // Each read that returns data costs a hostcall plus a call back into
         // this VM's allocator: read only what this configuration uses.
         let needs = s.needs;
-        let cookie = needs.cookie.then(|| host::header(REQ, "cookie")).flatten();
+        let cookie_lines = if needs.cookie {
+            host::header_lines(REQ, "cookie")
+        } else {
+            CookieLines::default()
+        };
+        let cookie = cookie_lines.joined();
         let path = (needs.path || log::enabled(log::Level::Debug))
             .then(|| host::header(REQ, ":path"))
             .flatten()
@@ -129,12 +135,9 @@ impl EdgepickHttp {
                     }
                     None => host::set_header(REQ, DESTINATION_HEADER, None),
                 }
-                if let (Some(c), Some(h)) =
-                    (cfg.cookie.as_ref().filter(|c| c.strip), cookie.as_deref())
-                {
-                    if headers::has_cookie(h, &c.name) {
-                        let rest = headers::strip_cookie(h, &c.name);
-                        host::set_header(REQ, "cookie", rest.as_deref());
+                if let Some(c) = cfg.cookie.as_ref().filter(|c| c.strip) {
+                    if let Some(rest) = cookie_lines.without(&c.name) {
+                        host::set_header_lines(REQ, "cookie", &rest);
                     }
                 }
                 self.ticket = Some(ticket);

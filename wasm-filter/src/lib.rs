@@ -71,15 +71,16 @@
 //! core's window decides `W_F`.
 //!
 //! ## Pure pieces
-//! [`headers`], [`outcome`], [`shared`], [`sync`], [`plugin`] and [`metrics`]
+//! [`cookies`], [`headers`], [`outcome`], [`shared`], [`sync`], [`plugin`] and [`metrics`]
 //! hold the logic and run natively under `cargo test -p edgepick-filter`;
 //! [`root`], [`worker`], [`http`] and [`host`] are Envoy I/O.
 //!
 //! ```
-//! use edgepick_filter::headers::strip_cookie;
-//! assert_eq!(strip_cookie("a=1; edgepick=v1.x; b=2", "edgepick").as_deref(), Some("a=1; b=2"));
+//! use edgepick_filter::cookies::strip_cookie;
+//! assert_eq!(strip_cookie(b"a=1; edgepick=v1.x; b=2", "edgepick").unwrap(), b"a=1; b=2");
 //! ```
 
+pub mod cookies;
 pub mod headers;
 pub mod host;
 pub mod http;

@@ -46,7 +46,9 @@ impl EdgepickRoot {
     }
 
     fn configure(&mut self, bytes: &[u8]) -> Result<(), edgepick_core::ConfigError> {
-        let config = Config::from_json_bytes(bytes)?;
+        // `cookie.keys_env` names variables of the VM's environment (Envoy's
+        // `vm_config.environment_variables`, seen through WASI `environ_get`).
+        let config = Config::from_json_env(bytes, &|name| std::env::var(name).ok())?;
         let name = host::property_str(&["plugin_name"]).unwrap_or_default();
         let seed = crate::seed::seed(host::now_nanos(), self.context_id);
         let metrics: Vec<BackendMetrics> = config

@@ -271,6 +271,9 @@ pub struct Cookie {
     pub name: String,
     /// HMAC-SHA256 keys, newest first: sign with the first, verify with any.
     pub keys: Vec<Vec<u8>>,
+    /// Where the keys came from when not inline: the environment variables
+    /// named by `keys_env`, newest first (serialised instead of the keys).
+    pub keys_env: Vec<String>,
     /// Lifetime, seconds.
     pub max_age_s: u64,
     /// `Path` attribute.
@@ -321,9 +324,20 @@ impl Config {
     }
 
     /// Parse and validate a JSON document given as bytes (UTF-8 checked).
+    /// `cookie.keys_env` finds no variable here: see [`Config::from_json_env`].
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Config, ConfigError> {
+        Self::from_json_env(bytes, &|_| None)
+    }
+
+    /// [`Config::from_json_bytes`], reading the cookie keys named by
+    /// `cookie.keys_env` through `env` (the filter passes the VM's
+    /// environment: Envoy's `vm_config.environment_variables`).
+    pub fn from_json_env(
+        bytes: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let raw = validate::parse_raw(bytes)?;
-        validate::validate(raw)
+        validate::validate(raw, env)
     }
 
     /// Serialise back to the JSON document format (round-trips through [`Config::from_json`]).

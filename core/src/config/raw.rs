@@ -112,6 +112,7 @@ pub struct RawCookie {
     pub secure: Option<bool>,
     pub http_only: Option<bool>,
     pub strip: Option<bool>,
+    pub keys_env: Option<Vec<String>>,
 }
 
 /// `client`.

@@ -235,6 +235,7 @@ fn value() -> impl Strategy<Value = String> {
         "hops",
         "bandwidth_mbps",
         "keys",
+        "keys_env",
         "heartbeat",
         "path",
         "max_fails",

@@ -106,14 +106,25 @@ fn health(h: &Health) -> Value {
 }
 
 fn cookie(c: &Cookie) -> Value {
-    json!({
+    let mut v = json!({
         "name": c.name,
-        "keys": c.keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect::<Vec<_>>(),
         "max_age_s": c.max_age_s,
         "path": c.path,
         "same_site": match c.same_site { SameSite::Strict => "Strict", SameSite::Lax => "Lax", SameSite::None => "None" },
         "secure": c.secure,
         "http_only": c.http_only,
         "strip": c.strip,
-    })
+    });
+    // Keys from the environment stay there: only their names are written.
+    if c.keys_env.is_empty() {
+        let keys: Vec<String> = c
+            .keys
+            .iter()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        v["keys"] = json!(keys);
+    } else {
+        v["keys_env"] = json!(c.keys_env);
+    }
+    v
 }

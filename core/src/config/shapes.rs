@@ -120,6 +120,7 @@ shape!(COOKIE, "RawCookie", [
     "secure": Kind::Bool,
     "http_only": Kind::Bool,
     "strip": Kind::Bool,
+    "keys_env": Kind::Strs,
 ]);
 shape!(CLIENT, "RawClient", ["trusted_hops": Kind::U8]);
 
@@ -238,5 +239,6 @@ fn cookie(mut f: Fields) -> RawCookie {
         secure: at(&mut f, 5),
         http_only: at(&mut f, 6),
         strip: at(&mut f, 7),
+        keys_env: at(&mut f, 8),
     }
 }

@@ -40,7 +40,7 @@ pub(super) fn parse_raw(bytes: &[u8]) -> Result<RawConfig> {
     super::read::from_str(text)
 }
 
-pub(super) fn validate(raw: RawConfig) -> Result<Config> {
+pub(super) fn validate(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
     if let Some(v) = raw.version {
         if v != 1 {
             return Err(ConfigError::new(
@@ -78,7 +78,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config> {
         }
     }
     let health = health(raw.health.unwrap_or_default(), backends.len())?;
-    let cookie = raw.cookie.map(cookie).transpose()?;
+    let cookie = raw.cookie.map(|c| cookie(c, env)).transpose()?;
     let fallbacks = raw.fallbacks.unwrap_or(2);
     if fallbacks > MAX_FALLBACKS {
         return Err(ConfigError::new(

@@ -112,7 +112,84 @@ fn heartbeat(raw: RawHeartbeat, backends: usize) -> Result<Heartbeat> {
     })
 }
 
-pub(super) fn cookie(raw: RawCookie) -> Result<Cookie> {
+/// The signing keys: inline (`keys`) or read from the VM's environment
+/// variables named by `keys_env`, never both. A key's bytes are never put in
+/// an error message.
+fn cookie_keys(
+    keys: Option<Vec<String>>,
+    keys_env: Option<Vec<String>>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let from_env = keys_env.is_some();
+    let (keys, names) = match (keys, keys_env) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "cookie.keys_env",
+                "give the keys inline (keys) or by environment variable (keys_env), not both",
+            ))
+        }
+        (_, Some(names)) => {
+            let mut keys = Vec::with_capacity(names.len());
+            for (i, n) in names.iter().enumerate() {
+                let field = format!("cookie.keys_env[{i}]");
+                let valid = !n.is_empty() && n.bytes().all(|c| c.is_ascii_graphic() && c != b'=');
+                if !valid {
+                    return Err(ConfigError::new(
+                        field,
+                        format!("{n:?} is not an environment variable name"),
+                    ));
+                }
+                let key = env(n).ok_or_else(|| {
+                    ConfigError::new(
+                        &field,
+                        format!(
+                            "environment variable {n} is not set in the VM \
+                             (Envoy: vm_config.environment_variables)"
+                        ),
+                    )
+                })?;
+                if key.len() < MIN_KEY_LEN {
+                    return Err(ConfigError::new(
+                        field,
+                        format!(
+                            "the key in {n} is {} bytes; at least {MIN_KEY_LEN} are required",
+                            key.len()
+                        ),
+                    ));
+                }
+                keys.push(key);
+            }
+            (keys, names)
+        }
+        (keys, None) => (keys.unwrap_or_default(), Vec::new()),
+    };
+    if keys.is_empty() {
+        return Err(ConfigError::new(
+            if from_env {
+                "cookie.keys_env"
+            } else {
+                "cookie.keys"
+            },
+            "at least one signing key is required",
+        ));
+    }
+    if !from_env {
+        for (i, k) in keys.iter().enumerate() {
+            if k.len() < MIN_KEY_LEN {
+                return Err(ConfigError::new(
+                    format!("cookie.keys[{i}]"),
+                    format!(
+                        "key is {} bytes; at least {MIN_KEY_LEN} are required",
+                        k.len()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((keys, names))
+}
+
+pub(super) fn cookie(raw: RawCookie, env: &dyn Fn(&str) -> Option<String>) -> Result<Cookie> {
     let name = raw.name.unwrap_or_else(|| "edgepick".to_string());
     let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
     if name.is_empty() || !name.bytes().all(token) {
@@ -121,24 +198,7 @@ pub(super) fn cookie(raw: RawCookie) -> Result<Cookie> {
             format!("{name:?} is not a valid cookie name"),
         ));
     }
-    let keys = raw.keys.unwrap_or_default();
-    if keys.is_empty() {
-        return Err(ConfigError::new(
-            "cookie.keys",
-            "at least one signing key is required",
-        ));
-    }
-    for (i, k) in keys.iter().enumerate() {
-        if k.len() < MIN_KEY_LEN {
-            return Err(ConfigError::new(
-                format!("cookie.keys[{i}]"),
-                format!(
-                    "key is {} bytes; at least {MIN_KEY_LEN} are required",
-                    k.len()
-                ),
-            ));
-        }
-    }
+    let (keys, keys_env) = cookie_keys(raw.keys, raw.keys_env, env)?;
     let path = raw.path.unwrap_or_else(|| "/".to_string());
     if !path.starts_with('/') || path.bytes().any(|c| c == b';' || c.is_ascii_control()) {
         return Err(ConfigError::new(
@@ -174,6 +234,7 @@ pub(super) fn cookie(raw: RawCookie) -> Result<Cookie> {
     Ok(Cookie {
         name,
         keys: keys.into_iter().map(String::into_bytes).collect(),
+        keys_env,
         max_age_s,
         path,
         same_site,

@@ -8,6 +8,7 @@ fn cfg(keys: &[&str]) -> Cookie {
     Cookie {
         name: "edgepick".into(),
         keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
+        keys_env: Vec::new(),
         max_age_s: 3600,
         path: "/".into(),
         same_site: SameSite::Lax,

@@ -38,6 +38,8 @@ pub struct ListenerSpec {
     pub port: u16,
     /// The filter's JSON configuration; None runs no wasm filter on this listener.
     pub filter_config: Option<String>,
+    /// The filter VM's environment (`vm_config.environment_variables.key_values`).
+    pub vm_env: Vec<(String, String)>,
 }
 
 /// Everything the bootstrap depends on.
@@ -87,6 +89,7 @@ fn trusted_hops(config_json: &str) -> u64 {
 fn wasm_filter(
     mut filter: Value,
     wasm: &Path,
+    l: &ListenerSpec,
     config: &str,
     index: usize,
     fail_open: bool,
@@ -100,6 +103,19 @@ fn wasm_filter(
     c["fail_open"] = json!(fail_open);
     *at(c, "/configuration/value")? = json!(config);
     *at(c, "/vm_config/code/local/filename")? = json!(wasm.display().to_string());
+    if !l.vm_env.is_empty() {
+        let env: serde_json::Map<String, Value> = l
+            .vm_env
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        // Beside the shipped `host_env_keys`, as a control plane would send them.
+        let vars = &mut at(c, "/vm_config")?["environment_variables"];
+        if !vars.is_object() {
+            *vars = json!({});
+        }
+        vars["key_values"] = json!(env);
+    }
     Ok(filter)
 }
 
@@ -138,7 +154,7 @@ pub fn listener(
     if let (Some(cfg), Some(wasm)) = (&l.filter_config, spec.wasm) {
         filters.insert(
             wasm_at,
-            wasm_filter(shipped_filter, wasm, cfg, index, spec.fail_open)?,
+            wasm_filter(shipped_filter, wasm, l, cfg, index, spec.fail_open)?,
         );
     }
     Ok(v)

@@ -59,6 +59,9 @@ pub fn config_addresses(config_json: &str) -> Vec<SocketAddr> {
         .collect()
 }
 
+/// A filter VM's environment variables (name, value).
+pub type VmEnv<'a> = &'a [(&'a str, &'a str)];
+
 impl EnvoyBuilder {
     /// One listener running filter `wasm` with `config_json`; the cluster holds
     /// the configuration's backend addresses.
@@ -77,6 +80,7 @@ impl EnvoyBuilder {
             listeners: vec![ListenerSpec {
                 port: 0,
                 filter_config: None,
+                vm_env: Vec::new(),
             }],
             endpoints: endpoints.to_vec(),
             concurrency: 1,
@@ -120,6 +124,7 @@ impl EnvoyBuilder {
         self.listeners.push(ListenerSpec {
             port: 0,
             filter_config: config_json.map(str::to_string),
+            vm_env: Vec::new(),
         });
         self
     }
@@ -269,15 +274,29 @@ impl Envoy {
         &mut self,
         configs: &[Option<&str>],
     ) -> anyhow::Result<Vec<SocketAddr>> {
+        let with_env: Vec<_> = configs.iter().map(|c| (*c, &[][..])).collect();
+        self.set_dynamic_listeners_env(&with_env)
+    }
+
+    /// [`Envoy::set_dynamic_listeners`], each filter VM with its own
+    /// environment (`vm_config.environment_variables`).
+    pub fn set_dynamic_listeners_env(
+        &mut self,
+        configs: &[(Option<&str>, VmEnv<'_>)],
+    ) -> anyhow::Result<Vec<SocketAddr>> {
         let Some(lds) = self.lds.clone() else {
             bail!("Envoy was started without dynamic_listeners()")
         };
         let specs = configs
             .iter()
-            .map(|c| {
+            .map(|(c, env)| {
                 Ok(ListenerSpec {
                     port: free_port()?,
                     filter_config: c.map(str::to_string),
+                    vm_env: env
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
                 })
             })
             .collect::<std::io::Result<Vec<_>>>()?;

@@ -144,21 +144,27 @@ impl Client {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         req.push_str("\r\n");
+        self.request_raw(req.as_bytes(), method == "HEAD")
+    }
+
+    /// Send `raw` (a whole request, as bytes: repeated or non-UTF-8 headers
+    /// included) and read the response, with [`Client::request`]'s retry.
+    pub fn request_raw(&mut self, raw: &[u8], head: bool) -> io::Result<Response> {
         let reused = self.conn.is_some();
-        match self.exchange(&req, method) {
+        match self.exchange(raw, head) {
             Err(e)
                 if reused
                     && e.kind() != io::ErrorKind::TimedOut
                     && e.kind() != io::ErrorKind::WouldBlock =>
             {
                 self.conn = None;
-                self.exchange(&req, method)
+                self.exchange(raw, head)
             }
             r => r,
         }
     }
 
-    fn exchange(&mut self, req: &str, method: &str) -> io::Result<Response> {
+    fn exchange(&mut self, req: &[u8], head: bool) -> io::Result<Response> {
         if self.conn.is_none() {
             self.conn = Some(BufReader::new(connect(
                 self.target,
@@ -170,8 +176,8 @@ impl Client {
         let conn = self.conn.as_mut().expect("connected above");
         let result = conn
             .get_mut()
-            .write_all(req.as_bytes())
-            .and_then(|_| read_response(conn, method == "HEAD"));
+            .write_all(req)
+            .and_then(|_| read_response(conn, head));
         match &result {
             Ok((_, keep)) if *keep => {}
             _ => self.conn = None,

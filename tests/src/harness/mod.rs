@@ -19,12 +19,14 @@
 
 pub mod backends;
 pub mod bootstrap;
+pub mod capture;
 pub mod envoy;
 pub mod http;
 pub mod stats;
 
 pub use backends::{set_backend_binary, Backend, BackendOptions, BackendStats};
 pub use bootstrap::DESTINATION_HEADER;
+pub use capture::Capture;
 pub use envoy::{Envoy, EnvoyBuilder};
 pub use http::{request_once, Client, Response};
 pub use stats::{Prometheus, Stats};

@@ -1,0 +1,173 @@
+//! The request's `Cookie` header lines, as bytes.
+//!
+//! HTTP/1.1 clients may send several `Cookie` lines, and HTTP/2 clients send
+//! one per cookie (RFC 9113 §8.2.3); Envoy keeps each as its own entry, and its
+//! `proxy_get_header_map_value` returns only the first. So the filter reads
+//! every line (one `proxy_get_header_map_pairs`), decides on all of them joined
+//! as one header, and strips the balancer's cookie line by line: every other
+//! cookie, and every line without the balancer's cookie, reaches the backend
+//! byte for byte, whatever bytes it holds (non-UTF-8 included).
+
+/// Every `Cookie` line of a request, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookieLines(pub Vec<Vec<u8>>);
+
+impl CookieLines {
+    /// The lines of header `name` (lower-case) among `pairs`.
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<[u8]>>(pairs: &[(K, V)], name: &str) -> Self {
+        CookieLines(
+            pairs
+                .iter()
+                .filter(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_ref().to_vec())
+                .collect(),
+        )
+    }
+
+    /// All lines as one header value (`; `-joined, as RFC 6265 §5.4 sends
+    /// them), for parsing. Invalid UTF-8 is replaced here only: the lines
+    /// themselves are never rewritten from this. `None` without lines.
+    pub fn joined(&self) -> Option<String> {
+        match self.0.as_slice() {
+            [] => None,
+            [one] => Some(String::from_utf8_lossy(one).into_owned()),
+            many => Some(
+                many.iter()
+                    .map(|l| String::from_utf8_lossy(l))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        }
+    }
+
+    /// The lines with cookie `name` removed (HAProxy `cookie … indirect`: the
+    /// backend never sees the balancer's cookie), or `None` when no line
+    /// carries it (nothing to rewrite). Lines left empty are dropped; the
+    /// others keep their bytes except the removed pairs and their separator.
+    pub fn without(&self, name: &str) -> Option<Vec<Vec<u8>>> {
+        if !self.0.iter().any(|l| has_cookie(l, name)) {
+            return None;
+        }
+        Some(
+            self.0
+                .iter()
+                .filter_map(|l| {
+                    if has_cookie(l, name) {
+                        strip_cookie(l, name)
+                    } else {
+                        Some(l.clone())
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
+fn is_ows(b: &u8) -> bool {
+    *b == b' ' || *b == b'\t'
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if !is_ows(first) {
+            break;
+        }
+        s = rest;
+    }
+    while let [rest @ .., last] = s {
+        if !is_ows(last) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+/// Whether pair `segment` (between `;`) is cookie `name`.
+fn is_named(segment: &[u8], name: &str) -> bool {
+    segment
+        .iter()
+        .position(|&b| b == b'=')
+        .is_some_and(|eq| trim(&segment[..eq]) == name.as_bytes())
+}
+
+/// Whether one `Cookie` line carries cookie `name`.
+pub fn has_cookie(line: &[u8], name: &str) -> bool {
+    line.split(|&b| b == b';').any(|s| is_named(s, name))
+}
+
+/// One `Cookie` line without cookie `name` (every pair of that name goes);
+/// `None` when nothing but separators is left. The kept pairs keep their
+/// bytes; the line's leading whitespace is dropped.
+pub fn strip_cookie(line: &[u8], name: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(line.len());
+    for segment in line.split(|&b| b == b';').filter(|s| !is_named(s, name)) {
+        if !out.is_empty() {
+            out.push(b';');
+        }
+        out.extend_from_slice(if out.is_empty() {
+            segment.trim_ascii_start()
+        } else {
+            segment
+        });
+    }
+    let left = out.iter().any(|b| !is_ows(b) && *b != b';');
+    left.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strip(line: &[u8]) -> Option<Vec<u8>> {
+        strip_cookie(line, "ep")
+    }
+
+    #[test]
+    fn strips_only_the_named_cookie_keeping_the_rest_byte_for_byte() {
+        assert_eq!(strip(b"a=1; ep=v1.x.y.z; b=2").unwrap(), b"a=1; b=2");
+        assert_eq!(strip(b"ep=v1; a=1").unwrap(), b"a=1");
+        assert_eq!(strip(b"ep=v1"), None);
+        assert_eq!(strip(b"ep=1; ep=2"), None, "duplicates go too");
+        assert_eq!(strip(b"epx=1;ep=2").unwrap(), b"epx=1");
+        assert_eq!(
+            strip(b"a=1 ;  b=\"q w\"; ep=2").unwrap(),
+            b"a=1 ;  b=\"q w\""
+        );
+        assert_eq!(
+            strip(b"a=\xff\xfe; ep=2; c=\x80").unwrap(),
+            b"a=\xff\xfe; c=\x80"
+        );
+        assert!(has_cookie(b"a=1; ep=2", "ep"));
+        assert!(has_cookie(b" ep =2", "ep"));
+        assert!(!has_cookie(b"a=1; epx=2", "ep"));
+        assert!(!has_cookie(b"a=ep=2", "ep"), "a value is not a name");
+    }
+
+    #[test]
+    fn every_line_is_read_and_only_balancer_lines_change() {
+        let pairs = [
+            (":path", b"/".to_vec()),
+            ("cookie", b"ep=v1.sig".to_vec()),
+            ("x-other", b"ep=1".to_vec()),
+            ("cookie", b"session=keep; t=\xff".to_vec()),
+        ];
+        let lines = CookieLines::from_pairs(&pairs, "cookie");
+        assert_eq!(lines.0.len(), 2);
+        assert_eq!(
+            lines.joined().unwrap(),
+            "ep=v1.sig; session=keep; t=\u{fffd}"
+        );
+        assert_eq!(
+            lines.without("ep").unwrap(),
+            vec![b"session=keep; t=\xff".to_vec()]
+        );
+        let other_order = CookieLines(vec![b"session=keep".to_vec(), b"a=1; ep=v".to_vec()]);
+        assert_eq!(
+            other_order.without("ep").unwrap(),
+            vec![b"session=keep".to_vec(), b"a=1".to_vec()]
+        );
+        assert_eq!(CookieLines(vec![b"a=1".to_vec()]).without("ep"), None);
+        assert_eq!(CookieLines::default().joined(), None);
+    }
+}

@@ -1,6 +1,7 @@
-//! The test backend behind `edgepick-backend`: a small HTTP/1.1 server (tiny_http,
-//! keep-alive, a pool of worker threads so a slow request never blocks others)
-//! that names itself in every response and can be told to misbehave.
+//! The test backend behind `edgepick-backend`: a small HTTP/1.1 server
+//! ([`crate::http_server`]: keep-alive, a thread per connection so a slow
+//! request never blocks others) that names itself in every response and can be
+//! told to misbehave.
 //!
 //! Every response carries
 //! * `x-served-by: NAME` and a body starting `served-by NAME`;
@@ -16,11 +17,11 @@
 //! `/__ctl/stats` → `{"name":…,"inflight":…,"served":…}`.
 //! `GET /health` always answers 200 at once.
 
-use std::net::SocketAddr;
+use crate::http_server::{serve, After, Request, Response};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tiny_http::{Header, Request, Response, Server};
 
 /// Command-line options of `edgepick-backend`.
 #[derive(Debug, Clone, clap::Parser)]
@@ -47,9 +48,6 @@ pub struct Options {
     /// In-flight requests that count as full load.
     #[arg(long, default_value_t = 100)]
     pub capacity: u32,
-    /// Worker threads.
-    #[arg(long, default_value_t = 64)]
-    pub threads: usize,
 }
 
 /// Live, adjustable behaviour shared by the worker threads.
@@ -74,8 +72,8 @@ fn load_micro(v: Option<f64>) -> u64 {
 
 /// Serve until `/__ctl/exit` or the process is killed.
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let server = Server::http(opts.addr).map_err(|e| anyhow::anyhow!("bind {}: {e}", opts.addr))?;
-    let server = Arc::new(server);
+    let listener =
+        TcpListener::bind(opts.addr).map_err(|e| anyhow::anyhow!("bind {}: {e}", opts.addr))?;
     let state = Arc::new(State {
         name: opts.name.clone(),
         capacity: opts.capacity.max(1),
@@ -85,25 +83,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         inflight: AtomicUsize::new(0),
         served: AtomicU64::new(0),
     });
-    let workers: Vec<_> = (0..opts.threads.max(1))
-        .map(|_| {
-            let (server, state) = (Arc::clone(&server), Arc::clone(&state));
-            std::thread::spawn(move || {
-                while let Ok(req) = server.recv() {
-                    handle(&state, req);
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
-    }
+    serve(listener, Arc::new(move |req: &Request| handle(&state, req)))?;
     Ok(())
-}
-
-fn header(name: &str, value: &str) -> Header {
-    // Names and values are ours and ASCII; an invalid one would be a bug here.
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("ASCII header")
 }
 
 fn query_param<'a>(url: &'a str, key: &str) -> Option<&'a str> {
@@ -114,17 +95,15 @@ fn query_param<'a>(url: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
-fn handle(state: &State, req: Request) {
-    let url = req.url().to_string();
+fn handle(state: &State, req: &Request) -> (Response, After) {
+    let url = req.url.as_str();
     let path = url.split('?').next().unwrap_or("");
     if let Some(cmd) = path.strip_prefix("/__ctl/") {
-        control(state, req, cmd, &url);
-        return;
+        return control(state, cmd, url);
     }
     if path == "/health" {
-        let _ = req
-            .respond(Response::from_string("ok\n").with_header(header("x-served-by", &state.name)));
-        return;
+        let ok = Response::text(200, "ok\n").with("x-served-by", &state.name);
+        return (ok, After::Continue);
     }
     let inflight = state.inflight.fetch_add(1, Ordering::SeqCst) + 1;
     let delay = state.delay_ms.load(Ordering::SeqCst);
@@ -138,27 +117,25 @@ fn handle(state: &State, req: Request) {
         fixed as f64 / 1e6
     };
     let received = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("x-gateway-destination-endpoint"))
-        .map_or_else(|| "-".to_string(), |h| h.value.to_string());
+        .header("x-gateway-destination-endpoint")
+        .unwrap_or("-")
+        .to_string();
     let fail = state.fail_status.load(Ordering::SeqCst);
     let status = if fail == 0 { 200 } else { fail };
     let body = format!("served-by {} status={status} path={url}\n", state.name);
-    let resp = Response::from_string(body)
-        .with_status_code(status)
-        .with_header(header("x-served-by", &state.name))
-        .with_header(header(
+    let resp = Response::text(status, body)
+        .with("x-served-by", &state.name)
+        .with(
             "endpoint-load-metrics",
-            &format!("TEXT cpu_utilization:{load:.4}"),
-        ))
-        .with_header(header("x-received-destination", &received));
+            format!("TEXT cpu_utilization:{load:.4}"),
+        )
+        .with("x-received-destination", received);
     state.served.fetch_add(1, Ordering::SeqCst);
     state.inflight.fetch_sub(1, Ordering::SeqCst);
-    let _ = req.respond(resp);
+    (resp, After::Continue)
 }
 
-fn control(state: &State, req: Request, cmd: &str, url: &str) {
+fn control(state: &State, cmd: &str, url: &str) -> (Response, After) {
     let mut exit = false;
     let reply = match cmd {
         "slow" => match query_param(url, "ms").and_then(|v| v.parse().ok()) {
@@ -204,11 +181,9 @@ fn control(state: &State, req: Request, cmd: &str, url: &str) {
         _ => Err("unknown control command"),
     };
     let resp = match reply {
-        Ok(text) => Response::from_string(text + "\n"),
-        Err(why) => Response::from_string(format!("{why}\n")).with_status_code(400),
+        Ok(text) => Response::text(200, text + "\n"),
+        Err(why) => Response::text(400, format!("{why}\n")),
     };
-    let _ = req.respond(resp.with_header(header("x-served-by", &state.name)));
-    if exit {
-        std::process::exit(0);
-    }
+    let after = if exit { After::Exit } else { After::Continue };
+    (resp.with("x-served-by", &state.name), after)
 }

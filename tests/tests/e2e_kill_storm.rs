@@ -6,11 +6,17 @@
 //! in flight lost 7.4 % of requests here; without the previous-hosts retry
 //! predicate 8 of 64,741 failed).
 //!
-//! The target is 0 failures. Over 10 runs (about 700,000 requests) one run lost
-//! one request (1 of 86,164, all three tries refused at connect) to a race not
-//! yet explained. The test therefore allows one failure per 20,000 requests, at
-//! most — four times the rate seen and well under the rates a missing setting
-//! causes — and prints every failure. Issue #14 keeps the 0 open.
+//! 0 failures. An earlier version of this test allowed one in 20,000: over
+//! 40 runs (2,825,622 requests) 7 requests failed, each after a try that
+//! reached a live, newly restarted backend on a fresh connection and got no
+//! answer (670 ms and 1,427 ms, until that backend was killed; Envoy's
+//! upstream log showed it). The test backend then used tiny_http; with its own
+//! thread-per-connection server (`edgepick_tests::http_server`) 40 runs
+//! (3,211,385 requests) lost none.
+//!
+//! The storm prints its kills and restarts (Unix ms); run it with
+//! `EDGEPICK_UPSTREAM_LOG=<file>` to log every upstream try Envoy makes and
+//! match a failure against them.
 
 mod common;
 
@@ -20,14 +26,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const MIN_REQUESTS: usize = 20_000;
-/// The failure rate tolerated for the unexplained race (see the module docs).
-const ALLOWED_ONE_IN: usize = 20_000;
 const SINGLE_KILLS: usize = 10;
 const DOUBLE_KILLS: usize = 2;
 /// How long a killed node stays down, and how long all run between kills.
 const DOWN: Duration = Duration::from_millis(400);
 const UP: Duration = Duration::from_millis(300);
 const CLIENTS: usize = 6;
+
+fn unix_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
 
 #[test]
 fn killing_and_restarting_nodes_under_load_fails_no_request() {
@@ -71,6 +81,7 @@ fn killing_and_restarting_nodes_under_load_fails_no_request() {
             };
             for &v in &victims {
                 bs[v].kill();
+                eprintln!("storm {} kill {v}", unix_ms());
             }
             std::thread::sleep(DOWN);
             // A failed restart ends the storm (and fails the test below)
@@ -79,6 +90,7 @@ fn killing_and_restarting_nodes_under_load_fails_no_request() {
                 restart_error = Some(format!("{e:#}"));
                 break;
             }
+            eprintln!("storm {} restarted {victims:?}", unix_ms());
             std::thread::sleep(UP);
             if victims.len() == 2 {
                 doubles += 1;
@@ -102,7 +114,7 @@ fn killing_and_restarting_nodes_under_load_fails_no_request() {
     assert!(n >= MIN_REQUESTS, "only {n} requests in {limit:?}");
     assert!(singles >= SINGLE_KILLS && doubles >= DOUBLE_KILLS);
     assert!(
-        failures.len() <= n / ALLOWED_ONE_IN,
+        failures.is_empty(),
         "{} of {n} client requests failed, e.g. {:?}",
         failures.len(),
         &failures[..failures.len().min(5)]

@@ -182,27 +182,10 @@ impl Backend {
     }
 
     /// Send `/__ctl/<cmd>` directly (not through Envoy).
-    ///
-    /// Control requests are idempotent; each try has a 1 s timeout and a
-    /// timed-out try is repeated (up to 5 tries): tiny_http, under a burst of
-    /// slow requests, occasionally leaves a fresh connection unanswered.
     pub fn control(&self, cmd: &str) -> anyhow::Result<Response> {
         let path = format!("/__ctl/{cmd}");
-        let mut tries = 0;
-        let r = loop {
-            tries += 1;
-            let mut c = Client::new(self.addr).timeout(Duration::from_secs(1));
-            match c.get_with(&path, &[("connection", "close")]) {
-                Ok(r) => break r,
-                Err(e)
-                    if tries < 5
-                        && matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) => {}
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let mut c = Client::new(self.addr).timeout(Duration::from_secs(5));
+        let r = c.get_with(&path, &[("connection", "close")])?;
         if r.status != 200 {
             bail!("control {cmd} on {}: {} {}", self.name, r.status, r.text());
         }

@@ -119,6 +119,32 @@ fn wasm_filter(
     Ok(filter)
 }
 
+/// With `EDGEPICK_UPSTREAM_LOG=<file>` set, the router logs every upstream
+/// try there (time, path, host, status, response flags, the filter's ranked
+/// list, connection id, duration): a debugging aid for the failover tests,
+/// off by default.
+fn upstream_log(filters: &mut [Value]) {
+    let Ok(path) = std::env::var("EDGEPICK_UPSTREAM_LOG") else {
+        return;
+    };
+    let format = "%START_TIME(%s.%3f)% %REQ(:PATH)% host=%UPSTREAM_HOST% \
+        code=%RESPONSE_CODE% flags=%RESPONSE_FLAGS% list=%REQ(X-GATEWAY-DESTINATION-ENDPOINT)% \
+        fail=%UPSTREAM_TRANSPORT_FAILURE_REASON% dur=%DURATION% cx=%UPSTREAM_CONNECTION_ID%\n";
+    if let Some(router) = filters
+        .iter_mut()
+        .find(|f| f["name"] == "envoy.filters.http.router")
+    {
+        router["typed_config"]["upstream_log"] = json!([{
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": path,
+                "log_format": { "text_format_source": { "inline_string": format } }
+            }
+        }]);
+    }
+}
+
 /// Listener number `index` (its name and the plugin name derive from it),
 /// made from the shipped file's first listener.
 pub fn listener(
@@ -150,6 +176,7 @@ pub fn listener(
         .iter()
         .position(|f| f["name"] == "envoy.filters.http.wasm")
         .ok_or_else(|| anyhow!("deploy/envoy.yaml has no envoy.filters.http.wasm filter"))?;
+    upstream_log(filters);
     let shipped_filter = filters.remove(wasm_at);
     if let (Some(cfg), Some(wasm)) = (&l.filter_config, spec.wasm) {
         filters.insert(

@@ -68,10 +68,10 @@ fn send(
     .expect("the request runs")
 }
 
-/// The in-flight gauges after the workers' next sync (the filter publishes
-/// its counts on the tick, not per request).
+/// The in-flight gauges after the workers' next publication (the filter
+/// publishes its counts on the tick, once a second, never per request).
 fn synced_inflight(host: &Host, vm: &mut Vm) -> Vec<i64> {
-    host.advance_ms(200);
+    host.advance_ms(1_100);
     vm.poll().expect("ticks run");
     inflight(host)
 }

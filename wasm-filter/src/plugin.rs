@@ -61,9 +61,9 @@ impl Plugin {
                 .map(|b| (b.name.as_str(), b.address.to_string())),
         );
         let n = config.backends.len();
-        let view = SharedView::new(&keys, n, ids);
         let mut rng = SplitMix64::new(seed);
         let worker = edgepick_core::Rng::next_u64(&mut rng) | 1;
+        let view = SharedView::new(&keys, n, ids, worker);
         let addresses = config
             .backends
             .iter()

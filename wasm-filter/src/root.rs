@@ -86,6 +86,7 @@ impl EdgepickRoot {
                 published: 0,
             },
             needs,
+            publish: crate::sync::Period::new(crate::sync::METRICS_MS),
             picks: vec![0; n],
         };
         worker.sync(host::now_ms());

@@ -6,7 +6,7 @@ use crate::http::Needs;
 use crate::log::{self, Limiter};
 use crate::metrics::BackendMetrics;
 use crate::plugin::Plugin;
-use crate::sync::Flip;
+use crate::sync::{Flip, Period};
 use edgepick_core::health::Transition;
 
 /// One worker's state: its configured [`Plugin`], metric ids, warning
@@ -30,6 +30,8 @@ pub struct WorkerState {
     pub picks: Vec<u64>,
     /// The `warnings_suppressed` counter and how much of it is published.
     pub suppressed: Suppressed,
+    /// When the pick and warning counters are next published.
+    pub publish: Period,
 }
 
 /// The `warnings_suppressed` counter: its id and what this worker added.
@@ -43,10 +45,14 @@ pub struct Suppressed {
 
 impl WorkerState {
     /// Sync with the other workers (on the tick); set the healthy gauges of
-    /// backends that flipped and publish the picks counted since.
+    /// backends that flipped and, every [`METRICS_MS`](crate::sync::METRICS_MS),
+    /// publish the picks and suppressed warnings counted since.
     pub fn sync(&mut self, now_ms: u64) {
         let flips = self.plugin.sync(&SharedData, now_ms);
         self.apply_flips(&flips);
+        if !self.publish.due(now_ms) {
+            return;
+        }
         for (m, n) in self.metrics.iter().zip(self.picks.iter_mut()) {
             if *n > 0 {
                 host::increment(m.picks, std::mem::take(n) as i64);

@@ -173,6 +173,13 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         ("edgepick ip_hash, no cookies", FEW, "ip_hash", false, false),
         ("edgepick rfws, no cookies", FEW, "rfws", false, false),
         (
+            "edgepick least_connections, 3",
+            FEW,
+            "least_connections",
+            false,
+            false,
+        ),
+        (
             "edgepick rfws + sticky (new clients)",
             FEW,
             "rfws",
@@ -478,7 +485,22 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     let _nginx = nginx(&dir)?;
-    let variants = variants(&filter, &minimal);
+    // `--only TEXT` (repeatable): the variants whose names contain one of
+    // the texts, plus the two every ratio needs (native round robin, floor).
+    let only: Vec<&String> = args
+        .iter()
+        .zip(args.iter().skip(1))
+        .filter(|(flag, _)| *flag == "--only")
+        .map(|(_, text)| text)
+        .collect();
+    let mut variants = variants(&filter, &minimal);
+    if !only.is_empty() {
+        variants.retain(|v| {
+            v.name.starts_with("envoy round_robin")
+                || v.name.starts_with("minimal")
+                || only.iter().any(|t| v.name.contains(t.as_str()))
+        });
+    }
     if instructions {
         return crate::bench_instr::run(&envoy, &dir, &variants, secs);
     }

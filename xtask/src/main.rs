@@ -30,7 +30,9 @@ commands:
   golden    regenerate tests/golden/vectors.json from the core
   bench     throughput through Envoy with and without the filter (wrk);
             --instructions counts Envoy instructions per request under
-            callgrind instead (repeatable on a busy machine); --duration S
+            callgrind instead (repeatable on a busy machine); --duration S;
+            --only TEXT (repeatable) runs the variants named with TEXT, plus
+            native round robin and the minimal filter the ratios divide by
 ";
 
 fn main() {

@@ -68,11 +68,11 @@ pub fn nginx_ip_hash(ip: Ipv4Addr, weights: &[u32]) -> usize {
     p
 }
 
-/// Envoy's stats once every worker has synced: the filter publishes its
-/// counters and gauges on its tick (every 100 ms at most), not per request,
-/// so wait one sync period plus scheduling slack first.
+/// Envoy's stats once every worker has published: the filter publishes its
+/// pick counters and in-flight gauges on its tick once a second
+/// (`METRICS_MS`), not per request, so wait that plus scheduling slack first.
 pub fn stats_after_sync(envoy: &Envoy) -> Stats {
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
     envoy.stats().expect("stats")
 }
 

@@ -43,6 +43,10 @@ fn inflight_is_shared_between_workers_on_sync() {
     w2.router.abandon(t2);
     w1.sync(&s, 2);
     w2.sync(&s, 2);
+    assert_eq!(s.stat("in.a"), 2, "the gauges follow once a second");
+    let second = crate::sync::METRICS_MS;
+    w1.sync(&s, second);
+    w2.sync(&s, second);
     assert_eq!((s.stat("in.a"), s.stat("in.b")), (0, 0));
 }
 

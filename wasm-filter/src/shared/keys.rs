@@ -32,6 +32,11 @@ impl Keys {
         format!("{}.health", self.prefix)
     }
 
+    /// The workers' in-flight record.
+    pub fn inflight(&self) -> String {
+        format!("{}.inflight", self.prefix)
+    }
+
     /// The heartbeat prober's lease.
     pub fn probe_lease(&self) -> String {
         format!("{}.probe_lease", self.prefix)

@@ -14,7 +14,8 @@
 //! |-------|------|
 //! | shared data `edgepick.<ns>.health` | [`HealthSnapshot`]: `E1 <version> <entry>…` ([`health`]) |
 //! | shared data `edgepick.<ns>.probe_lease` | [`Lease`]: `<worker id hex>,<expiry unix ms>` ([`lease`]) |
-//! | gauge `edgepick.inflight.<backend>` | in-flight requests to the backend: `+1` on pick, `-1` when the ticket closes |
+//! | shared data `edgepick.<ns>.inflight` | each worker's own in-flight counts, stamped ([`inflight`]) |
+//! | gauge `edgepick.inflight.<backend>` | in-flight requests to the backend, for metrics: each worker adds its own count's change, once a second |
 //! | counter `edgepick.health_writes.<plugin>` | bumped after every health record write |
 //!
 //! `<ns>` is the plugin name plus a fingerprint of the backend list
@@ -22,16 +23,18 @@
 //! one's record.
 //!
 //! Why two mechanisms: a shared-data read costs a hostcall that copies the
-//! value back through the VM's allocator (measured in Envoy 1.40: about as
-//! much as the whole pick), a stat read or add is one call returning a
-//! number. So in-flight counts, which change on every request, are stat
-//! gauges — atomic adds, no read-modify-write, no lost updates — and a
-//! worker re-reads the health record only when the `health_writes` counter
-//! moved (or on its tick).
+//! value back through the VM's allocator, a stat read or add is one call
+//! returning a number. So a worker re-reads the health record only when the
+//! `health_writes` counter moved. In-flight counts travel the other way:
+//! one stat gauge per backend would cost a read per backend on every sync
+//! (64 hostcalls per sync at 64 backends), so the workers exchange them in
+//! one shared-data record (one read, at most one write per sync), and the
+//! gauges are only written, for metrics.
 //!
 //! [`HealthSnapshot`]: edgepick_core::health::HealthSnapshot
 
 pub mod health;
+pub mod inflight;
 pub mod keys;
 pub mod lease;
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //!   [`Envoy`] exposes listener and admin addresses, stats and the log.
 //! * [`Client`] / [`request_once`] send HTTP/1.1 requests, optionally from a
 //!   chosen source address.
+//! * [`Stats`] / [`Prometheus`] read the admin statistics; [`promql`] lists the
+//!   metric names a dashboard query reads.
 //!
 //! Paths to the filter and to Envoy come from `EDGEPICK_FILTER_WASM` and
 //! `EDGEPICK_ENVOY`, which `cargo xtask test` sets; [`filter_wasm`] and
@@ -21,13 +23,14 @@ pub mod backends;
 pub mod bootstrap;
 pub mod envoy;
 pub mod http;
+pub mod promql;
 pub mod stats;
 
 pub use backends::{set_backend_binary, Backend, BackendOptions, BackendStats};
 pub use bootstrap::DESTINATION_HEADER;
 pub use envoy::{Envoy, EnvoyBuilder};
 pub use http::{request_once, Client, Response};
-pub use stats::{Prometheus, Stats};
+pub use stats::{Prometheus, Series, Stats};
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{backends, destination_names, setup, stats_after_sync, tally};
-use edgepick_tests::harness::{backend_json, Client, EnvoyBuilder, Prometheus, DESTINATION_HEADER};
+use edgepick_tests::harness::{backend_json, Client, EnvoyBuilder, DESTINATION_HEADER};
 use std::collections::BTreeMap;
 
 fn within(t: &BTreeMap<String, usize>, name: &str, expected: f64, tolerance: f64) -> bool {
@@ -90,15 +90,16 @@ fn round_robin_and_weighted_shares_follow_the_weights() {
         "5:2:1: {t:?}"
     );
 
-    // The same counters on /stats/prometheus, without the `wasmcustom.` prefix.
+    // The same counters on /stats/prometheus: one metric, the backend a label
+    // (deploy/envoy.yaml's stats_tags).
     let prom = envoy.prometheus().unwrap();
     let stats = envoy.stats().unwrap();
     for b in &bs {
-        let metric = format!("edgepick.picks.{}", b.name());
         assert_eq!(
-            prom.get(&Prometheus::name_of(&metric)),
-            Some(stats.custom(&metric)),
-            "{metric} on /stats/prometheus"
+            prom.labelled("edgepick_picks", "backend", b.name()),
+            Some(stats.custom(&format!("edgepick.picks.{}", b.name()))),
+            "edgepick_picks{{backend=\"{}\"}} on /stats/prometheus",
+            b.name()
         );
     }
 }

@@ -1,17 +1,25 @@
 //! Per-backend metrics. Envoy shows `define_metric` names under `wasmcustom.`
-//! in `/stats` and without the prefix on `/stats/prometheus`; metrics with the
-//! same name are one stat for every worker, so gauges read the same whichever
-//! worker set them last. Workers publish on their sync (every 100 ms at
-//! most), not per request: counters and gauges trail by at most that.
+//! in `/stats`; on `/stats/prometheus` the prefix goes, dots become `_`, and
+//! the `stats_tags` of deploy/envoy.yaml move the backend (or plugin) from
+//! the last name segment into a label. Metrics with the same name are one
+//! stat for every worker, so gauges read the same whichever worker set them
+//! last. Workers publish on their sync (every 100 ms at most), not per
+//! request: counters and gauges trail by at most that.
 //!
-//! | name | kind | meaning |
-//! |------|------|---------|
-//! | `edgepick.picks.<backend>` | counter | requests whose first choice was the backend |
-//! | `edgepick.failures.<backend>` | counter | passive failures counted against it |
-//! | `edgepick.inflight.<backend>` | gauge | in-flight requests: the sum of every worker's own count, as of its last sync |
-//! | `edgepick.healthy.<backend>` | gauge | 1 healthy, 0 out |
-//! | `edgepick.warnings_suppressed` | counter | warning lines not logged: at most 5 a minute of each kind get through |
-//! | `edgepick.health_writes.<plugin>` | counter | writes of the shared health record (workers re-read it when this moves) |
+//! | name (`/stats`: `wasmcustom.` + name) | `/stats/prometheus` | kind | meaning |
+//! |------|------|------|---------|
+//! | `edgepick.picks.<backend>` | `edgepick_picks{backend="<backend>"}` | counter | requests whose first choice was the backend |
+//! | `edgepick.failures.<backend>` | `edgepick_failures{backend="<backend>"}` | counter | passive failures counted against it |
+//! | `edgepick.inflight.<backend>` | `edgepick_inflight{backend="<backend>"}` | gauge | in-flight requests: the sum of every worker's own count, as of its last sync |
+//! | `edgepick.healthy.<backend>` | `edgepick_healthy{backend="<backend>"}` | gauge | 1 healthy, 0 out |
+//! | `edgepick.warnings_suppressed` | `edgepick_warnings_suppressed` | counter | warning lines not logged: at most 5 a minute of each kind get through |
+//! | `edgepick.health_writes.<plugin>` | `edgepick_health_writes{plugin="<plugin>"}` | counter | writes of the shared health record (workers re-read it when this moves) |
+//!
+//! [`metric_name`] keeps a backend's part of the name to `[A-Za-z0-9_-]`, and
+//! the tag regexes match exactly that after the kind, so every backend name
+//! (with `-` or `_`, or called `picks`) becomes one whole label value. Under
+//! an Envoy without those tags the Prometheus names keep the backend
+//! (`edgepick_picks_a`).
 //!
 //! Backends are identified by name: two plugins in one Envoy naming the same
 //! backend count its in-flight requests together, which is right when the

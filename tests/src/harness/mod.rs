@@ -8,6 +8,8 @@
 //!   [`Envoy`] exposes listener and admin addresses, stats and the log.
 //! * [`Client`] / [`request_once`] send HTTP/1.1 requests, optionally from a
 //!   chosen source address.
+//! * [`Stats`] / [`Prometheus`] read the admin statistics; [`promql`] lists the
+//!   metric names a dashboard query reads.
 //!
 //! Paths to the filter and to Envoy come from `EDGEPICK_FILTER_WASM` and
 //! `EDGEPICK_ENVOY`, which `cargo xtask test` sets; [`filter_wasm`] and
@@ -22,6 +24,7 @@ pub mod bootstrap;
 pub mod capture;
 pub mod envoy;
 pub mod http;
+pub mod promql;
 pub mod stats;
 
 pub use backends::{set_backend_binary, Backend, BackendOptions, BackendStats};
@@ -29,7 +32,7 @@ pub use bootstrap::DESTINATION_HEADER;
 pub use capture::Capture;
 pub use envoy::{Envoy, EnvoyBuilder};
 pub use http::{request_once, Client, Response};
-pub use stats::{Prometheus, Stats};
+pub use stats::{Prometheus, Series, Stats};
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;

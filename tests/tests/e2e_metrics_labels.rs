@@ -23,9 +23,10 @@ const PER_BACKEND: [&str; 4] = [
     "edgepick_healthy",
 ];
 
-/// `/stats/prometheus` after every worker has published.
+/// `/stats/prometheus` after every worker has published (once a second,
+/// `METRICS_MS`, plus scheduling slack).
 fn prometheus_after_sync(envoy: &edgepick_tests::harness::Envoy) -> Prometheus {
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
     envoy.prometheus().expect("admin /stats/prometheus")
 }
 

@@ -3,8 +3,9 @@
 //! the `stats_tags` of deploy/envoy.yaml move the backend (or plugin) from
 //! the last name segment into a label. Metrics with the same name are one
 //! stat for every worker, so gauges read the same whichever worker set them
-//! last. Workers publish on their sync (every 100 ms at most), not per
-//! request: counters and gauges trail by at most that.
+//! last. Workers publish once a second (`sync::METRICS_MS`), on their
+//! tick, not per request: counters and the in-flight gauges trail by at most
+//! that; a health flip reaches the healthy gauge on the next sync (100 ms).
 //!
 //! | name (`/stats`: `wasmcustom.` + name) | `/stats/prometheus` | kind | meaning |
 //! |------|------|------|---------|

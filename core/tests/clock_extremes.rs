@@ -239,15 +239,17 @@ fn response_time_decay_at_the_ends() {
 
 #[test]
 fn the_simulator_clock_saturates() {
-    let mut topo = Topology::default();
-    topo.algorithm = serde_json::json!({"name": "round_robin"});
-    topo.servers = vec![Server {
-        name: "a".into(),
-        ..Server::default()
-    }];
-    topo.method = Method::Dns;
-    topo.dns_ttl_ms = u64::MAX;
-    topo.bucket_ms = u64::MAX;
+    let topo = Topology {
+        algorithm: serde_json::json!({"name": "round_robin"}),
+        servers: vec![Server {
+            name: "a".into(),
+            ..Server::default()
+        }],
+        method: Method::Dns,
+        dns_ttl_ms: u64::MAX,
+        bucket_ms: u64::MAX,
+        ..Topology::default()
+    };
     let mut sim = Simulation::new(topo).unwrap();
     sim.run_until(500.0);
     sim.drain();

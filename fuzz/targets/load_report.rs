@@ -9,7 +9,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for u in [parse_orca(&text), parse_plain(&text)].into_iter().flatten() {
+    for u in [parse_orca(&text), parse_plain(&text)]
+        .into_iter()
+        .flatten()
+    {
         assert!((0.0..=1.0).contains(&u), "utilisation {u} from {text:?}");
     }
 });

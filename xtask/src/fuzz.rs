@@ -50,7 +50,10 @@ const RUSTFLAGS: [&str; 8] = [
     "-Coverflow-checks",
 ];
 
-const USAGE: &str = "usage: cargo xtask fuzz [TARGET|all] [--seconds N] [--reproduce FILE]";
+const USAGE: &str = "\
+usage: cargo xtask fuzz [TARGET|all] [--seconds N] [--reproduce FILE]
+       cargo xtask fuzz --smoke   (what cargo xtask test runs: fmt, clippy,
+                                   every target for 8 s)";
 
 /// What one target's run did.
 struct Summary {
@@ -72,6 +75,7 @@ pub fn run_cli(args: &[String]) -> Result<()> {
                 let v = it.next().context("--seconds needs a number")?;
                 seconds = v.parse().with_context(|| format!("--seconds {v:?}"))?;
             }
+            "--smoke" if args.len() == 1 => return smoke(),
             "--reproduce" => reproduce = Some(PathBuf::from(it.next().context(USAGE)?)),
             "-h" | "--help" => {
                 println!("{USAGE}\n\ntargets:");
@@ -99,7 +103,8 @@ pub fn run_cli(args: &[String]) -> Result<()> {
 }
 
 /// The step `cargo xtask test` runs: the fuzz crate formatted and clippy
-/// clean, then every target for [`SMOKE_SECONDS`].
+/// clean, then every target for [`SMOKE_SECONDS`]. Clippy runs with the
+/// build's flags and directory, so libFuzzer is compiled once for both.
 pub fn smoke() -> Result<()> {
     run(
         "cargo fmt --check (fuzz/)",

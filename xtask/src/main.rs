@@ -30,8 +30,9 @@ commands:
             the module deploy/envoy.yaml loads
   fuzz      coverage-guided fuzzing of the core with libFuzzer (stable
             toolchain): fuzz [TARGET|all] [--seconds N, default 60 per target]
-            [--reproduce FILE]; --help lists the targets; crashing inputs
-            go to fuzz/artifacts/<target>/
+            [--reproduce FILE]; --smoke is the brief run cargo xtask test
+            does; --help lists the targets; crashing inputs go to
+            fuzz/artifacts/<target>/
   golden    regenerate tests/golden/vectors.json from the core
   bench     throughput through Envoy with and without the filter (wrk);
             --instructions counts Envoy instructions per request under

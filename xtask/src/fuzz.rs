@@ -138,8 +138,10 @@ fn select(name: &str) -> Result<Vec<&'static str>> {
 
 /// `cmd` (a cargo subcommand) for the fuzz crate: its manifest, the host
 /// target spelled out (so build scripts and proc macros are not
-/// instrumented), the SanitizerCoverage flags and `<target dir>/fuzz`.
+/// instrumented), the SanitizerCoverage flags and `<target dir>/fuzz`;
+/// installs a C++ compiler for libFuzzer when there is none.
 fn instrumented(cmd: &mut Command) -> Result<&mut Command> {
+    crate::install::cxx()?;
     let host = host_triple()?;
     Ok(cmd
         .args(["--manifest-path", "fuzz/Cargo.toml", "--target", &host])

@@ -34,14 +34,15 @@ fuzz_target!(|data: &[u8]| {
     let direct = signer.verify_header(ck, &header, now, &cfg.backends);
     if let Some(value) = cookie::find(&header, &ck.name) {
         assert!(header.contains(value));
-        if let Ok(name) = signer.verify(value, now) {
-            assert!(matches!(
-                direct,
-                CookieVerdict::Valid(_) | CookieVerdict::Invalid(_)
-            ));
-            if let CookieVerdict::Valid(i) = direct {
-                assert_eq!(cfg.backends[i].name, name);
+        // The header's verdict is the value's: a configured backend's name
+        // is valid, any other name an unknown backend, a rejection the same.
+        match (signer.verify(value, now), direct) {
+            (Ok(name), CookieVerdict::Valid(i)) => assert_eq!(cfg.backends[i].name, name),
+            (Ok(name), CookieVerdict::Invalid(Rejection::UnknownBackend)) => {
+                assert!(cfg.backend_index(&name).is_none())
             }
+            (Err(why), CookieVerdict::Invalid(r)) => assert_eq!(why, r),
+            (v, d) => panic!("verify says {v:?}, the header {d:?}: {header:?}"),
         }
     } else {
         assert_eq!(direct, CookieVerdict::Absent);

@@ -37,7 +37,7 @@ pub const TARGETS: [(&str, &str); 5] = [
 /// Seconds per target when `--seconds` is not given.
 const DEFAULT_SECONDS: u64 = 60;
 /// Seconds per target in `cargo xtask test`.
-pub const SMOKE_SECONDS: u64 = 8;
+pub const SMOKE_SECONDS: u64 = 6;
 
 const RUSTFLAGS: [&str; 8] = [
     "--cfg=fuzzing",
@@ -53,7 +53,7 @@ const RUSTFLAGS: [&str; 8] = [
 const USAGE: &str = "\
 usage: cargo xtask fuzz [TARGET|all] [--seconds N] [--reproduce FILE]
        cargo xtask fuzz --smoke   (what cargo xtask test runs: fmt, clippy,
-                                   every target for 8 s)";
+                                   every target for 6 s)";
 
 /// What one target's run did.
 struct Summary {

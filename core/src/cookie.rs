@@ -84,7 +84,7 @@ impl Signer {
 
     /// Sign a cookie value naming `backend`, valid for `cfg.max_age_s` from `now_ms` (Unix ms).
     pub fn sign(&self, cfg: &Cookie, backend: &str, now_ms: u64) -> String {
-        let expiry = now_ms / 1000 + cfg.max_age_s;
+        let expiry = (now_ms / 1000).saturating_add(cfg.max_age_s);
         let payload = format!("v1.{}.{}", B64::encode_string(backend.as_bytes()), expiry);
         let tag = match self.keys.first() {
             Some(k) => Self::mac(k, &payload).finalize().into_bytes().to_vec(),

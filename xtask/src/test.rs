@@ -1,5 +1,6 @@
 //! `cargo xtask test`: every check, in the order that fails fastest.
 
+use crate::fuzz;
 use crate::install;
 use crate::steps::{cargo, have, root, run, step, target_dir};
 use anyhow::{Context, Result};
@@ -172,6 +173,9 @@ pub fn all(args: &[String]) -> Result<()> {
             "warnings",
         ]),
     )?;
+    // Every fuzz target briefly (libFuzzer, about a minute with its build):
+    // a parser that panics or a clock that overflows fails here.
+    fuzz::smoke()?;
     for target in ["wasm32-wasip1", "wasm32-unknown-unknown"] {
         run(
             &format!("build edgepick-core ({target})"),

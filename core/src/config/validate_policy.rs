@@ -55,7 +55,7 @@ fn heartbeat(raw: RawHeartbeat, backends: usize) -> Result<Heartbeat> {
             "must be between 10 and 3600000",
         ));
     }
-    let window_ms = raw.window_ms.unwrap_or(interval_ms * 3);
+    let window_ms = raw.window_ms.unwrap_or(interval_ms.saturating_mul(3));
     if window_ms < interval_ms {
         return Err(ConfigError::new(
             "health.heartbeat.window_ms",

@@ -208,11 +208,15 @@ impl Simulation {
             let gap = sim.next_gap(g);
             sim.queue.push(gap, Ev::Arrive(g as u32));
         }
+        sim.queue.push(
+            sim.topo.health.interval_ms.saturating_mul(1000),
+            Ev::Heartbeat,
+        );
         sim.queue
-            .push(sim.topo.health.interval_ms * 1000, Ev::Heartbeat);
-        sim.queue.push(sim.topo.bucket_ms * 1000, Ev::Bucket);
+            .push(sim.topo.bucket_ms.saturating_mul(1000), Ev::Bucket);
         for (k, f) in sim.topo.faults.iter().enumerate() {
-            sim.queue.push(f.at_ms * 1000, Ev::Fault(k as u32));
+            sim.queue
+                .push(f.at_ms.saturating_mul(1000), Ev::Fault(k as u32));
         }
         Ok(sim)
     }
@@ -335,7 +339,8 @@ impl Simulation {
         }
         self.router.evaluate_health(now_ms);
         self.queue.push(
-            self.now + self.topo.health.interval_ms.max(1) * 1000,
+            self.now
+                .saturating_add(self.topo.health.interval_ms.max(1).saturating_mul(1000)),
             Ev::Heartbeat,
         );
     }
@@ -343,8 +348,11 @@ impl Simulation {
     fn on_bucket(&mut self) {
         let healthy = self.healthy();
         self.metrics.close(self.now, self.live, healthy);
-        self.queue
-            .push(self.now + self.topo.bucket_ms * 1000, Ev::Bucket);
+        self.queue.push(
+            self.now
+                .saturating_add(self.topo.bucket_ms.saturating_mul(1000)),
+            Ev::Bucket,
+        );
     }
 
     fn healthy(&self) -> Vec<bool> {

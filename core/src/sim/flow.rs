@@ -30,7 +30,7 @@ fn ms(v: f64) -> Micros {
 /// Send `bytes` on a FIFO link that is busy until `*busy`: returns when the last bit left.
 fn send(busy: &mut Micros, at: Micros, bytes: f64, mbps: f64) -> Micros {
     let start = at.max(*busy);
-    *busy = start + tx_us(bytes, mbps);
+    *busy = start.saturating_add(tx_us(bytes, mbps));
     *busy
 }
 
@@ -51,7 +51,8 @@ fn exp_gap(rng: &mut dyn Rng, mean_us: f64) -> Micros {
 impl Simulation {
     pub(super) fn next_gap(&mut self, g: usize) -> Micros {
         let rate = self.topo.clients[g].rate;
-        self.now + exp_gap(&mut self.groups[g].rng, 1e6 / rate.max(1e-9))
+        let gap = exp_gap(&mut self.groups[g].rng, 1e6 / rate.max(1e-9));
+        self.now.saturating_add(gap)
     }
 
     fn alloc(&mut self, r: Req) -> u32 {
@@ -109,7 +110,10 @@ impl Simulation {
         let link = self.client_link(r);
         let (req_bytes, _) = self.sizes(r);
         let state = &self.groups[g].clients[client as usize];
-        let to_edge = self.now + tx_us(req_bytes, link.bandwidth_mbps) + ms(link.delay_ms);
+        let to_edge = self
+            .now
+            .saturating_add(tx_us(req_bytes, link.bandwidth_mbps))
+            .saturating_add(ms(link.delay_ms));
         match self.topo.method {
             Method::Proxy | Method::Nat | Method::Dr => self.queue.push(to_edge, Ev::AtEdge(r)),
             Method::Redirect if state.cached != NONE => {
@@ -120,7 +124,9 @@ impl Simulation {
                 self.send_direct(r, state.cached as usize, self.now)
             }
             // A DNS query is small: only the delay counts.
-            Method::Dns => self.queue.push(self.now + ms(link.delay_ms), Ev::AtEdge(r)),
+            Method::Dns => self
+                .queue
+                .push(self.now.saturating_add(ms(link.delay_ms)), Ev::AtEdge(r)),
         }
     }
 
@@ -128,7 +134,7 @@ impl Simulation {
         let Some((i, ticket)) = self.pick(r) else {
             // No backend at all: the edge answers 503 at once.
             let link = self.client_link(r);
-            self.finish(r, self.now + ms(link.delay_ms), 0);
+            self.finish(r, self.now.saturating_add(ms(link.delay_ms)), 0);
             return;
         };
         let method = self.topo.method;
@@ -150,7 +156,7 @@ impl Simulation {
                 let edge_bw = self.topo.edge.bandwidth_mbps;
                 let out = send(
                     &mut self.edge_in_busy,
-                    self.now + overhead,
+                    self.now.saturating_add(overhead),
                     req_bytes,
                     edge_bw,
                 );
@@ -168,10 +174,15 @@ impl Simulation {
                 let c = self.reqs[r as usize].client as usize;
                 let state = &mut self.groups[g].clients[c];
                 state.cached = i as u32;
-                state.cached_until = self.now + self.topo.dns_ttl_ms * 1000;
+                state.cached_until = self
+                    .now
+                    .saturating_add(self.topo.dns_ttl_ms.saturating_mul(1000));
                 // The 302 or the DNS answer travels back; then the client goes to the node.
-                let back =
-                    self.now + overhead + tx_us(SMALL, link.bandwidth_mbps) + ms(link.delay_ms);
+                let back = self
+                    .now
+                    .saturating_add(overhead)
+                    .saturating_add(tx_us(SMALL, link.bandwidth_mbps))
+                    .saturating_add(ms(link.delay_ms));
                 self.send_direct(r, i, back);
             }
         }
@@ -185,7 +196,9 @@ impl Simulation {
         req.node = i as u32;
         req.sent = at;
         req.path = Path::Direct;
-        let leaves = at + tx_us(req_bytes, link.bandwidth_mbps) + ms(link.delay_ms);
+        let leaves = at
+            .saturating_add(tx_us(req_bytes, link.bandwidth_mbps))
+            .saturating_add(ms(link.delay_ms));
         self.forward(r, i, leaves, req_bytes);
     }
 
@@ -193,8 +206,8 @@ impl Simulation {
     fn forward(&mut self, r: u32, i: usize, at: Micros, bytes: f64) {
         self.metrics.sent(at, i);
         let link = self.server_link(i);
-        let arrive =
-            send(&mut self.servers[i].up_busy, at, bytes, link.bandwidth_mbps) + ms(link.delay_ms);
+        let arrive = send(&mut self.servers[i].up_busy, at, bytes, link.bandwidth_mbps)
+            .saturating_add(ms(link.delay_ms));
         self.queue.push(arrive, Ev::AtServer(r));
     }
 
@@ -204,7 +217,9 @@ impl Simulation {
         let s = &self.servers[i];
         if !s.alive {
             // Nobody answers: the sender gives up after the connect timeout.
-            let give_up = self.reqs[r as usize].sent + ms(self.topo.edge.connect_timeout_ms);
+            let give_up = self.reqs[r as usize]
+                .sent
+                .saturating_add(ms(self.topo.edge.connect_timeout_ms));
             self.fail(r, give_up.max(self.now));
         } else if (s.running.len() as u32) < spec.workers {
             self.start(i, r);
@@ -219,7 +234,7 @@ impl Simulation {
         let spec = &self.topo.servers[i];
         let s = &mut self.servers[i];
         let mean_us = 1e6 * f64::from(spec.workers) / spec.rate * s.slow;
-        let done = self.now + exp_gap(&mut s.rng, mean_us);
+        let done = self.now.saturating_add(exp_gap(&mut s.rng, mean_us));
         s.running.push(r);
         self.queue.push(
             done,
@@ -254,7 +269,8 @@ impl Simulation {
             self.now,
             bytes,
             link.bandwidth_mbps,
-        ) + ms(link.delay_ms);
+        )
+        .saturating_add(ms(link.delay_ms));
         self.returned(r, back, status, bytes);
     }
 
@@ -262,12 +278,12 @@ impl Simulation {
     fn returned(&mut self, r: u32, at: Micros, status: u16, bytes: f64) {
         let req = self.reqs[r as usize];
         let link = self.topo.clients[req.group as usize].link;
-        let to_client = tx_us(bytes, link.bandwidth_mbps) + ms(link.delay_ms);
+        let to_client = tx_us(bytes, link.bandwidth_mbps).saturating_add(ms(link.delay_ms));
         match req.path {
             Path::ViaEdge { .. } => self.queue.push(at, Ev::EdgeResponse { req: r, status }),
             Path::DirectReturn => self
                 .queue
-                .push(at + to_client, Ev::DrDone { req: r, status }),
+                .push(at.saturating_add(to_client), Ev::DrDone { req: r, status }),
             Path::Direct => {
                 if status == 0 && self.topo.method == Method::Redirect {
                     // The redirect target is gone: next time ask the edge again.
@@ -313,7 +329,8 @@ impl Simulation {
         );
         self.finish(
             r,
-            out + tx_us(bytes, link.bandwidth_mbps) + ms(link.delay_ms),
+            out.saturating_add(tx_us(bytes, link.bandwidth_mbps))
+                .saturating_add(ms(link.delay_ms)),
             status,
         );
     }
@@ -346,7 +363,7 @@ impl Simulation {
         s.alive = false;
         s.inc = s.inc.wrapping_add(1);
         let lost: Vec<u32> = s.running.drain(..).chain(s.waiting.drain(..)).collect();
-        let reset = self.now + ms(self.server_link(i).delay_ms);
+        let reset = self.now.saturating_add(ms(self.server_link(i).delay_ms));
         for r in lost {
             self.fail(r, reset);
         }

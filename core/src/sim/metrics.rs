@@ -162,7 +162,7 @@ impl Metrics {
     /// Empty metrics with buckets of `bucket_ms` for `nodes` nodes.
     pub fn new(bucket_ms: u64, nodes: usize) -> Self {
         Metrics {
-            bucket_us: bucket_ms.max(1) * 1000,
+            bucket_us: bucket_ms.max(1).saturating_mul(1000),
             nodes,
             buckets: Vec::new(),
             total_latency: Histogram::default(),
@@ -230,7 +230,7 @@ impl Metrics {
         let b = self.buckets.get(i)?;
         let secs = self.bucket_us as f64 / 1e6;
         Some(BucketView {
-            t_ms: i as u64 * self.bucket_ms(),
+            t_ms: (i as u64).saturating_mul(self.bucket_ms()),
             throughput: b.ok as f64 / secs,
             p50: b.latency.quantile(0.50),
             p95: b.latency.quantile(0.95),

@@ -67,7 +67,7 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
                 .host
                 .shared
                 .now_nanos()
-                .saturating_add(u64::from(ms) * 1_000_000);
+                .saturating_add(u64::from(ms).saturating_mul(1_000_000));
             finish(Ok(()))
         },
     )?;

@@ -209,3 +209,35 @@ fn without_stats_a_retried_or_aborted_request_still_releases_its_count() {
     w.router.abandon(t);
     assert_eq!(inflight(&w), [0, 0]);
 }
+
+#[test]
+fn sync_lease_and_probes_at_the_ends_of_the_clock() {
+    // Tests run with overflow checks: no tick, lease or sync period may
+    // overflow near `u64::MAX`, nor panic when the clock goes back.
+    for now in [0, 1, u64::MAX / 2, u64::MAX - 1000, u64::MAX - 1, u64::MAX] {
+        let s = MemStore::default();
+        let (mut w1, mut w2) = (plugin(&s, 1), plugin(&s, 2));
+        w1.init_shared(&s);
+        w2.init_shared(&s);
+        assert_eq!(lease_ttl_ms(tick_ms(w1.config())), 1000);
+        assert_eq!(lease_ttl_ms(u64::MAX), u64::MAX);
+        for at in [now, now.saturating_add(1), u64::MAX, now / 2] {
+            w1.sync(&s, at);
+            let _ = w1.lease(&s, at);
+            let _ = w2.lease(&s, at);
+            w1.heartbeat(0, at);
+            w1.evaluate(&s, at).unwrap();
+            w2.passive(&s, 1, true, at).unwrap();
+            w2.passive(&s, 1, true, at).unwrap();
+            w2.sync(&s, at);
+            let t = w2.pick(&Request::default(), at);
+            let served = t.primary();
+            let ok = Outcome {
+                status: Some(200),
+                latency_ms: Some(t.latency_ms(at)),
+                ..Outcome::default()
+            };
+            w2.router.finish(t, served, Some(&ok), at);
+        }
+    }
+}

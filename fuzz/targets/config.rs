@@ -1,19 +1,31 @@
-//! The configuration the filter receives from Envoy (`Config::from_json_bytes`,
-//! as `wasm-filter/src/root.rs` calls it): parse and validate any bytes; a
-//! valid one must round-trip through `to_json` and build a router that picks
-//! and accounts a request at the clock's extremes.
+//! The configuration the filter receives from Envoy (`Config::from_json_env`,
+//! as `wasm-filter/src/root.rs` calls it, with a VM environment where names
+//! starting with `K` hold a key): parse and validate any bytes; a valid one
+//! must round-trip through `to_json` without writing a key taken from the
+//! environment, and build a router that picks and accounts a request at the
+//! clock's extremes.
 #![no_main]
 
 use edgepick_core::{Config, Outcome, Request, Router, SplitMix64};
 use libfuzzer_sys::fuzz_target;
 
+/// The key every `K…` variable holds.
+const SECRET: &str = "env-secret-key-0123456789";
+
+fn env(name: &str) -> Option<String> {
+    name.starts_with('K').then(|| SECRET.to_string())
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(cfg) = Config::from_json_bytes(data) else {
+    let Ok(cfg) = Config::from_json_env(data, &env) else {
         return;
     };
     let text = cfg.to_json();
-    let again =
-        Config::from_json(&text).unwrap_or_else(|e| panic!("to_json output refused ({e}): {text}"));
+    if cfg.cookie.as_ref().is_some_and(|c| !c.keys_env.is_empty()) {
+        assert!(!text.contains(SECRET), "a key from the environment was written: {text}");
+    }
+    let again = Config::from_json_env(text.as_bytes(), &env)
+        .unwrap_or_else(|e| panic!("to_json output refused ({e}): {text}"));
     assert_eq!(again, cfg, "to_json does not round-trip: {text}");
     // Hash tables (maglev, ketama) are built here: keep their size bounded
     // so one input cannot take seconds.

@@ -102,7 +102,7 @@ fn handle(state: &State, req: &Request) -> (Response, After) {
         return control(state, cmd, url);
     }
     if path == "/health" {
-        let ok = Response::text(200, "ok\n").with("x-served-by", &state.name);
+        let ok = Response::plain(200, "ok\n").with("x-served-by", &state.name);
         return (ok, After::Continue);
     }
     let inflight = state.inflight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -123,7 +123,7 @@ fn handle(state: &State, req: &Request) -> (Response, After) {
     let fail = state.fail_status.load(Ordering::SeqCst);
     let status = if fail == 0 { 200 } else { fail };
     let body = format!("served-by {} status={status} path={url}\n", state.name);
-    let resp = Response::text(status, body)
+    let resp = Response::plain(status, body)
         .with("x-served-by", &state.name)
         .with(
             "endpoint-load-metrics",
@@ -181,8 +181,8 @@ fn control(state: &State, cmd: &str, url: &str) -> (Response, After) {
         _ => Err("unknown control command"),
     };
     let resp = match reply {
-        Ok(text) => Response::text(200, text + "\n"),
-        Err(why) => Response::text(400, format!("{why}\n")),
+        Ok(text) => Response::plain(200, text + "\n"),
+        Err(why) => Response::plain(400, format!("{why}\n")),
     };
     let after = if exit { After::Exit } else { After::Continue };
     (resp.with("x-served-by", &state.name), after)

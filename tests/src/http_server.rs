@@ -32,20 +32,13 @@ impl Request {
     }
 }
 
-/// One response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Headers (`content-length` is added).
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
+/// One response: the harness client's type, built with [`Response::plain`]
+/// and [`Response::with`].
+pub use crate::harness::http::Response;
 
 impl Response {
     /// A `status` response with a text body.
-    pub fn text(status: u16, body: impl Into<String>) -> Self {
+    pub fn plain(status: u16, body: impl Into<String>) -> Self {
         Response {
             status,
             headers: Vec::new(),
@@ -199,7 +192,7 @@ mod tests {
         let (b, keep_b) = read_request(&mut r).unwrap().unwrap();
         assert_eq!((b.url.as_str(), keep_b), ("/b", false));
         assert!(read_request(&mut r).unwrap().is_none());
-        let bytes = encode(&Response::text(503, "no").with("x-a", "1"), false, false);
+        let bytes = encode(&Response::plain(503, "no").with("x-a", "1"), false, false);
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             "HTTP/1.1 503 Service Unavailable\r\nx-a: 1\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno"

@@ -3,25 +3,48 @@
 //! HTTP/1.1 clients may send several `Cookie` lines, and HTTP/2 clients send
 //! one per cookie (RFC 9113 §8.2.3); Envoy keeps each as its own entry, and its
 //! `proxy_get_header_map_value` returns only the first. So the filter reads
-//! every line (one `proxy_get_header_map_pairs`), decides on all of them joined
-//! as one header, and strips the balancer's cookie line by line: every other
-//! cookie, and every line without the balancer's cookie, reaches the backend
-//! byte for byte, whatever bytes it holds (non-UTF-8 included).
+//! every line (one `proxy_get_header_map_pairs`, scanned in place), decides
+//! on all of them joined as one header, and strips the balancer's cookie line
+//! by line: every other cookie, and every line without the balancer's cookie,
+//! reaches the backend byte for byte, whatever bytes it holds (non-UTF-8
+//! included).
 
 /// Every `Cookie` line of a request, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CookieLines(pub Vec<Vec<u8>>);
 
 impl CookieLines {
-    /// The lines of header `name` (lower-case) among `pairs`.
-    pub fn from_pairs<K: AsRef<str>, V: AsRef<[u8]>>(pairs: &[(K, V)], name: &str) -> Self {
-        CookieLines(
-            pairs
-                .iter()
-                .filter(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_ref().to_vec())
-                .collect(),
-        )
+    /// The lines of header `name` (lower-case) in a header map as the
+    /// proxy-wasm ABI serialises it (`proxy_get_header_map_pairs`): the pair
+    /// count (u32 LE), each pair's key and value lengths (u32 LE), then each
+    /// key and value followed by a NUL. Read in place, no allocation per
+    /// header; a malformed buffer yields the lines read before the fault.
+    pub fn from_serialized(buf: &[u8], name: &str) -> Self {
+        let u32_at = |at: usize| -> Option<usize> {
+            let b = buf.get(at..at.checked_add(4)?)?;
+            Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        };
+        let mut lines = Vec::new();
+        let Some(n) = u32_at(0) else {
+            return CookieLines(lines);
+        };
+        let mut data = n.saturating_mul(8).saturating_add(4);
+        for i in 0..n {
+            let (Some(k), Some(v)) = (u32_at(4 + i * 8), u32_at(8 + i * 8)) else {
+                break;
+            };
+            let key = buf.get(data..data.saturating_add(k));
+            let value_at = data.saturating_add(k).saturating_add(1);
+            let value = buf.get(value_at..value_at.saturating_add(v));
+            let (Some(key), Some(value)) = (key, value) else {
+                break;
+            };
+            if key.eq_ignore_ascii_case(name.as_bytes()) {
+                lines.push(value.to_vec());
+            }
+            data = value_at.saturating_add(v).saturating_add(1);
+        }
+        CookieLines(lines)
     }
 
     /// All lines as one header value (`; `-joined, as RFC 6265 §5.4 sends
@@ -144,15 +167,56 @@ mod tests {
         assert!(!has_cookie(b"a=ep=2", "ep"), "a value is not a name");
     }
 
+    /// The ABI's serialisation of a header map.
+    fn serialise(pairs: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
+        for (k, v) in pairs {
+            out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        }
+        for (k, v) in pairs {
+            out.extend_from_slice(k.as_bytes());
+            out.push(0);
+            out.extend_from_slice(v);
+            out.push(0);
+        }
+        out
+    }
+
+    #[test]
+    fn lines_are_read_in_place_from_the_abi_serialisation() {
+        let buf = serialise(&[
+            (":path", b"/"),
+            ("cookie", b"ep=1"),
+            ("x", b""),
+            ("Cookie", b"a=\xff\x00b"),
+        ]);
+        let lines = CookieLines::from_serialized(&buf, "cookie");
+        assert_eq!(lines.0, [b"ep=1".to_vec(), b"a=\xff\x00b".to_vec()]);
+        for cut in 0..buf.len() {
+            let partial = CookieLines::from_serialized(&buf[..cut], "cookie");
+            assert!(partial.0.len() <= 2, "no panic, no invention at {cut}");
+        }
+        assert_eq!(
+            CookieLines::from_serialized(&[], "cookie"),
+            CookieLines::default()
+        );
+        let huge = [0xff, 0xff, 0xff, 0xff];
+        assert_eq!(
+            CookieLines::from_serialized(&huge, "cookie"),
+            CookieLines::default()
+        );
+    }
+
     #[test]
     fn every_line_is_read_and_only_balancer_lines_change() {
-        let pairs = [
-            (":path", b"/".to_vec()),
-            ("cookie", b"ep=v1.sig".to_vec()),
-            ("x-other", b"ep=1".to_vec()),
-            ("cookie", b"session=keep; t=\xff".to_vec()),
-        ];
-        let lines = CookieLines::from_pairs(&pairs, "cookie");
+        let buf = serialise(&[
+            (":path", b"/"),
+            ("cookie", b"ep=v1.sig"),
+            ("x-other", b"ep=1"),
+            ("cookie", b"session=keep; t=\xff"),
+        ]);
+        let lines = CookieLines::from_serialized(&buf, "cookie");
         assert_eq!(lines.0.len(), 2);
         assert_eq!(
             lines.joined().unwrap(),

@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let text = cfg.to_json();
     if cfg.cookie.as_ref().is_some_and(|c| !c.keys_env.is_empty()) {
-        assert!(!text.contains(SECRET), "a key from the environment was written: {text}");
+        assert!(
+            !text.contains(SECRET),
+            "a key from the environment was written: {text}"
+        );
     }
     let again = Config::from_json_env(text.as_bytes(), &env)
         .unwrap_or_else(|e| panic!("to_json output refused ({e}): {text}"));

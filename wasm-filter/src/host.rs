@@ -65,9 +65,10 @@ mod abi {
 
 /// Every value of header `name` (lower-case), in order: one read of the
 /// whole map, since `proxy_get_header_map_value` gives only the first,
-/// scanned in place (measured: the SDK's `get_map_bytes`, which allocates
-/// per header, cost ~17,000 Envoy instructions more per request than one
-/// `get_map_value`).
+/// scanned in place. Measured per request without a cookie against one
+/// value read: this, +10,500 Envoy instructions (the host copies the map
+/// into the VM); the SDK's `get_map_bytes`, which also allocates per header,
+/// +16,800.
 pub fn header_lines(map: MapType, name: &str) -> crate::cookies::CookieLines {
     let mut data: *mut u8 = std::ptr::null_mut();
     let mut size: usize = 0;
@@ -96,6 +97,11 @@ pub fn set_header_lines(map: MapType, name: &str, lines: &[Vec<u8>]) {
             }
         }
     }
+}
+
+/// Whether header `name` is present (one value read).
+pub fn has_header(map: MapType, name: &str) -> bool {
+    matches!(hostcalls::get_map_value_bytes(map, name), Ok(Some(_)))
 }
 
 /// Set (replace) or remove a header.

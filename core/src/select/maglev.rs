@@ -131,6 +131,15 @@ impl Selector for Maglev {
         "consistent_hash"
     }
 
+    // The round-robin fallback keeps a list of eligible peers.
+    fn reweighed(&mut self) {
+        self.rr.reweighed();
+    }
+
+    fn resync(&mut self) {
+        self.rr.resync();
+    }
+
     fn select(
         &mut self,
         c: &Candidates<'_>,

@@ -16,6 +16,13 @@ use crate::rng::Rng;
 #[derive(Debug, Clone)]
 pub struct RoundRobin {
     current: Vec<i64>,
+    /// The eligible peers (index, rounded weight) in configuration order and
+    /// their total, rebuilt at the first pick after [`Selector::reweighed`]
+    /// or [`Selector::resync`]: a pick then touches only eligible peers and
+    /// rounds no weight.
+    peers: Vec<(usize, i64)>,
+    total: i64,
+    stale: bool,
 }
 
 impl RoundRobin {
@@ -23,6 +30,9 @@ impl RoundRobin {
     pub fn new(backends: &[Backend]) -> Self {
         RoundRobin {
             current: vec![0; backends.len()],
+            peers: Vec::new(),
+            total: 0,
+            stale: true,
         }
     }
 }
@@ -65,6 +75,14 @@ impl Selector for RoundRobin {
         "round_robin"
     }
 
+    fn reweighed(&mut self) {
+        self.stale = true;
+    }
+
+    fn resync(&mut self) {
+        self.stale = true;
+    }
+
     fn select(
         &mut self,
         c: &Candidates<'_>,
@@ -74,18 +92,28 @@ impl Selector for RoundRobin {
     ) -> Selection {
         if self.current.len() != c.len() {
             self.current = vec![0; c.len()];
+            self.stale = true;
         }
-        let mut total = 0i64;
+        if self.stale {
+            self.peers.clear();
+            let weights = c.eligible.iter().zip(c.weights).enumerate();
+            for (i, (&eligible, &w)) in weights {
+                if eligible {
+                    self.peers.push((i, ceil_weight(w)));
+                }
+            }
+            self.total = self
+                .peers
+                .iter()
+                .map(|p| p.1)
+                .fold(0i64, i64::saturating_add);
+            self.stale = false;
+        }
         // `usize::MAX`: none yet.
         let (mut best, mut best_current) = (usize::MAX, 0i64);
-        let peers = self.current.iter_mut().zip(c.eligible).zip(c.weights);
-        for (i, ((current, &eligible), &w)) in peers.enumerate() {
-            if !eligible {
-                continue;
-            }
-            let w = ceil_weight(w);
-            *current += w;
-            total += w;
+        for &(i, w) in &self.peers {
+            let current = &mut self.current[i];
+            *current = current.saturating_add(w);
             if best == usize::MAX || *current > best_current {
                 best = i;
                 best_current = *current;
@@ -94,7 +122,7 @@ impl Selector for RoundRobin {
         if best == usize::MAX {
             return Selection::none();
         }
-        self.current[best] -= total;
+        self.current[best] = self.current[best].saturating_sub(self.total);
         let mut ranked = Ranked::new(c.eligible, limit);
         ranked.push(best);
         ranked.fill_cyclic(best);
@@ -109,6 +137,50 @@ impl Selector for RoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::SplitMix64;
+    use crate::select::testutil::Fixture;
+
+    /// nginx's loop as written: every pick walks every peer and rounds every
+    /// weight, no cached list.
+    fn reference(current: &mut [i64], eligible: &[bool], weights: &[f64]) -> Option<usize> {
+        let (mut total, mut best) = (0i64, None::<usize>);
+        for i in 0..current.len() {
+            if !eligible[i] {
+                continue;
+            }
+            let w = ceil_weight(weights[i]);
+            current[i] += w;
+            total += w;
+            if best.is_none_or(|b| current[i] > current[b]) {
+                best = Some(i);
+            }
+        }
+        current[best?] -= total;
+        best
+    }
+
+    #[test]
+    fn the_cached_peer_list_picks_as_nginx_through_changes() {
+        let mut rng = SplitMix64::new(7);
+        for n in [1usize, 2, 3, 7, 64] {
+            let mut f = Fixture::new(n);
+            let mut rr = RoundRobin::new(&f.backends);
+            let mut current = vec![0i64; n];
+            for step in 0..3_000 {
+                // Now and then a node fails, recovers or ramps (slow start),
+                // reported as the router reports it.
+                if rng.next_u64() % 7 == 0 {
+                    let i = (rng.next_u64() % n as u64) as usize;
+                    f.eligible[i] = !f.eligible[i];
+                    f.weights[i] = 1.0 + (rng.next_u64() % 40) as f64 / 10.0;
+                    rr.reweighed();
+                }
+                let want = reference(&mut current, &f.eligible, &f.weights);
+                let got = rr.select(&f.candidates(), &Key::default(), &mut rng, 1);
+                assert_eq!(got.ranked.first().copied(), want, "n={n} step={step}");
+            }
+        }
+    }
 
     #[test]
     fn ceil_weight_is_ceil_as_i64_at_least_one() {

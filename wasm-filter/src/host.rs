@@ -99,11 +99,6 @@ pub fn set_header_lines(map: MapType, name: &str, lines: &[Vec<u8>]) {
     }
 }
 
-/// Whether header `name` is present (one value read).
-pub fn has_header(map: MapType, name: &str) -> bool {
-    matches!(hostcalls::get_map_value_bytes(map, name), Ok(Some(_)))
-}
-
 /// Set (replace) or remove a header.
 pub fn set_header(map: MapType, name: &str, value: Option<&str>) {
     let _ = hostcalls::set_map_value(map, name, value);

@@ -221,16 +221,20 @@ impl RootContext for EdgepickRoot {
         };
         let mut s = worker.borrow_mut();
         let now = host::now_ms();
-        s.sync(now);
+        let published = s.sync(now);
         if !s.plugin.lease(&SharedData, now) {
             return;
         }
         // The lease holder also refreshes the healthy gauges (one stat for
-        // all workers; the in-flight gauges are the counts themselves).
-        for (i, st) in s.plugin.router.states().iter().enumerate() {
-            let ok = st.is_healthy(now, &s.plugin.config().health);
-            if let Some(m) = s.metrics.get(i) {
-                host::record(m.healthy, u64::from(ok));
+        // all workers, each of which sets them on its own flips) with the
+        // other metrics, once a second: a stat write per backend on every
+        // tick cost ~6,000 instructions per request at 64 backends.
+        if published {
+            for (i, st) in s.plugin.router.states().iter().enumerate() {
+                let ok = st.is_healthy(now, &s.plugin.config().health);
+                if let Some(m) = s.metrics.get(i) {
+                    host::record(m.healthy, u64::from(ok));
+                }
             }
         }
         if now >= self.next_probe_ms {

@@ -47,11 +47,12 @@ impl WorkerState {
     /// Sync with the other workers (on the tick); set the healthy gauges of
     /// backends that flipped and, every [`METRICS_MS`](crate::sync::METRICS_MS),
     /// publish the picks and suppressed warnings counted since.
-    pub fn sync(&mut self, now_ms: u64) {
+    /// Returns whether this sync published the metrics.
+    pub fn sync(&mut self, now_ms: u64) -> bool {
         let flips = self.plugin.sync(&SharedData, now_ms);
         self.apply_flips(&flips);
         if !self.publish.due(now_ms) {
-            return;
+            return false;
         }
         for (m, n) in self.metrics.iter().zip(self.picks.iter_mut()) {
             if *n > 0 {
@@ -69,6 +70,7 @@ impl WorkerState {
             );
             self.suppressed.published = total;
         }
+        true
     }
 
     /// A request's first choice was backend `i` (published on the next sync).

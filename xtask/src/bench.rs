@@ -10,6 +10,7 @@
 //! floor any wasm filter pays); and edgepick with rfws + sticky cookies,
 //! ip_hash, and rfws with a cookie already held.
 
+pub(crate) use crate::bench_variants::variants;
 use crate::install;
 use crate::steps::{output, root, run, target_dir};
 use anyhow::{bail, Context, Result};
@@ -133,130 +134,6 @@ impl Variant {
             Client::HeldCookie => vec![format!("cookie: {}", fetch_cookie()?)],
         })
     }
-}
-
-/// Every Envoy variant, baselines first.
-pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
-    let mut v = vec![
-        Variant {
-            name: "envoy round_robin (native)",
-            backends: FEW,
-            setup: Setup::Native("round_robin"),
-            client: Client::Plain,
-        },
-        Variant {
-            name: "envoy ring_hash (native)",
-            backends: FEW,
-            setup: Setup::Native("ring_hash"),
-            client: Client::Header("x-user: 42".into()),
-        },
-        Variant {
-            name: "override_host, header from client",
-            backends: FEW,
-            setup: Setup::OverrideHost(None),
-            client: Client::Header(format!(
-                "x-gateway-destination-endpoint: 127.0.0.1:{}",
-                BACKENDS[1]
-            )),
-        },
-        Variant {
-            name: "minimal wasm filter (floor)",
-            backends: FEW,
-            setup: Setup::OverrideHost(Some((minimal.to_path_buf(), endpoints()))),
-            client: Client::Plain,
-        },
-        // What a 64-host cluster costs Envoy itself, filter aside: the
-        // 64-backend rows' change that is not the filter's.
-        Variant {
-            name: "minimal wasm filter, 64 backends",
-            backends: MANY,
-            setup: Setup::OverrideHost(Some((minimal.to_path_buf(), endpoints_of(MANY)))),
-            client: Client::Plain,
-        },
-    ];
-    // (label, backends, algorithm, cookies configured, client sends its cookie back)
-    for (name, n, alg, sticky, held) in [
-        (
-            "edgepick round_robin, no cookies",
-            FEW,
-            "round_robin",
-            false,
-            false,
-        ),
-        ("edgepick ip_hash, no cookies", FEW, "ip_hash", false, false),
-        ("edgepick rfws, no cookies", FEW, "rfws", false, false),
-        (
-            "edgepick least_connections, 3",
-            FEW,
-            "least_connections",
-            false,
-            false,
-        ),
-        (
-            "edgepick rfws + sticky (new clients)",
-            FEW,
-            "rfws",
-            true,
-            false,
-        ),
-        (
-            "edgepick rfws + sticky (cookie held)",
-            FEW,
-            "rfws",
-            true,
-            true,
-        ),
-        (
-            "edgepick round_robin, 64 backends",
-            MANY,
-            "round_robin",
-            false,
-            false,
-        ),
-        ("edgepick rfws, 64 backends", MANY, "rfws", false, false),
-        (
-            "edgepick least_connections, 64",
-            MANY,
-            "least_connections",
-            false,
-            false,
-        ),
-    ] {
-        v.push(Variant {
-            name,
-            backends: n,
-            setup: Setup::Edgepick(filter.to_path_buf(), edgepick_config(alg, sticky, n), true),
-            client: if held {
-                Client::HeldCookie
-            } else {
-                Client::Plain
-            },
-        });
-    }
-    // What stripping the balancer's cookie before the upstream costs.
-    v.push(Variant {
-        name: "rfws + sticky (held), cookie not stripped",
-        backends: FEW,
-        setup: Setup::Edgepick(
-            filter.to_path_buf(),
-            edgepick_config("rfws", true, FEW).replace("\"keys\":", "\"strip\":false,\"keys\":"),
-            true,
-        ),
-        client: Client::HeldCookie,
-    });
-    // What Envoy's attempt count saves the filter (it asks for the
-    // upstream.address property on every request without it).
-    v.push(Variant {
-        name: "rfws + sticky (held), no attempt count",
-        backends: FEW,
-        setup: Setup::Edgepick(
-            filter.to_path_buf(),
-            edgepick_config("rfws", true, FEW),
-            false,
-        ),
-        client: Client::HeldCookie,
-    });
-    v
 }
 
 /// The bootstrap for one variant, as JSON (which Envoy reads as YAML).

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_instr;
+mod bench_variants;
 mod demo;
 mod fuzz;
 mod golden;

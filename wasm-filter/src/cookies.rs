@@ -86,32 +86,12 @@ impl CookieLines {
     }
 }
 
-fn is_ows(b: &u8) -> bool {
-    *b == b' ' || *b == b'\t'
-}
-
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = s {
-        if !is_ows(first) {
-            break;
-        }
-        s = rest;
-    }
-    while let [rest @ .., last] = s {
-        if !is_ows(last) {
-            break;
-        }
-        s = rest;
-    }
-    s
-}
-
 /// Whether pair `segment` (between `;`) is cookie `name`.
 fn is_named(segment: &[u8], name: &str) -> bool {
     segment
         .iter()
         .position(|&b| b == b'=')
-        .is_some_and(|eq| trim(&segment[..eq]) == name.as_bytes())
+        .is_some_and(|eq| segment[..eq].trim_ascii() == name.as_bytes())
 }
 
 /// Whether one `Cookie` line carries cookie `name`.
@@ -134,7 +114,7 @@ pub fn strip_cookie(line: &[u8], name: &str) -> Option<Vec<u8>> {
             segment
         });
     }
-    let left = out.iter().any(|b| !is_ows(b) && *b != b';');
+    let left = out.iter().any(|b| !b.is_ascii_whitespace() && *b != b';');
     left.then_some(out)
 }
 

@@ -101,6 +101,8 @@ impl EdgepickRoot {
         } else {
             s.plugin.evaluate(&SharedData, now_ms)
         };
+        // on_tick synced just before: only new verdicts need another sync.
+        let resync = !matches!(&verdicts, Ok(v) if v.is_empty());
         match verdicts {
             Ok(verdicts) => {
                 for v in verdicts {
@@ -119,7 +121,9 @@ impl EdgepickRoot {
                 format!("edgepick: health verdicts not published: {e:?}")
             }),
         }
-        s.sync(now_ms);
+        if resync {
+            s.sync(now_ms);
+        }
         let Some(hb) = s.plugin.config().health.heartbeat.clone() else {
             return;
         };

@@ -8,19 +8,13 @@
 
 use std::collections::BTreeSet;
 
-/// Words that are never metric names.
+/// Words that are never metric names (besides [`LABEL_LIST`]).
 const KEYWORDS: &[&str] = &[
     "and",
     "or",
     "unless",
     "bool",
     "offset",
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
     "sum",
     "min",
     "max",

@@ -68,6 +68,38 @@ fn envoy_yaml_filter_configuration_is_valid_with_its_environment() {
     );
 }
 
+/// The upstream signal the filter reads is the one the shipped file has
+/// Envoy write, over any value a backend sends.
+#[test]
+fn envoy_yaml_writes_the_upstream_signal_the_filter_reads() {
+    use edgepick_filter::headers::{UPSTREAM_FORMAT, UPSTREAM_HEADER};
+    let doc = &documents("envoy.yaml")[0];
+    let vhosts = doc
+        .pointer("/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/route_config/virtual_hosts")
+        .and_then(Value::as_array)
+        .expect("virtual_hosts");
+    for vh in vhosts {
+        let added = vh["response_headers_to_add"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ours = added
+            .iter()
+            .find(|h| h["header"]["key"] == UPSTREAM_HEADER)
+            .unwrap_or_else(|| {
+                panic!(
+                    "virtual host {} does not write {UPSTREAM_HEADER}",
+                    vh["name"]
+                )
+            });
+        assert_eq!(ours["header"]["value"], UPSTREAM_FORMAT);
+        assert_eq!(
+            ours["append_action"], "OVERWRITE_IF_EXISTS_OR_ADD",
+            "a backend's value is replaced"
+        );
+    }
+}
+
 #[test]
 fn istio_and_envoy_gateway_configurations_are_valid_with_their_environment() {
     let istio = documents("istio-wasmplugin.yaml");

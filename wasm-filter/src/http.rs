@@ -5,10 +5,11 @@
 use crate::cookies::CookieLines;
 use crate::headers::{
     self, ATTEMPT_COUNT_HEADER, DECISION_HEADER, DESTINATION_HEADER, LOAD_HEADER, ORCA_HEADER,
+    UPSTREAM_HEADER,
 };
 use crate::host;
 use crate::log;
-use crate::outcome::{observe, outcome};
+use crate::outcome::{observe, outcome, Observed};
 use crate::worker::WorkerState;
 use edgepick_core::config::{Algorithm, HashKey};
 use edgepick_core::load_report::{parse_orca, parse_plain};
@@ -209,10 +210,9 @@ impl EdgepickHttp {
         let Some(ticket) = self.ticket.take() else {
             return;
         };
-        // The response headers' status and time, when there were any (the
-        // property read costs as much as the pick; it is only the fallback
-        // for resets and local replies).
-        let now = self.headers_ms.unwrap_or_else(host::now_ms);
+        // The response headers' status, when there were any (the property
+        // read costs as much as the pick; it is only the fallback for resets
+        // and local replies).
         let code = match self.status {
             Some(c) => Some(i64::from(c)),
             None => host::property_int(&["response", "code"]),
@@ -224,8 +224,22 @@ impl EdgepickHttp {
         };
         let observed = observe(code, flags);
         let served = self.served(s);
+        // The response's time when it was taken; else a time is read only
+        // if one is recorded: a success of the first choice on a node with
+        // no failures (nearly every request) records none.
+        let quiet = matches!(observed, Observed::Status(c) if c < 500)
+            && served.is_some()
+            && served == ticket.primary()
+            && served.is_some_and(|i| s.plugin.clean(i));
+        let now = match self.headers_ms {
+            Some(t) => t,
+            None if quiet => ticket.started_ms(),
+            None => host::now_ms(),
+        };
         let latency_ms = self.headers_ms.map(|t| ticket.latency_ms(t));
-        let o = outcome(observed, latency_ms, self.body_bytes, self.load);
+        // Bytes feed throughput, measured only where it is used (with time).
+        let bytes = if s.needs.timing { self.body_bytes } else { 0 };
+        let o = outcome(observed, latency_ms, bytes, self.load);
         let a = s.plugin.router.finish(ticket, served, o.as_ref(), now);
         for (i, failure) in a.passive() {
             s.passive(i, failure, now);
@@ -271,19 +285,34 @@ impl HttpContext for EdgepickHttp {
             return Action::Continue;
         };
         let mut s = worker.borrow_mut();
-        let now = host::now_ms();
-        self.headers_ms = Some(now);
-        self.status = host::header(RESP, ":status").and_then(|v| v.parse::<u16>().ok());
-        // Envoy's count of tries (the route's `include_attempt_count_in_response`,
-        // which overwrites any value the backend sent): the first try served,
-        // so the primary did, and the `upstream.address` property need not be
-        // read. Any other count, or none, asks the property.
-        if host::header(RESP, ATTEMPT_COUNT_HEADER).as_deref() == Some("1") {
+        // Latency-aware algorithms time the response. For the others the
+        // clock (~2,300 Envoy instructions) is read only when a time is
+        // recorded: a cookie issued, a failure, a recovery.
+        let now = s.needs.timing.then(host::now_ms);
+        self.headers_ms = now;
+        // Who served and how, from Envoy itself (any value a backend sent is
+        // overwritten): `x-edgepick-upstream`, one read for both; without it,
+        // `x-envoy-attempt-count` and `:status`. Every value read costs
+        // Envoy ~11,000 instructions (`cargo xtask bench --instructions`,
+        // the "floor +" rows), so the happy path reads one.
+        let signal = host::header(RESP, UPSTREAM_HEADER)
+            .as_deref()
+            .and_then(headers::parse_upstream);
+        let tries = match signal {
+            Some(u) => Some(u.tries),
+            None => host::header(RESP, ATTEMPT_COUNT_HEADER).and_then(|v| v.parse().ok()),
+        };
+        self.status = signal
+            .and_then(|u| u.status)
+            .or_else(|| host::header(RESP, ":status").and_then(|v| v.parse::<u16>().ok()));
+        // One try: the primary served, and the `upstream.address` property
+        // need not be read. Any other count, or none, asks the property.
+        if tries == Some(1) {
             if let Some(primary) = self.ticket.as_ref().and_then(Ticket::primary) {
                 self.served = Some(Some(primary));
             }
         }
-        if s.needs.measurements {
+        if s.needs.load {
             self.read_load(&mut s);
         }
         if let Some(e) = &self.explain {
@@ -294,7 +323,12 @@ impl HttpContext for EdgepickHttp {
         if s.plugin.config().cookie.is_some() && self.ticket.is_some() {
             let served = self.served(&s);
             let status = self.status;
-            if let Some(ticket) = &self.ticket {
+            if let Some(ticket) = self
+                .ticket
+                .as_ref()
+                .filter(|t| t.cookie_for(served, status).is_some())
+            {
+                let now = now.unwrap_or_else(host::now_ms);
                 if let Some(c) = s.plugin.router.set_cookie(ticket, served, status, now) {
                     host::add_header(RESP, "set-cookie", &c);
                 }
@@ -331,7 +365,10 @@ pub struct Needs {
     /// `:path` (redirects, path hash keys; debug logs read it too).
     path: bool,
     /// Load reports (only RFWS's `V_FS` reads them).
-    measurements: bool,
+    load: bool,
+    /// Response times and throughput (RFWS's `D` and `B_R`, least response
+    /// time): the clock is read when the response headers arrive.
+    timing: bool,
 }
 
 impl Needs {
@@ -346,7 +383,11 @@ impl Needs {
             client: matches!(cfg.algorithm, Algorithm::IpHash)
                 || matches!(key, Some(HashKey::ClientAddress)),
             path: cfg.mode == Mode::Redirect || matches!(key, Some(HashKey::Path)),
-            measurements: matches!(cfg.algorithm, Algorithm::Rfws { .. }),
+            load: matches!(cfg.algorithm, Algorithm::Rfws { .. }),
+            timing: matches!(
+                cfg.algorithm,
+                Algorithm::Rfws { .. } | Algorithm::LeastResponseTime { .. }
+            ),
         }
     }
 }

@@ -169,10 +169,7 @@ impl Plugin {
             return Err(StoreError::Failed);
         }
         // A success on a node nobody counted failures for writes nothing.
-        if !failure
-            && self.router.states()[i].health.passive.fails == 0
-            && self.view.record().entries[i].passive.fails == 0
-        {
+        if !failure && self.clean(i) {
             return Ok(Transition::Unchanged);
         }
         let max_fails = self.config().health.max_fails;
@@ -183,6 +180,21 @@ impl Plugin {
         })?;
         self.wrote(store, rec);
         Ok(t)
+    }
+
+    /// No worker has counted a failure of backend `i` (as far as this one
+    /// knows): a success there changes nothing and needs no time.
+    pub fn clean(&self, i: usize) -> bool {
+        self.router
+            .states()
+            .get(i)
+            .is_some_and(|s| s.health.passive.fails == 0)
+            && self
+                .view
+                .record()
+                .entries
+                .get(i)
+                .is_some_and(|e| e.passive.fails == 0)
     }
 
     /// Take or renew the prober lease.

@@ -95,28 +95,25 @@ impl WorkerState {
                 host::increment(m.failures, 1);
             }
         }
-        let name = self
-            .plugin
-            .config()
-            .backends
-            .get(i)
-            .map_or_else(String::new, |b| b.name.clone());
-        match self.plugin.passive(&SharedData, i, failure, now_ms) {
-            Ok(Transition::WentOut) => {
-                let h = &self.plugin.config().health;
-                log::info(|| {
-                    format!(
-                        "edgepick: backend {name} out for {} ms after {} failures",
-                        h.fail_timeout_ms, h.max_fails
-                    )
-                })
-            }
+        let result = self.plugin.passive(&SharedData, i, failure, now_ms);
+        // The name is looked up only for a log line (most outcomes log none).
+        let cfg = self.plugin.config();
+        let name = || cfg.backends.get(i).map_or("?", |b| b.name.as_str());
+        match result {
+            Ok(Transition::WentOut) => log::info(|| {
+                format!(
+                    "edgepick: backend {} out for {} ms after {} failures",
+                    name(),
+                    cfg.health.fail_timeout_ms,
+                    cfg.health.max_fails
+                )
+            }),
             Ok(Transition::CameBack) => {
-                log::info(|| format!("edgepick: backend {name} answered again: back in"))
+                log::info(|| format!("edgepick: backend {} answered again: back in", name()))
             }
             Ok(_) => {}
             Err(e) => log::warn_limited(&mut self.warn_shared, || {
-                format!("edgepick: shared health update for {name} lost: {e:?}")
+                format!("edgepick: shared health update for {} lost: {e:?}", name())
             }),
         }
     }

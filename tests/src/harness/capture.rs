@@ -1,7 +1,8 @@
 //! A backend that records each request's header block exactly as it arrived
 //! (bytes, repeated lines and all), for tests of what the filter forwards.
-//! It answers every request `200` with `x-served-by: NAME`, keeping the
-//! connection open; it has no control endpoints.
+//! It answers every request `200` with `x-served-by: NAME` (and, if asked,
+//! one more header line of the test's choosing), keeping the connection
+//! open; it has no control endpoints.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -14,17 +15,28 @@ pub struct Capture {
     name: String,
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<Vec<Vec<u8>>>>>,
+    /// An extra response header line (`name: value\r\n`), or empty.
+    extra: Arc<str>,
 }
 
 impl Capture {
     /// Listen on a free loopback port.
     pub fn spawn(name: &str) -> anyhow::Result<Capture> {
+        Capture::spawn_answering(name, None)
+    }
+
+    /// Listen on a free loopback port; every answer also carries the header
+    /// line `extra` (`name: value`), e.g. a value a hostile backend forges.
+    pub fn spawn_answering(name: &str, extra: Option<&str>) -> anyhow::Result<Capture> {
         let port = super::free_port()?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
         let c = Capture {
             name: name.to_string(),
             addr: listener.local_addr()?,
             seen: Arc::default(),
+            extra: extra
+                .map_or_else(String::new, |l| format!("{l}\r\n"))
+                .into(),
         };
         let server = c.clone();
         std::thread::spawn(move || {
@@ -81,8 +93,8 @@ impl Capture {
             }
             self.seen.lock().expect("capture lock").push(lines);
             let answer = format!(
-                "HTTP/1.1 200 OK\r\nx-served-by: {}\r\ncontent-length: 2\r\n\r\nok",
-                self.name
+                "HTTP/1.1 200 OK\r\nx-served-by: {}\r\n{}content-length: 2\r\n\r\nok",
+                self.name, self.extra
             );
             if out.write_all(answer.as_bytes()).is_err() {
                 return;

@@ -14,48 +14,11 @@ pub(crate) use crate::bench_variants::variants;
 use crate::install;
 use crate::steps::{output, root, run, target_dir};
 use anyhow::{bail, Context, Result};
-use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-/// Ports of the nginx backends; a variant uses the first 3 or all 64.
-pub(crate) const BACKENDS: [u16; 64] = {
-    let mut p = [0u16; 64];
-    let mut i = 0;
-    while i < 64 {
-        p[i] = 18101 + i as u16;
-        i += 1;
-    }
-    p
-};
-/// The backend counts variants run at.
-pub(crate) const FEW: usize = 3;
-pub(crate) const MANY: usize = 64;
-pub(crate) const ENVOY_PORT: u16 = 18080;
-pub(crate) const ADMIN_PORT: u16 = 18081;
-pub(crate) const KEY: &str = "bench-signing-key-0123456789abcdef";
-
-pub(crate) struct Killed(pub(crate) Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Wait until something listens on `127.0.0.1:port`, for at most `secs`.
-pub(crate) fn wait_port(port: u16, secs: u64) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!("nothing listens on 127.0.0.1:{port} after {secs} s")
-}
+pub(crate) use crate::bench_setup::*;
+pub(crate) use crate::procs::{wait_port, Killed};
 
 pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
     let servers: String = BACKENDS
@@ -70,6 +33,16 @@ pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
     );
     let path = dir.join("nginx.conf");
     std::fs::write(&path, conf)?;
+    // Another bench (or a stale nginx worker) on these ports would answer
+    // for this one and mix its traffic into the counts.
+    if let Some(p) = BACKENDS
+        .iter()
+        .find(|&&p| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok())
+    {
+        bail!(
+            "something already listens on 127.0.0.1:{p}: is another `cargo xtask bench` running?"
+        );
+    }
     let child = Command::new("nginx")
         .arg("-c")
         .arg(&path)
@@ -81,145 +54,6 @@ pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
         wait_port(p, 20)?;
     }
     Ok(Killed(child))
-}
-
-pub(crate) fn endpoints() -> String {
-    endpoints_of(FEW)
-}
-
-/// `127.0.0.1:<port>,…` of the first `n` backends.
-pub(crate) fn endpoints_of(n: usize) -> String {
-    BACKENDS[..n]
-        .iter()
-        .map(|p| format!("127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// How Envoy is set up for one variant.
-pub(crate) enum Setup {
-    Native(&'static str),
-    /// `override_host`, optionally behind a wasm filter (module, configuration).
-    OverrideHost(Option<(PathBuf, String)>),
-    /// edgepick's filter (module, configuration) as `deploy/envoy.yaml` runs
-    /// it, with (or, to measure what it saves, without) the virtual host's
-    /// `include_attempt_count_in_response`.
-    Edgepick(PathBuf, String, bool),
-}
-
-/// What the load generator sends.
-pub(crate) enum Client {
-    Plain,
-    /// One extra request header.
-    Header(String),
-    /// The session cookie the filter set on a first request.
-    HeldCookie,
-}
-
-/// One Envoy set-up and its traffic.
-pub(crate) struct Variant {
-    pub(crate) name: &'static str,
-    /// Backends in the cluster (and in the filter's configuration).
-    pub(crate) backends: usize,
-    pub(crate) setup: Setup,
-    pub(crate) client: Client,
-}
-
-impl Variant {
-    /// The extra request headers (`HeldCookie` asks the running Envoy for one).
-    pub(crate) fn headers(&self) -> Result<Vec<String>> {
-        Ok(match &self.client {
-            Client::Plain => Vec::new(),
-            Client::Header(h) => vec![h.clone()],
-            Client::HeldCookie => vec![format!("cookie: {}", fetch_cookie()?)],
-        })
-    }
-}
-
-/// The bootstrap for one variant, as JSON (which Envoy reads as YAML).
-pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
-    let sock =
-        |port: u16| json!({ "socket_address": { "address": "127.0.0.1", "port_value": port } });
-    let mut cluster = json!({
-        "name": "backends",
-        "connect_timeout": "1s",
-        "type": "STATIC",
-        "load_assignment": {
-            "cluster_name": "backends",
-            "endpoints": [{ "lb_endpoints": BACKENDS[..backends].iter().map(|&p| json!({ "endpoint": { "address": sock(p) } })).collect::<Vec<_>>() }]
-        }
-    });
-    match setup {
-        Setup::Native("ring_hash") => cluster["lb_policy"] = json!("RING_HASH"),
-        Setup::Native(_) => cluster["lb_policy"] = json!("ROUND_ROBIN"),
-        Setup::OverrideHost(_) | Setup::Edgepick(..) => {
-            cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
-                "name": "envoy.load_balancing_policies.override_host",
-                "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
-                    "override_host_sources": [{ "header": "x-gateway-destination-endpoint" }],
-                    "fallback_policy": { "policies": [{ "typed_extension_config": {
-                        "name": "envoy.load_balancing_policies.round_robin",
-                        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin" }
-                    }}]}
-                }
-            }}]});
-        }
-    }
-    let mut route = json!({
-        "cluster": "backends",
-        "retry_policy": { "retry_on": "connect-failure,refused-stream,reset", "num_retries": 2 }
-    });
-    if matches!(setup, Setup::Native("ring_hash")) {
-        route["hash_policy"] = json!([{ "header": { "header_name": "x-user" } }]);
-    }
-    let rule = json!({ "match": { "prefix": "/" }, "route": route });
-    let mut vhost = json!({ "name": "all", "domains": ["*"], "routes": [rule] });
-    let filter = match setup {
-        Setup::OverrideHost(Some((wasm, cfg))) => Some((wasm, cfg)),
-        Setup::Edgepick(wasm, cfg, attempts) => {
-            vhost["include_attempt_count_in_response"] = json!(attempts);
-            Some((wasm, cfg))
-        }
-        _ => None,
-    };
-    let mut http_filters = Vec::new();
-    if let Some((wasm, cfg)) = filter {
-        http_filters.push(json!({
-            "name": "envoy.filters.http.wasm",
-            "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-                "config": {
-                    "name": "bench",
-                    "configuration": { "@type": "type.googleapis.com/google.protobuf.StringValue", "value": cfg },
-                    "vm_config": { "runtime": "envoy.wasm.runtime.v8", "code": { "local": { "filename": wasm.display().to_string() } } }
-                }
-            }
-        }));
-    }
-    http_filters.push(json!({
-        "name": "envoy.filters.http.router",
-        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
-    }));
-    json!({
-        "admin": { "address": sock(ADMIN_PORT) },
-        "static_resources": {
-            "listeners": [{
-                "address": sock(ENVOY_PORT),
-                "filter_chains": [{ "filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "bench",
-                        "route_config": { "virtual_hosts": [vhost] },
-                        "http_filters": http_filters
-                    }
-                }]}]
-            }],
-            "clusters": [cluster]
-        }
-    })
-    .to_string()
 }
 
 struct Result1 {
@@ -302,39 +136,6 @@ fn with_envoy(
     f()
 }
 
-/// Envoy's command line for a bench variant: one worker, its own base id.
-pub(crate) fn envoy_args(yaml: &Path, base_id: u16) -> Vec<std::ffi::OsString> {
-    let mut a: Vec<std::ffi::OsString> = vec!["-c".into(), yaml.into()];
-    for s in [
-        "--concurrency",
-        "1",
-        "--base-id",
-        &base_id.to_string(),
-        "--log-level",
-        "warn",
-    ] {
-        a.push(s.into());
-    }
-    a
-}
-
-pub(crate) fn edgepick_config(algorithm: &str, cookie: bool, n: usize) -> String {
-    let backends: Vec<String> = BACKENDS[..n]
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{{\"name\":\"n{i}\",\"address\":\"127.0.0.1:{p}\",\"link\":{{\"bandwidth_mbps\":{}}}}}", 100 * (i + 1)))
-        .collect();
-    let cookie = if cookie {
-        format!(",\"cookie\":{{\"keys\":[\"{KEY}\"]}}")
-    } else {
-        String::new()
-    };
-    format!(
-        "{{\"algorithm\":{{\"name\":\"{algorithm}\"}}{cookie},\"health\":{{\"panic_threshold\":0}},\"backends\":[{}]}}",
-        backends.join(",")
-    )
-}
-
 pub(crate) fn build_minimal() -> Result<PathBuf> {
     let manifest = root().join("xtask/minimal-filter/Cargo.toml");
     let target = target_dir().join("minimal-filter");
@@ -370,7 +171,18 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         install::apt(&["nginx"])?;
     }
     let envoy = install::envoy()?;
-    let filter = crate::test::build_filter()?;
+    // `--filter PATH`: measure a module built elsewhere (other build flags,
+    // another revision) in place of this tree's.
+    let filter = match args.iter().position(|a| a == "--filter") {
+        Some(i) => {
+            let p = PathBuf::from(args.get(i + 1).context("--filter needs a path")?);
+            if !p.is_file() {
+                bail!("--filter {}: no such file", p.display());
+            }
+            p
+        }
+        None => crate::test::build_filter()?,
+    };
     let minimal = build_minimal()?;
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;

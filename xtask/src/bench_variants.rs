@@ -3,7 +3,7 @@
 //! edgepick's algorithms at 3 and 64 backends and the cost of its options.
 
 use crate::bench::{
-    edgepick_config, endpoints, endpoints_of, Client, Setup, Variant, BACKENDS, FEW, MANY,
+    edgepick_config, endpoints, endpoints_of, Client, Setup, Signal, Variant, BACKENDS, FEW, MANY,
 };
 use std::path::Path;
 
@@ -97,7 +97,11 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         v.push(Variant {
             name,
             backends: n,
-            setup: Setup::Edgepick(filter.to_path_buf(), edgepick_config(alg, sticky, n), true),
+            setup: Setup::Edgepick(
+                filter.to_path_buf(),
+                edgepick_config(alg, sticky, n),
+                Signal::Upstream,
+            ),
             client: if held {
                 Client::HeldCookie
             } else {
@@ -105,28 +109,78 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             },
         });
     }
-    // What stripping the balancer's cookie before the upstream costs.
-    v.push(Variant {
-        name: "rfws + sticky (held), cookie not stripped",
-        backends: FEW,
-        setup: Setup::Edgepick(
-            filter.to_path_buf(),
-            edgepick_config("rfws", true, FEW).replace("\"keys\":", "\"strip\":false,\"keys\":"),
-            true,
-        ),
-        client: Client::HeldCookie,
-    });
-    // What Envoy's attempt count saves the filter (it asks for the
-    // upstream.address property on every request without it).
-    v.push(Variant {
-        name: "rfws + sticky (held), no attempt count",
-        backends: FEW,
-        setup: Setup::Edgepick(
-            filter.to_path_buf(),
-            edgepick_config("rfws", true, FEW),
+    // What stripping the balancer's cookie before the upstream costs, and
+    // what the route's signal saves: with Envoy's attempt count instead the
+    // filter reads two headers (the count, `:status`); with neither it also
+    // asks for the upstream.address property on every request.
+    for (name, strip, signal) in [
+        (
+            "rfws + sticky (held), cookie not stripped",
             false,
+            Signal::Upstream,
         ),
-        client: Client::HeldCookie,
-    });
+        (
+            "rfws + sticky (held), attempt count, no x-edgepick-upstream",
+            true,
+            Signal::AttemptCount,
+        ),
+        ("rfws + sticky (held), no signal at all", true, Signal::None),
+    ] {
+        let cfg = edgepick_config("rfws", true, FEW);
+        v.push(Variant {
+            name,
+            backends: FEW,
+            setup: Setup::Edgepick(
+                filter.to_path_buf(),
+                if strip {
+                    cfg
+                } else {
+                    cfg.replace("\"keys\":", "\"strip\":false,\"keys\":")
+                },
+                signal,
+            ),
+            client: Client::HeldCookie,
+        });
+    }
+    v.extend(hostcall_budget(minimal));
     v
+}
+
+/// The floor plus one kind of hostcall each (the minimal filter's
+/// `;probe=`), and plus the exact hostcalls edgepick's round robin makes:
+/// what each costs Envoy with no filter work around it, so a ratio target
+/// can be checked against the hostcalls it needs.
+fn hostcall_budget(minimal: &Path) -> Vec<Variant> {
+    [
+        ("floor + clock read", "clock", Signal::None),
+        ("floor + :status read", "status", Signal::None),
+        (
+            "floor + attempt count (route option + read)",
+            "attempts",
+            Signal::AttemptCount,
+        ),
+        (
+            "floor + x-edgepick-upstream (route formatter + read)",
+            "upstream-header",
+            Signal::Upstream,
+        ),
+        ("floor + upstream.address read", "upstream", Signal::None),
+        (
+            "floor + round robin's hostcalls (2 clocks, :status, attempt count)",
+            "clock+clock2+status+attempts",
+            Signal::AttemptCount,
+        ),
+    ]
+    .into_iter()
+    .map(|(name, ops, attempts)| Variant {
+        name,
+        backends: FEW,
+        setup: Setup::Edgepick(
+            minimal.to_path_buf(),
+            format!("{};probe={ops}", endpoints()),
+            attempts,
+        ),
+        client: Client::Plain,
+    })
+    .collect()
 }

@@ -5,11 +5,13 @@
 
 mod bench;
 mod bench_instr;
+mod bench_setup;
 mod bench_variants;
 mod demo;
 mod fuzz;
 mod golden;
 mod install;
+mod procs;
 mod steps;
 mod test;
 
@@ -39,7 +41,8 @@ commands:
             --instructions counts Envoy instructions per request under
             callgrind instead (repeatable on a busy machine); --duration S;
             --only TEXT (repeatable) runs the variants named with TEXT, plus
-            native round robin and the minimal filter the ratios divide by
+            native round robin and the minimal filter the ratios divide by;
+            --filter PATH measures that module instead of building this tree's
 ";
 
 fn main() {

@@ -1,0 +1,221 @@
+//! What one bench variant runs: the backends' ports, the Envoy bootstrap
+//! (native policy, `override_host` behind a wasm filter, or edgepick as
+//! `deploy/envoy.yaml` runs it) and the traffic wrk sends.
+
+use crate::bench::fetch_cookie;
+use anyhow::Result;
+use edgepick_filter::headers::{UPSTREAM_FORMAT, UPSTREAM_HEADER};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Ports of the nginx backends; a variant uses the first 3 or all 64.
+pub(crate) const BACKENDS: [u16; 64] = {
+    let mut p = [0u16; 64];
+    let mut i = 0;
+    while i < 64 {
+        p[i] = 18101 + i as u16;
+        i += 1;
+    }
+    p
+};
+/// The backend counts variants run at.
+pub(crate) const FEW: usize = 3;
+pub(crate) const MANY: usize = 64;
+pub(crate) const ENVOY_PORT: u16 = 18080;
+pub(crate) const ADMIN_PORT: u16 = 18081;
+pub(crate) const KEY: &str = "bench-signing-key-0123456789abcdef";
+
+pub(crate) fn endpoints() -> String {
+    endpoints_of(FEW)
+}
+
+/// `127.0.0.1:<port>,…` of the first `n` backends.
+pub(crate) fn endpoints_of(n: usize) -> String {
+    BACKENDS[..n]
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// How Envoy is set up for one variant.
+pub(crate) enum Setup {
+    Native(&'static str),
+    /// `override_host`, optionally behind a wasm filter (module, configuration).
+    OverrideHost(Option<(PathBuf, String)>),
+    /// edgepick's filter (module, configuration) as `deploy/envoy.yaml` runs
+    /// it, with (or, to measure what it saves, without) the virtual host's
+    /// `include_attempt_count_in_response`; also the minimal filter's
+    /// hostcall probes, in the same set-up.
+    Edgepick(PathBuf, String, Signal),
+}
+
+/// What the virtual host tells a filter about the upstream's answer.
+#[derive(Clone, Copy)]
+pub(crate) enum Signal {
+    /// Nothing: the filter reads `:status` and asks for `upstream.address`.
+    None,
+    /// `include_attempt_count_in_response` (`x-envoy-attempt-count`).
+    AttemptCount,
+    /// `deploy/envoy.yaml`'s `x-edgepick-upstream` response header: Envoy's
+    /// try count and the upstream's status in one value.
+    Upstream,
+}
+
+/// What the load generator sends.
+pub(crate) enum Client {
+    Plain,
+    /// One extra request header.
+    Header(String),
+    /// The session cookie the filter set on a first request.
+    HeldCookie,
+}
+
+/// One Envoy set-up and its traffic.
+pub(crate) struct Variant {
+    pub(crate) name: &'static str,
+    /// Backends in the cluster (and in the filter's configuration).
+    pub(crate) backends: usize,
+    pub(crate) setup: Setup,
+    pub(crate) client: Client,
+}
+
+impl Variant {
+    /// The extra request headers (`HeldCookie` asks the running Envoy for one).
+    pub(crate) fn headers(&self) -> Result<Vec<String>> {
+        Ok(match &self.client {
+            Client::Plain => Vec::new(),
+            Client::Header(h) => vec![h.clone()],
+            Client::HeldCookie => vec![format!("cookie: {}", fetch_cookie()?)],
+        })
+    }
+}
+
+
+/// The bootstrap for one variant, as JSON (which Envoy reads as YAML).
+pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
+    let sock =
+        |port: u16| json!({ "socket_address": { "address": "127.0.0.1", "port_value": port } });
+    let mut cluster = json!({
+        "name": "backends",
+        "connect_timeout": "1s",
+        "type": "STATIC",
+        "load_assignment": {
+            "cluster_name": "backends",
+            "endpoints": [{ "lb_endpoints": BACKENDS[..backends].iter().map(|&p| json!({ "endpoint": { "address": sock(p) } })).collect::<Vec<_>>() }]
+        }
+    });
+    match setup {
+        Setup::Native("ring_hash") => cluster["lb_policy"] = json!("RING_HASH"),
+        Setup::Native(_) => cluster["lb_policy"] = json!("ROUND_ROBIN"),
+        Setup::OverrideHost(_) | Setup::Edgepick(..) => {
+            cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
+                "name": "envoy.load_balancing_policies.override_host",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
+                    "override_host_sources": [{ "header": "x-gateway-destination-endpoint" }],
+                    "fallback_policy": { "policies": [{ "typed_extension_config": {
+                        "name": "envoy.load_balancing_policies.round_robin",
+                        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin" }
+                    }}]}
+                }
+            }}]});
+        }
+    }
+    let mut route = json!({
+        "cluster": "backends",
+        "retry_policy": { "retry_on": "connect-failure,refused-stream,reset", "num_retries": 2 }
+    });
+    if matches!(setup, Setup::Native("ring_hash")) {
+        route["hash_policy"] = json!([{ "header": { "header_name": "x-user" } }]);
+    }
+    let rule = json!({ "match": { "prefix": "/" }, "route": route });
+    let mut vhost = json!({ "name": "all", "domains": ["*"], "routes": [rule] });
+    let filter = match setup {
+        Setup::OverrideHost(Some((wasm, cfg))) => Some((wasm, cfg)),
+        Setup::Edgepick(wasm, cfg, signal) => {
+            match signal {
+                Signal::None => {}
+                Signal::AttemptCount => vhost["include_attempt_count_in_response"] = json!(true),
+                Signal::Upstream => {
+                    vhost["response_headers_to_add"] = json!([{
+                        "header": { "key": UPSTREAM_HEADER, "value": UPSTREAM_FORMAT },
+                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"
+                    }])
+                }
+            }
+            Some((wasm, cfg))
+        }
+        _ => None,
+    };
+    let mut http_filters = Vec::new();
+    if let Some((wasm, cfg)) = filter {
+        http_filters.push(json!({
+            "name": "envoy.filters.http.wasm",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                "config": {
+                    "name": "bench",
+                    "configuration": { "@type": "type.googleapis.com/google.protobuf.StringValue", "value": cfg },
+                    "vm_config": { "runtime": "envoy.wasm.runtime.v8", "code": { "local": { "filename": wasm.display().to_string() } } }
+                }
+            }
+        }));
+    }
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
+    }));
+    json!({
+        "admin": { "address": sock(ADMIN_PORT) },
+        "static_resources": {
+            "listeners": [{
+                "address": sock(ENVOY_PORT),
+                "filter_chains": [{ "filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "bench",
+                        "route_config": { "virtual_hosts": [vhost] },
+                        "http_filters": http_filters
+                    }
+                }]}]
+            }],
+            "clusters": [cluster]
+        }
+    })
+    .to_string()
+}
+
+/// Envoy's command line for a bench variant: one worker, its own base id.
+pub(crate) fn envoy_args(yaml: &Path, base_id: u16) -> Vec<std::ffi::OsString> {
+    let mut a: Vec<std::ffi::OsString> = vec!["-c".into(), yaml.into()];
+    for s in [
+        "--concurrency",
+        "1",
+        "--base-id",
+        &base_id.to_string(),
+        "--log-level",
+        "warn",
+    ] {
+        a.push(s.into());
+    }
+    a
+}
+
+pub(crate) fn edgepick_config(algorithm: &str, cookie: bool, n: usize) -> String {
+    let backends: Vec<String> = BACKENDS[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{{\"name\":\"n{i}\",\"address\":\"127.0.0.1:{p}\",\"link\":{{\"bandwidth_mbps\":{}}}}}", 100 * (i + 1)))
+        .collect();
+    let cookie = if cookie {
+        format!(",\"cookie\":{{\"keys\":[\"{KEY}\"]}}")
+    } else {
+        String::new()
+    };
+    format!(
+        "{{\"algorithm\":{{\"name\":\"{algorithm}\"}}{cookie},\"health\":{{\"panic_threshold\":0}},\"backends\":[{}]}}",
+        backends.join(",")
+    )
+}

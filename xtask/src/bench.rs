@@ -195,11 +195,14 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         .filter(|(flag, _)| *flag == "--only")
         .map(|(_, text)| text)
         .collect();
+    // `--no-baselines`: not even those (a comparison across runs, e.g. of
+    // two builds of the filter, leans on the counts repeating).
+    let baselines = !args.iter().any(|a| a == "--no-baselines");
     let mut variants = variants(&filter, &minimal);
     if !only.is_empty() {
         variants.retain(|v| {
-            v.name.starts_with("envoy round_robin")
-                || v.name.starts_with("minimal")
+            (baselines
+                && (v.name.starts_with("envoy round_robin") || v.name.starts_with("minimal")))
                 || only.iter().any(|t| v.name.contains(t.as_str()))
         });
     }

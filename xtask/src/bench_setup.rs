@@ -91,7 +91,6 @@ impl Variant {
     }
 }
 
-
 /// The bootstrap for one variant, as JSON (which Envoy reads as YAML).
 pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
     let sock =

@@ -42,7 +42,8 @@ commands:
             callgrind instead (repeatable on a busy machine); --duration S;
             --only TEXT (repeatable) runs the variants named with TEXT, plus
             native round robin and the minimal filter the ratios divide by;
-            --filter PATH measures that module instead of building this tree's
+            (--no-baselines: not those); --filter PATH measures that module
+            instead of building this tree's
 ";
 
 fn main() {

@@ -165,6 +165,7 @@ fn hostcall_budget(minimal: &Path) -> Vec<Variant> {
             Signal::Upstream,
         ),
         ("floor + upstream.address read", "upstream", Signal::None),
+        ("floor + a missing header's read", "miss", Signal::None),
         (
             "floor + round robin's hostcalls (2 clocks, :status, attempt count)",
             "clock+clock2+status+attempts",

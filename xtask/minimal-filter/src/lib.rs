@@ -10,7 +10,8 @@
 //! response headers), `status` (`:status` of the response), `attempts`
 //! (`x-envoy-attempt-count` of the response), `upstream` (the
 //! `upstream.address` property, at the end of the stream), `upstream-header`
-//! (`x-edgepick-upstream` of the response). Without a probe
+//! (`x-edgepick-upstream` of the response), `miss` (a response header that
+//! is not there, as a load report a backend does not send). Without a probe
 //! the floor pays one well-predicted branch per callback.
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -31,13 +32,15 @@ const STATUS: u8 = 4;
 const ATTEMPTS: u8 = 8;
 const UPSTREAM: u8 = 16;
 const UPSTREAM_HEADER: u8 = 32;
-const OPS: [(&str, u8); 6] = [
+const MISS: u8 = 64;
+const OPS: [(&str, u8); 7] = [
     ("clock", CLOCK),
     ("clock2", CLOCK2),
     ("status", STATUS),
     ("attempts", ATTEMPTS),
     ("upstream", UPSTREAM),
     ("upstream-header", UPSTREAM_HEADER),
+    ("miss", MISS),
 ];
 
 struct Root {
@@ -119,6 +122,9 @@ impl HttpContext for Stream {
             }
             if self.probe & ATTEMPTS != 0 {
                 std::hint::black_box(self.get_http_response_header("x-envoy-attempt-count"));
+            }
+            if self.probe & MISS != 0 {
+                std::hint::black_box(self.get_http_response_header("x-not-in-the-response"));
             }
             if self.probe & UPSTREAM_HEADER != 0 {
                 std::hint::black_box(self.get_http_response_header("x-edgepick-upstream"));

@@ -98,6 +98,18 @@ fn envoy_yaml_writes_the_upstream_signal_the_filter_reads() {
             "a backend's value is replaced"
         );
     }
+    // Istio: the VirtualService's response header `set` (which replaces).
+    let istio = documents("istio-wasmplugin.yaml");
+    let vs = istio
+        .iter()
+        .find(|d| d["kind"] == "VirtualService")
+        .expect("a VirtualService");
+    for route in vs["spec"]["http"].as_array().expect("http routes") {
+        assert_eq!(
+            route["headers"]["response"]["set"][UPSTREAM_HEADER], UPSTREAM_FORMAT,
+            "istio-wasmplugin.yaml: every route sets {UPSTREAM_HEADER}"
+        );
+    }
 }
 
 #[test]

@@ -228,9 +228,7 @@ impl EdgepickHttp {
         // if one is recorded: a success of the first choice on a node with
         // no failures (nearly every request) records none.
         let quiet = matches!(observed, Observed::Status(c) if c < 500)
-            && served.is_some()
-            && served == ticket.primary()
-            && served.is_some_and(|i| s.plugin.clean(i));
+            && served.is_some_and(|i| Some(i) == ticket.primary() && s.plugin.clean(i));
         let now = match self.headers_ms {
             Some(t) => t,
             None if quiet => ticket.started_ms(),

@@ -167,6 +167,11 @@ fn hostcall_budget(minimal: &Path) -> Vec<Variant> {
         ("floor + upstream.address read", "upstream", Signal::None),
         ("floor + a missing header's read", "miss", Signal::None),
         (
+            "floor + every request header read (as for Cookie lines)",
+            "pairs",
+            Signal::None,
+        ),
+        (
             "floor + round robin's hostcalls (2 clocks, :status, attempt count)",
             "clock+clock2+status+attempts",
             Signal::AttemptCount,
@@ -181,7 +186,12 @@ fn hostcall_budget(minimal: &Path) -> Vec<Variant> {
             format!("{};probe={ops}", endpoints()),
             attempts,
         ),
-        client: Client::Plain,
+        // A session cookie's size, so the header map is a held session's.
+        client: if ops == "pairs" {
+            Client::Header(format!("cookie: ep_sid={}", "x".repeat(64)))
+        } else {
+            Client::Plain
+        },
     })
     .collect()
 }

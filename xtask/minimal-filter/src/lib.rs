@@ -11,7 +11,10 @@
 //! (`x-envoy-attempt-count` of the response), `upstream` (the
 //! `upstream.address` property, at the end of the stream), `upstream-header`
 //! (`x-edgepick-upstream` of the response), `miss` (a response header that
-//! is not there, as a load report a backend does not send). Without a probe
+//! is not there, as a load report a backend does not send), `pairs` (every
+//! request header at once, as the filter reads `Cookie` lines; before the
+//! destination header is written; the SDK also splits the buffer into
+//! pairs, which the filter does not). Without a probe
 //! the floor pays one well-predicted branch per callback.
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -33,7 +36,8 @@ const ATTEMPTS: u8 = 8;
 const UPSTREAM: u8 = 16;
 const UPSTREAM_HEADER: u8 = 32;
 const MISS: u8 = 64;
-const OPS: [(&str, u8); 7] = [
+const PAIRS: u8 = 128;
+const OPS: [(&str, u8); 8] = [
     ("clock", CLOCK),
     ("clock2", CLOCK2),
     ("status", STATUS),
@@ -41,6 +45,7 @@ const OPS: [(&str, u8); 7] = [
     ("upstream", UPSTREAM),
     ("upstream-header", UPSTREAM_HEADER),
     ("miss", MISS),
+    ("pairs", PAIRS),
 ];
 
 struct Root {
@@ -102,6 +107,9 @@ impl Context for Stream {}
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
+        if self.probe & PAIRS != 0 {
+            std::hint::black_box(self.get_http_request_headers_bytes());
+        }
         let i = self.next.get();
         self.next.set(i.wrapping_add(1));
         let ep = &self.endpoints[i % self.endpoints.len()];

@@ -27,10 +27,10 @@ pub fn build_filter() -> Result<PathBuf> {
             "--target",
             "wasm32-wasip1",
             "--profile",
-            "wasm",
+            "filter",
         ]),
     )?;
-    let built = target_dir().join("wasm32-wasip1/wasm/edgepick_filter.wasm");
+    let built = target_dir().join("wasm32-wasip1/filter/edgepick_filter.wasm");
     let out = artifacts().join("edgepick_filter.wasm");
     std::fs::create_dir_all(artifacts())?;
     optimise(&built, &out)?;
@@ -92,7 +92,7 @@ fn optimise(input: &std::path::Path, output: &std::path::Path) -> Result<()> {
     if have("wasm-opt") {
         let status = Command::new("wasm-opt")
             .args([
-                "-Oz",
+                "-O3",
                 "--enable-bulk-memory",
                 "--enable-sign-ext",
                 "--enable-nontrapping-float-to-int",

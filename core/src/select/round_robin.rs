@@ -15,14 +15,25 @@ use crate::rng::Rng;
 /// Smooth weighted round robin with nginx's exact sequence.
 #[derive(Debug, Clone)]
 pub struct RoundRobin {
+    /// Current weights by backend, for backends not in `peers` (an
+    /// ineligible peer keeps its current weight, as in nginx); the peers'
+    /// own are in `peers` until the list is rebuilt.
     current: Vec<i64>,
-    /// The eligible peers (index, rounded weight) in configuration order and
-    /// their total, rebuilt at the first pick after [`Selector::reweighed`]
-    /// or [`Selector::resync`]: a pick then touches only eligible peers and
-    /// rounds no weight.
-    peers: Vec<(usize, i64)>,
+    /// The eligible peers in configuration order and their total weight,
+    /// rebuilt at the first pick after [`Selector::reweighed`] or
+    /// [`Selector::resync`]: a pick then walks one contiguous list, touching
+    /// only eligible peers, rounding no weight and indexing nothing else.
+    peers: Vec<Peer>,
     total: i64,
     stale: bool,
+}
+
+/// One eligible peer: its backend, rounded weight and current weight.
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    index: usize,
+    weight: i64,
+    current: i64,
 }
 
 impl RoundRobin {
@@ -70,6 +81,32 @@ impl RoundRobin {
     }
 }
 
+impl RoundRobin {
+    /// The peer list from `c`'s eligibility and weights; the old peers'
+    /// current weights go back to `current` first.
+    fn rebuild(&mut self, c: &Candidates<'_>) {
+        for p in self.peers.drain(..) {
+            self.current[p.index] = p.current;
+        }
+        let weights = c.eligible.iter().zip(c.weights).enumerate();
+        for (i, (&eligible, &w)) in weights {
+            if eligible {
+                self.peers.push(Peer {
+                    index: i,
+                    weight: ceil_weight(w),
+                    current: self.current[i],
+                });
+            }
+        }
+        self.total = self
+            .peers
+            .iter()
+            .map(|p| p.weight)
+            .fold(0i64, i64::saturating_add);
+        self.stale = false;
+    }
+}
+
 impl Selector for RoundRobin {
     fn name(&self) -> &'static str {
         "round_robin"
@@ -92,37 +129,28 @@ impl Selector for RoundRobin {
     ) -> Selection {
         if self.current.len() != c.len() {
             self.current = vec![0; c.len()];
+            self.peers.clear();
             self.stale = true;
         }
         if self.stale {
-            self.peers.clear();
-            let weights = c.eligible.iter().zip(c.weights).enumerate();
-            for (i, (&eligible, &w)) in weights {
-                if eligible {
-                    self.peers.push((i, ceil_weight(w)));
-                }
-            }
-            self.total = self
-                .peers
-                .iter()
-                .map(|p| p.1)
-                .fold(0i64, i64::saturating_add);
-            self.stale = false;
+            self.rebuild(c);
         }
-        // `usize::MAX`: none yet.
-        let (mut best, mut best_current) = (usize::MAX, 0i64);
-        for &(i, w) in &self.peers {
-            let current = &mut self.current[i];
-            *current = current.saturating_add(w);
-            if best == usize::MAX || *current > best_current {
-                best = i;
-                best_current = *current;
-            }
-        }
-        if best == usize::MAX {
+        let Some(first) = self.peers.first_mut() else {
             return Selection::none();
+        };
+        first.current = first.current.saturating_add(first.weight);
+        // The first highest wins ties.
+        let (mut best, mut best_current) = (0, first.current);
+        for (k, p) in self.peers.iter_mut().enumerate().skip(1) {
+            p.current = p.current.saturating_add(p.weight);
+            if p.current > best_current {
+                best = k;
+                best_current = p.current;
+            }
         }
-        self.current[best] = self.current[best].saturating_sub(self.total);
+        let winner = &mut self.peers[best];
+        winner.current = winner.current.saturating_sub(self.total);
+        let best = winner.index;
         let mut ranked = Ranked::new(c.eligible, limit);
         ranked.push(best);
         ranked.fill_cyclic(best);

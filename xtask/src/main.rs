@@ -34,6 +34,10 @@ commands:
             [--reproduce FILE]; --smoke is the brief run cargo xtask test
             does; --help lists the targets; crashing inputs go to
             fuzz/artifacts/<target>/
+  build-native
+            build the native Envoy load-balancing policy (edgepick-envoy,
+            release) into target/edgepick/libedgepick_envoy.so, the module
+            deploy/envoy-native*.yaml load (ENVOY_DYNAMIC_MODULES_SEARCH_PATH)
   golden    regenerate tests/golden/vectors.json from the core
   bench     throughput through Envoy with and without the filter (wrk);
             --instructions counts Envoy instructions per request under
@@ -57,6 +61,11 @@ fn run(args: Vec<String>) -> Result<()> {
             install::rust_targets()?;
             install::binaryen()?;
             let out = test::build_filter()?;
+            println!("{}", out.display());
+            Ok(())
+        }
+        Some("build-native") => {
+            let out = test::build_native()?;
             println!("{}", out.display());
             Ok(())
         }

@@ -1,0 +1,261 @@
+//! Envoy running the native load-balancing policy (`libedgepick_envoy.so`),
+//! from the shipped `deploy/envoy-native.yaml` (STATIC endpoints) or
+//! `deploy/envoy-native-eds.yaml` (endpoints from an EDS file the test can
+//! rewrite under traffic). Substituted: ports, the endpoints (and their
+//! metadata), the policy's JSON document, the route's retry count and
+//! `xff_num_trusted_hops` (from the document's `client.trusted_hops`).
+//! Listener `i` routes to its own cluster with configuration `i`.
+//!
+//! The module comes from `EDGEPICK_NATIVE_MODULE` (set by `cargo xtask
+//! test`); Envoy finds it through `ENVOY_DYNAMIC_MODULES_SEARCH_PATH`.
+
+use super::envoy::{launch, scratch_dir, Launch};
+use super::{envoy_binary, free_port, required_file, Envoy, EnvoyBuilder};
+use anyhow::{anyhow, Context};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The native module (`EDGEPICK_NATIVE_MODULE`); panics with instructions when unset.
+pub fn native_module() -> PathBuf {
+    required_file(
+        "EDGEPICK_NATIVE_MODULE",
+        "the native module (libedgepick_envoy.so)",
+    )
+}
+
+/// A shipped native deployment file.
+pub fn deploy_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy")
+        .join(name)
+}
+
+fn shipped(name: &str) -> anyhow::Result<Value> {
+    let path = deploy_file(name);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn at<'v>(doc: &'v mut Value, pointer: &str) -> anyhow::Result<&'v mut Value> {
+    doc.pointer_mut(pointer)
+        .ok_or_else(|| anyhow!("the native deploy file has no {pointer}"))
+}
+
+/// One endpoint: address and `filter_metadata.edgepick` (None: no metadata).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// `ip:port`.
+    pub address: SocketAddr,
+    /// Envoy's `load_balancing_weight`.
+    pub weight: Option<u32>,
+    /// Metadata under the `edgepick` namespace.
+    pub metadata: Option<Value>,
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(address: SocketAddr) -> Self {
+        Endpoint {
+            address,
+            weight: None,
+            metadata: None,
+        }
+    }
+}
+
+/// `lb_endpoints` for `endpoints`.
+pub fn lb_endpoints(endpoints: &[Endpoint]) -> Value {
+    let list: Vec<Value> = endpoints
+        .iter()
+        .map(|e| {
+            let mut v = json!({ "endpoint": { "address": { "socket_address": {
+                "address": e.address.ip().to_string(), "port_value": e.address.port() } } } });
+            if let Some(w) = e.weight {
+                v["load_balancing_weight"] = json!(w);
+            }
+            if let Some(m) = &e.metadata {
+                v["metadata"] = json!({ "filter_metadata": { "edgepick": m } });
+            }
+            v
+        })
+        .collect();
+    json!([{ "lb_endpoints": list }])
+}
+
+/// Builds and starts an Envoy with the native policy.
+#[derive(Debug, Clone)]
+pub struct NativeBuilder {
+    configs: Vec<String>,
+    endpoints: Vec<Endpoint>,
+    eds: bool,
+    concurrency: u32,
+    num_retries: u32,
+}
+
+impl NativeBuilder {
+    /// One listener and cluster with policy configuration `config_json` over `endpoints`.
+    pub fn new(config_json: &str, endpoints: &[Endpoint]) -> Self {
+        NativeBuilder {
+            configs: vec![config_json.to_string()],
+            endpoints: endpoints.to_vec(),
+            eds: false,
+            concurrency: 1,
+            num_retries: 2,
+        }
+    }
+
+    /// Another listener with its own cluster and configuration (same endpoints).
+    pub fn add_listener(mut self, config_json: &str) -> Self {
+        self.configs.push(config_json.to_string());
+        self
+    }
+
+    /// Endpoints from EDS files (`deploy/envoy-native-eds.yaml`): see [`set_endpoints`].
+    pub fn eds(mut self) -> Self {
+        self.eds = true;
+        self
+    }
+
+    /// Envoy worker threads.
+    pub fn concurrency(mut self, n: u32) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// Retries per request.
+    pub fn num_retries(mut self, n: u32) -> Self {
+        self.num_retries = n;
+        self
+    }
+
+    fn document(&self, admin_port: u16, ports: &[u16], dir: &Path) -> anyhow::Result<Value> {
+        let file = if self.eds {
+            "envoy-native-eds.yaml"
+        } else {
+            "envoy-native.yaml"
+        };
+        let mut doc = shipped(file)?;
+        let listener = doc
+            .pointer("/static_resources/listeners/0")
+            .cloned()
+            .ok_or_else(|| anyhow!("{file} has no listener"))?;
+        let cluster = doc
+            .pointer("/static_resources/clusters/0")
+            .cloned()
+            .ok_or_else(|| anyhow!("{file} has no cluster"))?;
+        let mut listeners = Vec::new();
+        let mut clusters = Vec::new();
+        for (i, (cfg, port)) in self.configs.iter().zip(ports).enumerate() {
+            let name = if i == 0 {
+                "edgepick".to_string()
+            } else {
+                format!("edgepick_{i}")
+            };
+            let mut l = listener.clone();
+            l["name"] = json!(format!("listener_{i}"));
+            *at(&mut l, "/address/socket_address")? =
+                json!({ "address": "127.0.0.1", "port_value": port });
+            let hcm = at(&mut l, "/filter_chains/0/filters/0/typed_config")?;
+            hcm["stat_prefix"] = json!(format!("ingress_{i}"));
+            let hops = serde_json::from_str::<Value>(cfg)
+                .ok()
+                .and_then(|v| v.pointer("/client/trusted_hops")?.as_u64())
+                .unwrap_or(0);
+            hcm["xff_num_trusted_hops"] = json!(hops);
+            let route = at(hcm, "/route_config/virtual_hosts/0/routes/0/route")?;
+            route["cluster"] = json!(name);
+            at(route, "/retry_policy")?["num_retries"] = json!(self.num_retries);
+            listeners.push(l);
+            let mut c = cluster.clone();
+            c["name"] = json!(name);
+            *at(
+                &mut c,
+                "/load_balancing_policy/policies/0/typed_extension_config/typed_config/lb_policy_config/value",
+            )? = json!(cfg);
+            if self.eds {
+                let path = eds_path(dir, i);
+                write_eds(&path, &name, &self.endpoints, 0)?;
+                let src = at(&mut c, "/eds_cluster_config/eds_config/path_config_source")?;
+                src["path"] = json!(path.display().to_string());
+                src["watched_directory"] = json!({ "path": dir.display().to_string() });
+            } else {
+                *at(&mut c, "/load_assignment")? =
+                    json!({ "cluster_name": name, "endpoints": lb_endpoints(&self.endpoints) });
+            }
+            clusters.push(c);
+        }
+        *at(&mut doc, "/admin/address/socket_address")? =
+            json!({ "address": "127.0.0.1", "port_value": admin_port });
+        *at(&mut doc, "/static_resources/listeners")? = json!(listeners);
+        *at(&mut doc, "/static_resources/clusters")? = json!(clusters);
+        doc["node"] = json!({ "id": "edgepick-e2e", "cluster": "edgepick-e2e" });
+        Ok(doc)
+    }
+
+    /// Write the bootstrap, start Envoy with the module on its search path.
+    /// `Err` when Envoy exits or never becomes ready (e.g. a refused configuration).
+    pub fn start(self) -> anyhow::Result<Envoy> {
+        let module = native_module();
+        let search = module
+            .parent()
+            .ok_or_else(|| anyhow!("{} has no directory", module.display()))?;
+        let admin_port = free_port()?;
+        let ports = self
+            .configs
+            .iter()
+            .map(|_| free_port())
+            .collect::<std::io::Result<Vec<u16>>>()?;
+        let dir = scratch_dir()?;
+        let doc = self.document(admin_port, &ports, &dir)?;
+        let mut envoy = launch(&Launch {
+            envoy: &envoy_binary(),
+            doc: &doc,
+            dir,
+            admin_port,
+            listener_ports: &ports,
+            concurrency: self.concurrency,
+            env: &[(
+                "ENVOY_DYNAMIC_MODULES_SEARCH_PATH",
+                search.as_os_str().to_owned(),
+            )],
+            template: EnvoyBuilder::without_filter(&[]),
+        })?;
+        envoy.wait_ready(Duration::from_secs(30))?;
+        Ok(envoy)
+    }
+}
+
+/// The EDS file of cluster `i` in Envoy's scratch directory.
+pub fn eds_path(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("eds_{i}.yaml"))
+}
+
+/// Write (atomically: a new file renamed over the old) the EDS file of
+/// `cluster` at `path`; Envoy applies it asynchronously.
+pub fn write_eds(
+    path: &Path,
+    cluster: &str,
+    endpoints: &[Endpoint],
+    version: u64,
+) -> anyhow::Result<()> {
+    let doc = json!({
+        "version_info": version.to_string(),
+        "resources": [{
+            "@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+            "cluster_name": cluster,
+            "endpoints": lb_endpoints(endpoints),
+        }]
+    });
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&doc)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Replace the endpoints of the first cluster of an Envoy started with
+/// [`NativeBuilder::eds`].
+pub fn set_endpoints(envoy: &Envoy, endpoints: &[Endpoint], version: u64) -> anyhow::Result<()> {
+    write_eds(&eds_path(envoy.dir(), 0), "edgepick", endpoints, version)
+}

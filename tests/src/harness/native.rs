@@ -87,7 +87,8 @@ pub fn lb_endpoints(endpoints: &[Endpoint]) -> Value {
 /// Builds and starts an Envoy with the native policy.
 #[derive(Debug, Clone)]
 pub struct NativeBuilder {
-    configs: Vec<String>,
+    /// Per listener: the document, and its cluster's endpoints when not the shared ones.
+    configs: Vec<(String, Option<Vec<Endpoint>>)>,
     endpoints: Vec<Endpoint>,
     eds: bool,
     concurrency: u32,
@@ -98,7 +99,7 @@ impl NativeBuilder {
     /// One listener and cluster with policy configuration `config_json` over `endpoints`.
     pub fn new(config_json: &str, endpoints: &[Endpoint]) -> Self {
         NativeBuilder {
-            configs: vec![config_json.to_string()],
+            configs: vec![(config_json.to_string(), None)],
             endpoints: endpoints.to_vec(),
             eds: false,
             concurrency: 1,
@@ -108,7 +109,14 @@ impl NativeBuilder {
 
     /// Another listener with its own cluster and configuration (same endpoints).
     pub fn add_listener(mut self, config_json: &str) -> Self {
-        self.configs.push(config_json.to_string());
+        self.configs.push((config_json.to_string(), None));
+        self
+    }
+
+    /// Another listener with its own cluster, configuration and endpoints.
+    pub fn add_listener_with(mut self, config_json: &str, endpoints: &[Endpoint]) -> Self {
+        self.configs
+            .push((config_json.to_string(), Some(endpoints.to_vec())));
         self
     }
 
@@ -147,7 +155,8 @@ impl NativeBuilder {
             .ok_or_else(|| anyhow!("{file} has no cluster"))?;
         let mut listeners = Vec::new();
         let mut clusters = Vec::new();
-        for (i, (cfg, port)) in self.configs.iter().zip(ports).enumerate() {
+        for (i, ((cfg, own), port)) in self.configs.iter().zip(ports).enumerate() {
+            let endpoints = own.as_deref().unwrap_or(&self.endpoints);
             let name = if i == 0 {
                 "edgepick".to_string()
             } else {
@@ -176,13 +185,13 @@ impl NativeBuilder {
             )? = json!(cfg);
             if self.eds {
                 let path = eds_path(dir, i);
-                write_eds(&path, &name, &self.endpoints, 0)?;
+                write_eds(&path, &name, endpoints, 0)?;
                 let src = at(&mut c, "/eds_cluster_config/eds_config/path_config_source")?;
                 src["path"] = json!(path.display().to_string());
                 src["watched_directory"] = json!({ "path": dir.display().to_string() });
             } else {
                 *at(&mut c, "/load_assignment")? =
-                    json!({ "cluster_name": name, "endpoints": lb_endpoints(&self.endpoints) });
+                    json!({ "cluster_name": name, "endpoints": lb_endpoints(endpoints) });
             }
             clusters.push(c);
         }

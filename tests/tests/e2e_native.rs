@@ -7,7 +7,9 @@
 mod common;
 
 use common::{backend, backends, nginx_ip_hash, send_until, tally, Tally};
-use edgepick_tests::harness::native::{native_module, set_endpoints, Endpoint, NativeBuilder};
+use edgepick_tests::harness::native::{
+    native_module, set_cluster_config, set_endpoints, Endpoint, NativeBuilder,
+};
 use edgepick_tests::harness::{
     self, backend_json, request_once, Backend, BackendOptions, Client, Envoy,
 };
@@ -239,6 +241,32 @@ fn a_bad_configuration_is_refused_with_the_field_and_envoy_does_not_start_half_c
         text.contains("algorithm.load_threshold"),
         "Envoy's log names the field:\n{text}"
     );
+}
+
+#[test]
+fn a_bad_configuration_update_is_refused_while_envoy_keeps_serving_the_old_one() {
+    setup();
+    let bs = backends(&["a", "b"]);
+    let envoy = NativeBuilder::new(r#"{"algorithm":{"name":"round_robin"}}"#, &endpoints(&bs))
+        .cds()
+        .start()
+        .expect("envoy starts");
+    assert_eq!(served(&envoy, 10).len(), 2, "round robin over a and b");
+    set_cluster_config(
+        &envoy,
+        r#"{"algorithm":{"name":"ip_hash"},"fallbacks":99}"#,
+        1,
+    )
+    .expect("write cds");
+    let line = envoy.wait_for_log("fallbacks", Duration::from_secs(20));
+    assert!(
+        line.as_deref().is_some_and(|l| l.contains("fallbacks:")),
+        "Envoy logs the refusal naming the field: {line:?}\n{}",
+        envoy.log_tail(20)
+    );
+    // Still the old policy (ip_hash would send one client to one node).
+    let t = served(&envoy, 20);
+    assert_eq!(t.values().copied().collect::<Vec<_>>(), [10, 10], "{t:?}");
 }
 
 #[test]

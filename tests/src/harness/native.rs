@@ -91,6 +91,7 @@ pub struct NativeBuilder {
     configs: Vec<(String, Option<Vec<Endpoint>>)>,
     endpoints: Vec<Endpoint>,
     eds: bool,
+    cds: bool,
     concurrency: u32,
     num_retries: u32,
 }
@@ -102,6 +103,7 @@ impl NativeBuilder {
             configs: vec![(config_json.to_string(), None)],
             endpoints: endpoints.to_vec(),
             eds: false,
+            cds: false,
             concurrency: 1,
             num_retries: 2,
         }
@@ -123,6 +125,14 @@ impl NativeBuilder {
     /// Endpoints from EDS files (`deploy/envoy-native-eds.yaml`): see [`set_endpoints`].
     pub fn eds(mut self) -> Self {
         self.eds = true;
+        self
+    }
+
+    /// Clusters from a CDS file instead of `static_resources` (see
+    /// [`set_cluster_config`]), so a test can change the policy's
+    /// configuration while Envoy runs.
+    pub fn cds(mut self) -> Self {
+        self.cds = true;
         self
     }
 
@@ -173,6 +183,10 @@ impl NativeBuilder {
                 .and_then(|v| v.pointer("/client/trusted_hops")?.as_u64())
                 .unwrap_or(0);
             hcm["xff_num_trusted_hops"] = json!(hops);
+            if self.cds {
+                // The clusters arrive by CDS after the listener is read.
+                at(hcm, "/route_config")?["validate_clusters"] = json!(false);
+            }
             let route = at(hcm, "/route_config/virtual_hosts/0/routes/0/route")?;
             route["cluster"] = json!(name);
             at(route, "/retry_policy")?["num_retries"] = json!(self.num_retries);
@@ -198,8 +212,23 @@ impl NativeBuilder {
         *at(&mut doc, "/admin/address/socket_address")? =
             json!({ "address": "127.0.0.1", "port_value": admin_port });
         *at(&mut doc, "/static_resources/listeners")? = json!(listeners);
-        *at(&mut doc, "/static_resources/clusters")? = json!(clusters);
+        if self.cds {
+            let path = dir.join("cds.yaml");
+            write_cds(&path, &clusters, 0)?;
+            at(&mut doc, "/static_resources")?
+                .as_object_mut()
+                .ok_or_else(|| anyhow!("static_resources is not a map"))?
+                .remove("clusters");
+            doc["dynamic_resources"] = json!({ "cds_config": {
+                "resource_api_version": "V3",
+                "path_config_source": {
+                    "path": path.display().to_string(),
+                    "watched_directory": { "path": dir.display().to_string() } } } });
+        } else {
+            *at(&mut doc, "/static_resources/clusters")? = json!(clusters);
+        }
         doc["node"] = json!({ "id": "edgepick-e2e", "cluster": "edgepick-e2e" });
+        std::fs::write(dir.join("clusters.json"), serde_json::to_string(&clusters)?)?;
         Ok(doc)
     }
 
@@ -231,7 +260,16 @@ impl NativeBuilder {
             )],
             template: EnvoyBuilder::without_filter(&[]),
         })?;
-        envoy.wait_ready(Duration::from_secs(30))?;
+        if let Err(e) = envoy.wait_ready(Duration::from_secs(30)) {
+            let log = envoy.log();
+            let errors: Vec<&str> = log
+                .lines()
+                .filter(|l| {
+                    l.contains("][error]") || l.contains("][critical]") || l.contains("edgepick:")
+                })
+                .collect();
+            return Err(e.context(format!("Envoy's errors:\n{}", errors.join("\n"))));
+        }
         Ok(envoy)
     }
 }
@@ -267,4 +305,35 @@ pub fn write_eds(
 /// [`NativeBuilder::eds`].
 pub fn set_endpoints(envoy: &Envoy, endpoints: &[Endpoint], version: u64) -> anyhow::Result<()> {
     write_eds(&eds_path(envoy.dir(), 0), "edgepick", endpoints, version)
+}
+
+fn write_cds(path: &Path, clusters: &[Value], version: u64) -> anyhow::Result<()> {
+    let resources: Vec<Value> = clusters
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c["@type"] = json!("type.googleapis.com/envoy.config.cluster.v3.Cluster");
+            c
+        })
+        .collect();
+    let doc = json!({ "version_info": version.to_string(), "resources": resources });
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&doc)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Replace the first cluster's policy configuration of an Envoy started with
+/// [`NativeBuilder::cds`] (a CDS update, applied asynchronously; Envoy keeps
+/// the old cluster when it refuses the new one).
+pub fn set_cluster_config(envoy: &Envoy, config_json: &str, version: u64) -> anyhow::Result<()> {
+    let dir = envoy.dir();
+    let mut clusters: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("clusters.json"))?)?;
+    let c = clusters.first_mut().ok_or_else(|| anyhow!("no cluster"))?;
+    *at(
+        c,
+        "/load_balancing_policy/policies/0/typed_extension_config/typed_config/lb_policy_config/value",
+    )? = json!(config_json);
+    write_cds(&dir.join("cds.yaml"), &clusters, version)
 }

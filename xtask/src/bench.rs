@@ -105,6 +105,9 @@ pub(crate) enum Setup {
     /// it, with (or, to measure what it saves, without) the virtual host's
     /// `include_attempt_count_in_response`.
     Edgepick(PathBuf, String, bool),
+    /// edgepick's native load-balancing policy (`libedgepick_envoy.so`) with
+    /// this configuration, no HTTP filter.
+    Module(String),
 }
 
 /// What the load generator sends.
@@ -150,6 +153,17 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         }
     });
     match setup {
+        Setup::Module(cfg) => {
+            cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
+                "name": "envoy.load_balancing_policies.dynamic_modules",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.dynamic_modules.v3.DynamicModulesLoadBalancerConfig",
+                    "dynamic_module_config": { "name": "edgepick_envoy" },
+                    "lb_policy_name": "edgepick",
+                    "lb_policy_config": { "@type": "type.googleapis.com/google.protobuf.StringValue", "value": cfg }
+                }
+            }}]});
+        }
         Setup::Native("ring_hash") => cluster["lb_policy"] = json!("RING_HASH"),
         Setup::Native(_) => cluster["lb_policy"] = json!("ROUND_ROBIN"),
         Setup::OverrideHost(_) | Setup::Edgepick(..) => {
@@ -371,6 +385,11 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     }
     let envoy = install::envoy()?;
     let filter = crate::test::build_filter()?;
+    let native = crate::test::build_native()?;
+    // Every Envoy started below (directly or under valgrind) finds the module here.
+    if let Some(dir) = native.parent() {
+        std::env::set_var("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", dir);
+    }
     let minimal = build_minimal()?;
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;

@@ -229,6 +229,43 @@ fn killing_a_node_fails_no_request_and_it_comes_back() {
 }
 
 #[test]
+fn envoy_health_checks_and_endpoint_metadata_take_hosts_out() {
+    setup();
+    let mut bs = backends(&["a", "b", "c"]);
+    let mut eps = endpoints(&bs);
+    // c is taken out of rotation by its metadata (core's `down`).
+    eps[2].metadata = Some(serde_json::json!({ "down": true }));
+    let envoy = NativeBuilder::new(r#"{"algorithm":{"name":"round_robin"}}"#, &eps)
+        .health_checks(200)
+        .start()
+        .expect("envoy starts");
+    let t = served(&envoy, 30);
+    assert_eq!(t.get("c"), None, "c is down by its metadata: {t:?}");
+    assert_eq!((t.get("a"), t.get("b")), (Some(&15), Some(&15)), "{t:?}");
+    // Envoy's health check takes a out; the policy follows Envoy's health
+    // (its healthy list is now b, c: b's index there is not its host index).
+    bs[0].kill();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let clusters = envoy.admin_get("/clusters").expect("admin").text();
+        let a = bs[0].addr().to_string();
+        if clusters
+            .lines()
+            .any(|l| l.contains(&a) && l.contains("health_flags::/failed_active_hc"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Envoy never marked a unhealthy:\n{clusters}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let t = served(&envoy, 30);
+    assert_eq!(t.get("b"), Some(&30), "only b is healthy and up: {t:?}");
+}
+
+#[test]
 fn a_bad_configuration_is_refused_with_the_field_and_envoy_does_not_start_half_configured() {
     setup();
     let bs = backends(&["a"]);

@@ -94,6 +94,9 @@ pub struct NativeBuilder {
     cds: bool,
     concurrency: u32,
     num_retries: u32,
+    listener_port: u16,
+    admin_port: u16,
+    health_check_ms: Option<u64>,
 }
 
 impl NativeBuilder {
@@ -106,6 +109,9 @@ impl NativeBuilder {
             cds: false,
             concurrency: 1,
             num_retries: 2,
+            listener_port: 0,
+            admin_port: 0,
+            health_check_ms: None,
         }
     }
 
@@ -139,6 +145,25 @@ impl NativeBuilder {
     /// Envoy worker threads.
     pub fn concurrency(mut self, n: u32) -> Self {
         self.concurrency = n;
+        self
+    }
+
+    /// Envoy's active HTTP health checks (`GET /health`) every `interval_ms`,
+    /// one failure marks a host unhealthy.
+    pub fn health_checks(mut self, interval_ms: u64) -> Self {
+        self.health_check_ms = Some(interval_ms);
+        self
+    }
+
+    /// The first listener's port (0: a free one).
+    pub fn listener_port(mut self, port: u16) -> Self {
+        self.listener_port = port;
+        self
+    }
+
+    /// The admin port (0: a free one).
+    pub fn admin_port(mut self, port: u16) -> Self {
+        self.admin_port = port;
         self
     }
 
@@ -193,6 +218,12 @@ impl NativeBuilder {
             listeners.push(l);
             let mut c = cluster.clone();
             c["name"] = json!(name);
+            if let Some(ms) = self.health_check_ms {
+                let t = format!("{}.{:03}s", ms / 1000, ms % 1000);
+                c["health_checks"] = json!([{
+                    "timeout": "0.5s", "interval": t, "no_traffic_interval": t, "unhealthy_threshold": 1,
+                    "healthy_threshold": 1, "http_health_check": { "path": "/health" } }]);
+            }
             *at(
                 &mut c,
                 "/load_balancing_policy/policies/0/typed_extension_config/typed_config/lb_policy_config/value",
@@ -239,11 +270,10 @@ impl NativeBuilder {
         let search = module
             .parent()
             .ok_or_else(|| anyhow!("{} has no directory", module.display()))?;
-        let admin_port = free_port()?;
-        let ports = self
-            .configs
-            .iter()
-            .map(|_| free_port())
+        let pick = |p: u16| if p == 0 { free_port() } else { Ok(p) };
+        let admin_port = pick(self.admin_port)?;
+        let ports = (0..self.configs.len())
+            .map(|i| pick(if i == 0 { self.listener_port } else { 0 }))
             .collect::<std::io::Result<Vec<u16>>>()?;
         let dir = scratch_dir()?;
         let doc = self.document(admin_port, &ports, &dir)?;

@@ -24,7 +24,9 @@ commands:
             real Chromium for the web demo
   demo      build everything, start three backends, Envoy with the filter on
             127.0.0.1:10000 (admin 9901) and the simulator on 127.0.0.1:8080;
-            --port, --admin-port, --web-port override them; --for SECONDS stops it
+            --port, --admin-port, --web-port override them; --for SECONDS stops it;
+            --native runs the native load-balancing policy (libedgepick_envoy.so)
+            in Envoy instead of the wasm filter
   build-filter
             build the Envoy filter (wasm32-wasip1, optimised with wasm-opt,
             which it installs) into target/edgepick/edgepick_filter.wasm,

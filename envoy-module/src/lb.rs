@@ -12,13 +12,15 @@ use crate::picker::Picker;
 use crate::settings::Settings;
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::Arc;
 
-/// Milliseconds since the module was first used (core's `now_ms`).
+/// Wall-clock milliseconds since the Unix epoch (core's `now_ms`): the same
+/// clock the wasm filter reads from Envoy, so session cookies' expiry means
+/// the same in both.
 fn now_ms() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let ms = START.get_or_init(Instant::now).elapsed().as_millis();
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     u64::try_from(ms).unwrap_or(u64::MAX)
 }
 

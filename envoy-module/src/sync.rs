@@ -67,14 +67,22 @@ pub fn health(
     now_ms: u64,
     fresh: bool,
 ) {
-    let counts: Vec<(usize, usize)> = (0..c.priorities())
-        .map(|p| (c.healthy_hosts(p), c.hosts(p)))
-        .collect();
-    let all = counts.iter().all(|(h, n)| h == n);
-    let moved = counts != seen.counts;
+    // Compared in place: no allocation on a pick where nothing moved.
+    let priorities = c.priorities() as usize;
+    let mut moved = priorities != seen.counts.len();
+    let mut all = true;
+    for p in 0..priorities {
+        let now = (c.healthy_hosts(p as u32), c.hosts(p as u32));
+        all &= now.0 == now.1;
+        if seen.counts.get(p) != Some(&now) {
+            moved = true;
+            seen.counts.truncate(p);
+            seen.counts.push(now);
+        }
+    }
+    seen.counts.truncate(priorities);
     let due = !all && now_ms >= seen.checked_ms.saturating_add(RECHECK_MS);
     if fresh || moved || due {
-        seen.counts = counts;
         seen.all_ok = all;
         seen.checked_ms = now_ms;
         let mut flips = Vec::new();

@@ -423,3 +423,60 @@ fn endpoints_added_and_removed_through_eds_under_traffic_fail_no_request() {
         "traffic continued after the removal"
     );
 }
+
+#[test]
+fn a_signed_session_cookie_pins_the_client_and_a_tampered_one_is_ignored() {
+    setup();
+    let mut bs = backends(&["a", "b", "c"]);
+    let list: Vec<String> = bs.iter().map(|b| backend_json(b, "")).collect();
+    let cfg = format!(
+        r#"{{"algorithm":{{"name":"round_robin"}},"backends":[{}],
+            "cookie":{{"name":"edgepick","keys":["native-test-key-0123456789abcdef"]}},
+            "health":{{"max_fails":1,"fail_timeout_ms":10000}}}}"#,
+        list.join(",")
+    );
+    // The cookie the wasm filter would set for b (core's format and key).
+    let parsed = edgepick_core::Config::from_json(&cfg).expect("valid");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let value = edgepick_core::cookie::sign(parsed.cookie.as_ref().unwrap(), "b", now_ms);
+    let mut tampered = value.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let envoy = NativeBuilder::new(&cfg, &endpoints(&bs))
+        .concurrency(2)
+        .start()
+        .expect("envoy starts");
+    let send = |cookie: &str, n: usize| {
+        let header = format!("edgepick={cookie}");
+        let rs: Vec<_> = (0..n)
+            .map(|_| {
+                request_once(
+                    envoy.listener(0),
+                    None,
+                    "/s",
+                    &[("cookie", header.as_str())],
+                )
+                .expect("request")
+            })
+            .collect();
+        assert!(rs.iter().all(|r| r.status == 200));
+        tally(&rs)
+    };
+    let t = send(&value, 100);
+    assert_eq!(
+        t.get("b"),
+        Some(&100),
+        "pinned to b over 100 requests: {t:?}"
+    );
+    let t = send(&tampered, 30);
+    assert!(t.len() >= 2, "a tampered cookie pins nothing: {t:?}");
+    // b dies: its sessions move (every request still answered), elsewhere.
+    bs[1].kill();
+    let t = send(&value, 60);
+    assert_eq!(t.get("b"), None, "{t:?}");
+    assert_eq!(t.values().sum::<usize>(), 60);
+}

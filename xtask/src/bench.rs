@@ -19,21 +19,39 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Where the bench's ports start: `EDGEPICK_BENCH_PORT_BASE`, default 18080
+/// (Envoy's listener; admin +1; the 64 nginx backends from +21). Two benches
+/// on one machine need different bases (the Envoy base ids move with it).
+pub(crate) fn port_base() -> u16 {
+    std::env::var("EDGEPICK_BENCH_PORT_BASE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(18080)
+}
+
 /// Ports of the nginx backends; a variant uses the first 3 or all 64.
-pub(crate) const BACKENDS: [u16; 64] = {
-    let mut p = [0u16; 64];
-    let mut i = 0;
-    while i < 64 {
-        p[i] = 18101 + i as u16;
-        i += 1;
-    }
-    p
-};
+pub(crate) fn backend_ports() -> [u16; 64] {
+    let base = port_base();
+    std::array::from_fn(|i| base + 21 + i as u16)
+}
 /// The backend counts variants run at.
 pub(crate) const FEW: usize = 3;
 pub(crate) const MANY: usize = 64;
-pub(crate) const ENVOY_PORT: u16 = 18080;
-pub(crate) const ADMIN_PORT: u16 = 18081;
+
+/// Envoy's listener.
+pub(crate) fn envoy_port() -> u16 {
+    port_base()
+}
+
+/// Envoy's admin listener.
+pub(crate) fn admin_port() -> u16 {
+    port_base() + 1
+}
+
+/// Envoy's `--base-id` for `id` (47 or 48), moved with the port base.
+pub(crate) fn base_id(id: u16) -> u16 {
+    id + port_base().saturating_sub(18080)
+}
 pub(crate) const KEY: &str = "bench-signing-key-0123456789abcdef";
 
 pub(crate) struct Killed(pub(crate) Child);
@@ -58,7 +76,7 @@ pub(crate) fn wait_port(port: u16, secs: u64) -> Result<()> {
 }
 
 pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
-    let servers: String = BACKENDS
+    let servers: String = backend_ports()
         .iter()
         .map(|p| format!("server {{ listen 127.0.0.1:{p}; access_log off; location / {{ return 200 \"backend {p}\\n\"; }} }}\n"))
         .collect();
@@ -77,7 +95,7 @@ pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
         .arg(dir)
         .stderr(Stdio::null())
         .spawn()?;
-    for p in BACKENDS {
+    for p in backend_ports() {
         wait_port(p, 20)?;
     }
     Ok(Killed(child))
@@ -89,7 +107,7 @@ pub(crate) fn endpoints() -> String {
 
 /// `127.0.0.1:<port>,…` of the first `n` backends.
 pub(crate) fn endpoints_of(n: usize) -> String {
-    BACKENDS[..n]
+    backend_ports()[..n]
         .iter()
         .map(|p| format!("127.0.0.1:{p}"))
         .collect::<Vec<_>>()
@@ -149,7 +167,7 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         "type": "STATIC",
         "load_assignment": {
             "cluster_name": "backends",
-            "endpoints": [{ "lb_endpoints": BACKENDS[..backends].iter().map(|&p| json!({ "endpoint": { "address": sock(p) } })).collect::<Vec<_>>() }]
+            "endpoints": [{ "lb_endpoints": backend_ports()[..backends].iter().map(|&p| json!({ "endpoint": { "address": sock(p) } })).collect::<Vec<_>>() }]
         }
     });
     match setup {
@@ -216,10 +234,10 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
     }));
     json!({
-        "admin": { "address": sock(ADMIN_PORT) },
+        "admin": { "address": sock(admin_port()) },
         "static_resources": {
             "listeners": [{
-                "address": sock(ENVOY_PORT),
+                "address": sock(envoy_port()),
                 "filter_chains": [{ "filters": [{
                     "name": "envoy.filters.network.http_connection_manager",
                     "typed_config": {
@@ -302,16 +320,16 @@ fn with_envoy(
     std::fs::write(&yaml, envoy_yaml(&v.setup, v.backends))?;
     let log = std::fs::File::create(dir.join("envoy.log"))?;
     let child = Command::new(envoy)
-        .args(envoy_args(&yaml, 47))
+        .args(envoy_args(&yaml, base_id(47)))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()?;
     let _guard = Killed(child);
-    wait_port(ENVOY_PORT, 20)?;
+    wait_port(envoy_port(), 20)?;
     // Warm up: the first requests instantiate the wasm VM.
     let _ = Command::new("wrk")
         .args(["-t1", "-c4", "-d1s"])
-        .arg(format!("http://127.0.0.1:{ENVOY_PORT}/"))
+        .arg(format!("http://127.0.0.1:{}/", envoy_port()))
         .output();
     f()
 }
@@ -333,7 +351,7 @@ pub(crate) fn envoy_args(yaml: &Path, base_id: u16) -> Vec<std::ffi::OsString> {
 }
 
 pub(crate) fn edgepick_config(algorithm: &str, cookie: bool, n: usize) -> String {
-    let backends: Vec<String> = BACKENDS[..n]
+    let backends: Vec<String> = backend_ports()[..n]
         .iter()
         .enumerate()
         .map(|(i, p)| format!("{{\"name\":\"n{i}\",\"address\":\"127.0.0.1:{p}\",\"link\":{{\"bandwidth_mbps\":{}}}}}", 100 * (i + 1)))
@@ -414,10 +432,10 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         return crate::bench_instr::run(&envoy, &dir, &variants, secs);
     }
     eprintln!("\n==> wrk -t1 -c32 -d{secs}s, Envoy --concurrency 1, nginx backends (3, or 64 where named)");
-    let mut rows = vec![wrk("direct to one backend", BACKENDS[0], &[], secs)?];
+    let mut rows = vec![wrk("direct to one backend", backend_ports()[0], &[], secs)?];
     for v in &variants {
         rows.push(with_envoy(&envoy, &dir, v, || {
-            wrk(v.name, ENVOY_PORT, &v.headers()?, secs)
+            wrk(v.name, envoy_port(), &v.headers()?, secs)
         })?);
     }
     print_table(&rows);
@@ -426,7 +444,7 @@ pub fn run_bench(args: &[String]) -> Result<()> {
 
 pub(crate) fn fetch_cookie() -> Result<String> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", ENVOY_PORT))?;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", envoy_port()))?;
     s.write_all(b"GET / HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n")?;
     let mut resp = String::new();
     s.read_to_string(&mut resp)?;

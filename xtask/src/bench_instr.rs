@@ -14,7 +14,7 @@
 //! traffic (4 connections), dump (`callgrind_control -d`) and divide the
 //! whole process's instructions by the requests wrk completed.
 
-use crate::bench::{wait_port, Killed, Variant, ENVOY_PORT};
+use crate::bench::{base_id, envoy_port, wait_port, Killed, Variant};
 use crate::install;
 use crate::steps::{have, output, root};
 use anyhow::{bail, Context, Result};
@@ -48,7 +48,7 @@ fn wrk_requests(secs: u64, headers: &[String]) -> Result<u64> {
     for h in headers {
         cmd.args(["-H", h]);
     }
-    let out = output(cmd.arg(format!("http://127.0.0.1:{ENVOY_PORT}/")))?;
+    let out = output(cmd.arg(format!("http://127.0.0.1:{}/", envoy_port())))?;
     if let Some(l) = out
         .lines()
         .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
@@ -102,14 +102,14 @@ fn measure(envoy: &Path, dir: &Path, v: &Variant, n: usize, secs: u64) -> Result
             dir.join(format!("{prefix}%p")).display()
         ))
         .arg(envoy)
-        .args(crate::bench::envoy_args(&yaml, 48))
+        .args(crate::bench::envoy_args(&yaml, base_id(48)))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()?;
     let pid = child.id().to_string();
     let _guard = Killed(child);
     // Envoy starts in about a minute under valgrind on these machines.
-    wait_port(ENVOY_PORT, 300).context("Envoy under callgrind")?;
+    wait_port(envoy_port(), 300).context("Envoy under callgrind")?;
     let headers = v.headers()?;
     wrk_requests(secs.div_ceil(2).max(5), &headers).context("warm-up")?;
     output(Command::new("callgrind_control").args(["-z", &pid]))?;

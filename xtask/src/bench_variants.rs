@@ -2,9 +2,7 @@
 //! Envoy, the minimal wasm filter (the floor every ratio divides by), then
 //! edgepick's algorithms at 3 and 64 backends and the cost of its options.
 
-use crate::bench::{
-    edgepick_config, endpoints, endpoints_of, Client, Setup, Variant, BACKENDS, FEW, MANY,
-};
+use crate::bench::{edgepick_config, endpoints, endpoints_of, Client, Setup, Variant, FEW, MANY};
 use std::path::Path;
 
 /// Every Envoy variant, baselines first.
@@ -28,7 +26,7 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             setup: Setup::OverrideHost(None),
             client: Client::Header(format!(
                 "x-gateway-destination-endpoint: 127.0.0.1:{}",
-                BACKENDS[1]
+                crate::bench::backend_ports()[1]
             )),
         },
         Variant {

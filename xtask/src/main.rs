@@ -45,7 +45,9 @@ commands:
             --instructions counts Envoy instructions per request under
             callgrind instead (repeatable on a busy machine); --duration S;
             --only TEXT (repeatable) runs the variants named with TEXT, plus
-            native round robin and the minimal filter the ratios divide by
+            native round robin and the minimal filter the ratios divide by;
+            EDGEPICK_BENCH_PORT_BASE moves its ports (default 18080) so two
+            benches can run on one machine
 ";
 
 fn main() {

@@ -50,7 +50,7 @@ pub(crate) fn admin_port() -> u16 {
 
 /// Envoy's `--base-id` for `id` (47 or 48), moved with the port base.
 pub(crate) fn base_id(id: u16) -> u16 {
-    id + port_base().saturating_sub(18080)
+    id + port_base().abs_diff(18080)
 }
 pub(crate) const KEY: &str = "bench-signing-key-0123456789abcdef";
 

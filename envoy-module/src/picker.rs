@@ -141,7 +141,9 @@ impl Picker {
         now_ms: u64,
     ) -> (Option<(u32, u32)>, Option<Fallback>) {
         let mut fallback = None;
-        if self.stale || self.pool.is_none() {
+        // A failed rebuild is retried on the next membership change, not per
+        // pick (so its error is logged once).
+        if self.stale {
             if let Err(f) = self.rebuild(c, now_ms) {
                 fallback = Some(f);
             }
@@ -237,15 +239,15 @@ pub fn client_of(xff: &str, trusted: usize) -> Option<IpAddr> {
 /// number of healthy hosts before it; checked against Envoy's list.
 fn healthy_index(c: &dyn Cluster, hosts: &[Host], seen: &Seen, i: usize) -> Option<(u32, u32)> {
     let h = hosts[i];
-    let k = if seen.all_ok() {
-        h.index
-    } else {
-        hosts
-            .iter()
-            .enumerate()
-            .filter(|(j, o)| o.priority == h.priority && o.index < h.index && seen.envoy_ok(*j))
-            .count()
-    };
+    if seen.all_ok() {
+        // Every host healthy: the healthy lists are the host lists.
+        return Some((h.priority, h.index as u32));
+    }
+    let k = hosts
+        .iter()
+        .enumerate()
+        .filter(|(j, o)| o.priority == h.priority && o.index < h.index && seen.envoy_ok(*j))
+        .count();
     let want = h.address.to_string();
     if c.healthy_address(h.priority, k) == Some(want.as_str()) {
         return Some((h.priority, k as u32));

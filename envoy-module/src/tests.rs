@@ -256,4 +256,8 @@ fn hosts_that_make_no_valid_configuration_fall_back_to_envoys_healthy_hosts() {
         matches!(fallback, Some(crate::picker::Fallback::Config(ref e)) if e.contains("table")),
         "{fallback:?}"
     );
+    // Reported once: the next picks use Envoy's healthy hosts without retrying.
+    let (choice, fallback) = p.choose(&c, 1);
+    assert!(choice.is_some());
+    assert_eq!(fallback, None);
 }

@@ -183,6 +183,11 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         }
         None => crate::test::build_filter()?,
     };
+    let native = crate::test::build_native()?;
+    // Every Envoy started below (directly or under valgrind) finds the module here.
+    if let Some(dir) = native.parent() {
+        std::env::set_var("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", dir);
+    }
     let minimal = build_minimal()?;
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;

@@ -185,13 +185,16 @@ pub fn run(envoy: &Path, dir: &Path, variants: &[Variant], secs: u64) -> Result<
     let find = |p: &str| rows.iter().find(|r| r.0.starts_with(p)).map(|r| r.1 as f64);
     let native = find("envoy round_robin").unwrap_or(f64::NAN);
     let floor = find("minimal").unwrap_or(f64::NAN);
-    println!("\n| variant | instructions/request | beyond minimal filter | minimal ÷ variant |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "\n| variant | instructions/request | beyond minimal filter | minimal ÷ variant | native RR ÷ variant |"
+    );
+    println!("|---|---:|---:|---:|---:|");
     for (name, per) in &rows {
         println!(
-            "| {name} | {per} | {:+.0} | {:.2} |",
+            "| {name} | {per} | {:+.0} | {:.3} | {:.3} |",
             *per as f64 - floor,
-            floor / *per as f64
+            floor / *per as f64,
+            native / *per as f64
         );
     }
     println!(

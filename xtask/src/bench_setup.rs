@@ -48,6 +48,9 @@ pub(crate) enum Setup {
     /// `include_attempt_count_in_response`; also the minimal filter's
     /// hostcall probes, in the same set-up.
     Edgepick(PathBuf, String, Signal),
+    /// edgepick's native load-balancing policy (`libedgepick_envoy.so`) with
+    /// this configuration, no HTTP filter.
+    Module(String),
 }
 
 /// What the virtual host tells a filter about the upstream's answer.
@@ -105,6 +108,17 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         }
     });
     match setup {
+        Setup::Module(cfg) => {
+            cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
+                "name": "envoy.load_balancing_policies.dynamic_modules",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.dynamic_modules.v3.DynamicModulesLoadBalancerConfig",
+                    "dynamic_module_config": { "name": "edgepick_envoy" },
+                    "lb_policy_name": "edgepick",
+                    "lb_policy_config": { "@type": "type.googleapis.com/google.protobuf.StringValue", "value": cfg }
+                }
+            }}]});
+        }
         Setup::Native("ring_hash") => cluster["lb_policy"] = json!("RING_HASH"),
         Setup::Native(_) => cluster["lb_policy"] = json!("ROUND_ROBIN"),
         Setup::OverrideHost(_) | Setup::Edgepick(..) => {

@@ -109,6 +109,22 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             },
         });
     }
+    // The native load-balancing policy (no HTTP filter): the same documents.
+    for (name, n, alg) in [
+        ("module round_robin", FEW, "round_robin"),
+        ("module ip_hash", FEW, "ip_hash"),
+        ("module rfws", FEW, "rfws"),
+        ("module least_connections, 3", FEW, "least_connections"),
+        ("module rfws, 64 backends", MANY, "rfws"),
+        ("module least_connections, 64", MANY, "least_connections"),
+    ] {
+        v.push(Variant {
+            name,
+            backends: n,
+            setup: Setup::Module(edgepick_config(alg, false, n)),
+            client: Client::Plain,
+        });
+    }
     // What stripping the balancer's cookie before the upstream costs, and
     // what the route's signal saves: with Envoy's attempt count instead the
     // filter reads two headers (the count, `:status`); with neither it also

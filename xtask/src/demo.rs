@@ -4,6 +4,7 @@
 use crate::steps::{cargo, root, run, target_dir};
 use crate::{install, test};
 use anyhow::{Context, Result};
+use edgepick_tests::harness::native::{Endpoint, NativeBuilder};
 use edgepick_tests::harness::{set_backend_binary, Backend, BackendOptions, EnvoyBuilder};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,15 +55,43 @@ fn config(backends: &[Backend]) -> String {
     )
 }
 
+/// The demo's configuration for the native policy (`--native`): RFWS over the
+/// same links; Envoy's own health checks and retries, no cookie (the native
+/// policy has no response filter yet) and no decision header.
+fn native_config(backends: &[Backend]) -> String {
+    let links = [(1000, 2, 5), (400, 1, 2), (100, 3, 20)];
+    let list: Vec<String> = backends
+        .iter()
+        .zip(links)
+        .map(|(b, (bw, hops, delay))| {
+            format!(
+                r#"{{"name": "{}", "address": "{}", "capacity": 50, "link": {{"bandwidth_mbps": {bw}, "hops": {hops}, "delay_ms": {delay}}}}}"#,
+                b.name(),
+                b.addr()
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"algorithm": {{"name": "rfws"}}, "backends": [{}], "health": {{"max_fails": 1, "fail_timeout_ms": 5000, "slow_start_ms": 5000}}}}"#,
+        list.join(", ")
+    )
+}
+
 /// Build, start everything, print what to open, wait for Ctrl-C.
 pub fn run_demo(args: &[String]) -> Result<()> {
     let port = flag(args, "--port", 10000)?;
     let admin = flag(args, "--admin-port", 9901)?;
     let web_port = flag(args, "--web-port", 8080)?;
+    let native = args.iter().any(|a| a == "--native");
     install::rust_targets()?;
     install::debian_tools()?;
     let envoy_bin = install::envoy()?;
     let wasm = test::build_filter()?;
+    let module = if native {
+        Some(test::build_native()?)
+    } else {
+        None
+    };
     let www = test::build_web().map(|pkg| pkg.parent().map(Path::to_path_buf).unwrap_or(pkg))?;
     run(
         "build edgepick-backend",
@@ -90,26 +119,48 @@ pub fn run_demo(args: &[String]) -> Result<()> {
             )
         })
         .collect::<Result<_>>()?;
-    let cfg = config(&backends);
+    let cfg = if native {
+        native_config(&backends)
+    } else {
+        config(&backends)
+    };
     let cfg_path = test::artifacts().join("demo-config.json");
     std::fs::write(&cfg_path, &cfg)?;
-    let envoy = EnvoyBuilder::new(&wasm, &cfg)
-        .envoy_binary(envoy_bin)
-        .concurrency(2)
-        .listener_port(port)
-        .admin_port(admin)
-        .start()
-        .context("starting Envoy (is something else on the port? use --port / --admin-port)")?;
+    let envoy = match &module {
+        Some(m) => {
+            // The harness reads both from the environment.
+            std::env::set_var("EDGEPICK_ENVOY", &envoy_bin);
+            std::env::set_var("EDGEPICK_NATIVE_MODULE", m);
+            let eps: Vec<Endpoint> = backends.iter().map(|b| Endpoint::from(b.addr())).collect();
+            NativeBuilder::new(&cfg, &eps)
+                .concurrency(2)
+                .listener_port(port)
+                .admin_port(admin)
+                .start()
+        }
+        None => EnvoyBuilder::new(&wasm, &cfg)
+            .envoy_binary(envoy_bin)
+            .concurrency(2)
+            .listener_port(port)
+            .admin_port(admin)
+            .start(),
+    }
+    .context("starting Envoy (is something else on the port? use --port / --admin-port)")?;
     let web = WebServer::start(&www, web_port)?;
 
     println!(
         "\nedgepick demo is running (Ctrl-C stops everything)\n\
-         \n  Envoy with the filter   http://127.0.0.1:{port}/\n  Envoy admin             http://127.0.0.1:{admin}/stats/prometheus\n  browser simulator       http://127.0.0.1:{web_port}/\n\
+         \n  Envoy ({})  http://127.0.0.1:{port}/\n  Envoy admin             http://127.0.0.1:{admin}/stats/prometheus\n  browser simulator       http://127.0.0.1:{web_port}/\n\
          \n  backends  a {}  b {}  c {}\n  config    {}\n  Envoy log {}\n\
          \nTry:\n  curl -si http://127.0.0.1:{port}/hello | grep -iE 'x-served-by|set-cookie|x-edgepick-decision'\n  \
          curl -si -b 'edgepick=<value from set-cookie>' http://127.0.0.1:{port}/hello   # sticks to the same node\n  \
          curl -s http://127.0.0.1:{admin}/stats/prometheus | grep edgepick\n  \
          curl -s http://{}/__ctl/exit   # kill node a; the next requests fail over, no errors\n",
+        if native {
+            "native load-balancing policy libedgepick_envoy.so"
+        } else {
+            "wasm filter"
+        },
         backends[0].addr(),
         backends[1].addr(),
         backends[2].addr(),

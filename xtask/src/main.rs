@@ -26,7 +26,9 @@ commands:
             real Chromium for the web demo
   demo      build everything, start three backends, Envoy with the filter on
             127.0.0.1:10000 (admin 9901) and the simulator on 127.0.0.1:8080;
-            --port, --admin-port, --web-port override them; --for SECONDS stops it
+            --port, --admin-port, --web-port override them; --for SECONDS stops it;
+            --native runs the native load-balancing policy (libedgepick_envoy.so)
+            in Envoy instead of the wasm filter
   build-filter
             build the Envoy filter (wasm32-wasip1, optimised with wasm-opt,
             which it installs) into target/edgepick/edgepick_filter.wasm,
@@ -36,6 +38,10 @@ commands:
             [--reproduce FILE]; --smoke is the brief run cargo xtask test
             does; --help lists the targets; crashing inputs go to
             fuzz/artifacts/<target>/
+  build-native
+            build the native Envoy load-balancing policy (edgepick-envoy,
+            release) into target/edgepick/libedgepick_envoy.so, the module
+            deploy/envoy-native*.yaml load (ENVOY_DYNAMIC_MODULES_SEARCH_PATH)
   golden    regenerate tests/golden/vectors.json from the core
   bench     throughput through Envoy with and without the filter (wrk);
             --instructions counts Envoy instructions per request under
@@ -61,6 +67,11 @@ fn run(args: Vec<String>) -> Result<()> {
             install::rust_targets()?;
             install::binaryen()?;
             let out = test::build_filter()?;
+            println!("{}", out.display());
+            Ok(())
+        }
+        Some("build-native") => {
+            let out = test::build_native()?;
             println!("{}", out.display());
             Ok(())
         }

@@ -38,6 +38,25 @@ pub fn build_filter() -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Build the native Envoy module (`edgepick-envoy`, release) into
+/// `<target>/edgepick/libedgepick_envoy.so`; Envoy finds it there with
+/// `ENVOY_DYNAMIC_MODULES_SEARCH_PATH=<target>/edgepick` and
+/// `dynamic_module_config: {name: edgepick_envoy}`.
+pub fn build_native() -> Result<PathBuf> {
+    run(
+        "build edgepick-envoy (native dynamic module)",
+        cargo().args(["build", "--quiet", "--release", "-p", "edgepick-envoy"]),
+    )?;
+    let built = target_dir().join("release/libedgepick_envoy.so");
+    std::fs::create_dir_all(artifacts())?;
+    let out = artifacts().join("libedgepick_envoy.so");
+    // A new file rather than overwriting one a running Envoy may have mapped.
+    let tmp = artifacts().join("libedgepick_envoy.so.tmp");
+    std::fs::copy(&built, &tmp).with_context(|| format!("copying {}", built.display()))?;
+    std::fs::rename(&tmp, &out)?;
+    Ok(out)
+}
+
 /// Build the browser package into `web-demo/www/pkg`. wasm-opt runs before
 /// wasm-bindgen: binaryen 108 run on wasm-bindgen's output breaks its table
 /// set-up ("WebAssembly.Table.set(): Argument 1 is invalid"). `strip=false`
@@ -193,6 +212,7 @@ pub fn all(args: &[String]) -> Result<()> {
     // tests the optimised module it ships.
     install::debian_tools()?;
     let filter = build_filter()?;
+    let native = build_native()?;
     let envoy = install::envoy()?;
     let pkg = build_web()?;
     install::npm_packages()?;
@@ -204,6 +224,7 @@ pub fn all(args: &[String]) -> Result<()> {
     }
     test.env("EDGEPICK_ENVOY", &envoy)
         .env("EDGEPICK_FILTER_WASM", &filter)
+        .env("EDGEPICK_NATIVE_MODULE", &native)
         .env("EDGEPICK_WEB_PKG", &pkg);
     let status = test.status().context("starting cargo test")?;
     if !status.success() {

@@ -207,12 +207,7 @@ impl EnvoyBuilder {
         } else {
             self.admin_port
         };
-        let dir = std::env::temp_dir().join(format!(
-            "edgepick-e2e-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir)?;
+        let dir = scratch_dir()?;
         let lds = self.dynamic.then(|| dir.join("lds.yaml"));
         if let Some(p) = &lds {
             std::fs::write(
@@ -221,35 +216,81 @@ impl EnvoyBuilder {
             )?;
         }
         let doc = bootstrap(&self.spec(admin_port, lds.as_deref()))?;
-        let yaml = dir.join("bootstrap.yaml");
-        std::fs::write(&yaml, serde_json::to_string_pretty(&doc)?)?;
-        let log = dir.join("envoy.log");
-        let child = Command::new(&envoy_bin)
-            .arg("-c")
-            .arg(&yaml)
-            .args(["--concurrency", &self.concurrency.to_string()])
-            .args(["--disable-hot-restart", "--log-level", "info"])
-            .arg("--log-path")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("stdout.txt"))?)
-            .stderr(std::fs::File::create(dir.join("stderr.txt"))?)
-            .spawn()
-            .with_context(|| format!("start {}", envoy_bin.display()))?;
-        let local = |p| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
-        let mut envoy = Envoy {
-            child: Some(child),
+        let ports: Vec<u16> = self.listeners.iter().map(|l| l.port).collect();
+        let mut envoy = launch(&Launch {
+            envoy: &envoy_bin,
+            doc: &doc,
             dir,
-            log,
-            admin: local(admin_port),
-            listeners: self.listeners.iter().map(|l| local(l.port)).collect(),
+            admin_port,
+            listener_ports: &ports,
+            concurrency: self.concurrency,
+            env: &[],
             template: self.clone(),
-            lds,
-            lds_version: 0,
-        };
+        })?;
+        envoy.lds = lds;
         envoy.wait_ready(self.ready_timeout)?;
         Ok(envoy)
     }
+}
+
+/// What [`launch`] starts.
+pub(crate) struct Launch<'a> {
+    pub envoy: &'a Path,
+    pub doc: &'a serde_json::Value,
+    /// Scratch directory (created by the caller): bootstrap, log, output.
+    pub dir: PathBuf,
+    pub admin_port: u16,
+    pub listener_ports: &'a [u16],
+    pub concurrency: u32,
+    /// Extra environment for the Envoy process.
+    pub env: &'a [(&'a str, std::ffi::OsString)],
+    pub template: EnvoyBuilder,
+}
+
+/// Write `doc` as the bootstrap, start Envoy and return it unready (the
+/// caller waits with `wait_ready`).
+pub(crate) fn launch(l: &Launch<'_>) -> anyhow::Result<Envoy> {
+    let yaml = l.dir.join("bootstrap.yaml");
+    std::fs::write(&yaml, serde_json::to_string_pretty(l.doc)?)?;
+    let log = l.dir.join("envoy.log");
+    let mut cmd = Command::new(l.envoy);
+    cmd.arg("-c")
+        .arg(&yaml)
+        .args(["--concurrency", &l.concurrency.to_string()])
+        .args(["--disable-hot-restart", "--log-level", "info"])
+        .arg("--log-path")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(l.dir.join("stdout.txt"))?)
+        .stderr(std::fs::File::create(l.dir.join("stderr.txt"))?);
+    for (k, v) in l.env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("start {}", l.envoy.display()))?;
+    let local = |p| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
+    Ok(Envoy {
+        child: Some(child),
+        dir: l.dir.clone(),
+        log,
+        admin: local(l.admin_port),
+        listeners: l.listener_ports.iter().map(|&p| local(p)).collect(),
+        template: l.template.clone(),
+        lds: None,
+        lds_version: 0,
+    })
+}
+
+/// A fresh scratch directory for one Envoy.
+pub(crate) fn scratch_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "edgepick-e2e-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 /// A running Envoy; killed and reaped on drop.
@@ -313,7 +354,7 @@ impl Envoy {
             .collect())
     }
 
-    fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+    pub(crate) fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(r) = request_once(self.admin, None, "/ready", &[]) {

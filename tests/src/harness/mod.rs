@@ -24,6 +24,7 @@ pub mod bootstrap;
 pub mod capture;
 pub mod envoy;
 pub mod http;
+pub mod native;
 pub mod promql;
 pub mod stats;
 
@@ -38,7 +39,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU16, Ordering};
 
-fn required_file(var: &str, what: &str) -> PathBuf {
+pub(crate) fn required_file(var: &str, what: &str) -> PathBuf {
     let Some(p) = std::env::var_os(var) else {
         panic!("{var} is not set: the end-to-end tests need {what}. Run `cargo xtask test`, which builds the filter and sets {var}.")
     };

@@ -1,6 +1,8 @@
 //! Shared set-up for the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod native;
+
 use edgepick_tests::harness::{self, Backend, BackendOptions, Envoy, Response, Stats};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

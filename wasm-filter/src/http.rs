@@ -210,6 +210,10 @@ impl EdgepickHttp {
         let Some(ticket) = self.ticket.take() else {
             return;
         };
+        if !s.needs.outcome {
+            s.plugin.router.abandon(ticket);
+            return;
+        }
         // The response headers' status, when there were any (the property
         // read costs as much as the pick; it is only the fallback for resets
         // and local replies).
@@ -283,6 +287,12 @@ impl HttpContext for EdgepickHttp {
             return Action::Continue;
         };
         let mut s = worker.borrow_mut();
+        if !s.needs.outcome {
+            if let Some(e) = &self.explain {
+                host::set_header(RESP, DECISION_HEADER, Some(e));
+            }
+            return Action::Continue;
+        }
         // Latency-aware algorithms time the response. For the others the
         // clock (~2,300 Envoy instructions) is read only when a time is
         // recorded: a cookie issued, a failure, a recovery.
@@ -349,43 +359,5 @@ impl HttpContext for EdgepickHttp {
         };
         let mut s = worker.borrow_mut();
         self.finish(&mut s);
-    }
-}
-
-/// Which request and response data a configuration reads (worked out once
-/// per configuration).
-#[derive(Debug, Clone, Copy)]
-pub struct Needs {
-    /// The `Cookie` header (sticky sessions, cookie hash keys).
-    cookie: bool,
-    /// The client address (`source.address`, X-Forwarded-For).
-    client: bool,
-    /// `:path` (redirects, path hash keys; debug logs read it too).
-    path: bool,
-    /// Load reports (only RFWS's `V_FS` reads them).
-    load: bool,
-    /// Response times and throughput (RFWS's `D` and `B_R`, least response
-    /// time): the clock is read when the response headers arrive.
-    timing: bool,
-}
-
-impl Needs {
-    /// What `cfg` reads.
-    pub fn of(cfg: &edgepick_core::Config) -> Needs {
-        let key = match &cfg.algorithm {
-            Algorithm::ConsistentHash { key, .. } => Some(key),
-            _ => None,
-        };
-        Needs {
-            cookie: cfg.cookie.is_some() || matches!(key, Some(HashKey::Cookie(_))),
-            client: matches!(cfg.algorithm, Algorithm::IpHash)
-                || matches!(key, Some(HashKey::ClientAddress)),
-            path: cfg.mode == Mode::Redirect || matches!(key, Some(HashKey::Path)),
-            load: matches!(cfg.algorithm, Algorithm::Rfws { .. }),
-            timing: matches!(
-                cfg.algorithm,
-                Algorithm::Rfws { .. } | Algorithm::LeastResponseTime { .. }
-            ),
-        }
     }
 }

@@ -86,6 +86,7 @@ pub mod host;
 pub mod http;
 pub mod log;
 pub mod metrics;
+pub mod needs;
 pub mod outcome;
 pub mod plugin;
 pub mod root;

@@ -4,9 +4,10 @@
 
 use crate::headers::DESTINATION_HEADER;
 use crate::host::{self, SharedData};
-use crate::http::{EdgepickHttp, Needs};
+use crate::http::EdgepickHttp;
 use crate::log::{self, Limiter};
 use crate::metrics::{health_writes_name, BackendMetrics, SUPPRESSED_METRIC};
+use crate::needs::Needs;
 use crate::plugin::{tick_ms, Plugin};
 use crate::sync::StatIds;
 use crate::worker::{Suppressed, WorkerState};

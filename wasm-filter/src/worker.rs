@@ -2,9 +2,9 @@
 //! its root context and every request it hands out.
 
 use crate::host::{self, SharedData};
-use crate::http::Needs;
 use crate::log::{self, Limiter};
 use crate::metrics::BackendMetrics;
+use crate::needs::Needs;
 use crate::plugin::Plugin;
 use crate::sync::{Flip, Period};
 use edgepick_core::health::Transition;

@@ -109,6 +109,21 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             },
         });
     }
+    // Round robin that keeps nothing of the response (no passive health, no
+    // cookie): it reads no response value at all.
+    v.push(Variant {
+        name: "edgepick round_robin, max_fails 0 (reads nothing back)",
+        backends: FEW,
+        setup: Setup::Edgepick(
+            filter.to_path_buf(),
+            edgepick_config("round_robin", false, FEW).replace(
+                "\"panic_threshold\":0",
+                "\"panic_threshold\":0,\"max_fails\":0",
+            ),
+            Signal::Upstream,
+        ),
+        client: Client::Plain,
+    });
     // The native load-balancing policy (no HTTP filter): the same documents.
     for (name, n, alg) in [
         ("module round_robin", FEW, "round_robin"),

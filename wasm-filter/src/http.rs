@@ -186,7 +186,14 @@ impl EdgepickHttp {
         self.served.flatten()
     }
 
+    /// Read the served backend's load report, if this response is one
+    /// [`ReportSampling`](crate::reports::ReportSampling) reads.
     fn read_load(&mut self, s: &mut WorkerState) {
+        let served = self.served.flatten();
+        if !s.reports.read(served) {
+            s.reports.record(served, false);
+            return;
+        }
         let (value, parsed) = if let Some(v) = host::header(RESP, ORCA_HEADER) {
             let p = parse_orca(&v);
             (v, p)
@@ -194,8 +201,10 @@ impl EdgepickHttp {
             let p = parse_plain(&v);
             (v, p)
         } else {
+            s.reports.record(served, false);
             return;
         };
+        s.reports.record(served, true);
         match parsed {
             Ok(u) => self.load = Some(u),
             Err(e) => log::warn_limited(&mut s.warn_load, || {

@@ -89,6 +89,7 @@ pub mod metrics;
 pub mod needs;
 pub mod outcome;
 pub mod plugin;
+pub mod reports;
 pub mod root;
 pub mod seed;
 pub mod shared;

@@ -89,6 +89,7 @@ impl EdgepickRoot {
             needs,
             publish: crate::sync::Period::new(crate::sync::METRICS_MS),
             picks: vec![0; n],
+            reports: crate::reports::ReportSampling::new(n),
         };
         worker.sync(host::now_ms());
         self.worker = Some(Rc::new(RefCell::new(worker)));

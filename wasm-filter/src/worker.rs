@@ -6,6 +6,7 @@ use crate::log::{self, Limiter};
 use crate::metrics::BackendMetrics;
 use crate::needs::Needs;
 use crate::plugin::Plugin;
+use crate::reports::ReportSampling;
 use crate::sync::{Flip, Period};
 use edgepick_core::health::Transition;
 
@@ -32,6 +33,8 @@ pub struct WorkerState {
     pub suppressed: Suppressed,
     /// When the pick and warning counters are next published.
     pub publish: Period,
+    /// Which responses are read for load reports.
+    pub reports: ReportSampling,
 }
 
 /// The `warnings_suppressed` counter: its id and what this worker added.

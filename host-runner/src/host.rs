@@ -39,14 +39,6 @@ impl Filter {
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&config).map_err(|e| HostError::Load(format!("{e:#}")))?;
         let module = Module::new(&engine, wasm).map_err(|e| HostError::Load(format!("{e:#}")))?;
-        for import in module.imports() {
-            if !crate::hostcalls::is_provided(import.module(), import.name()) {
-                return Err(HostError::MissingImport {
-                    module: import.module().to_string(),
-                    name: import.name().to_string(),
-                });
-            }
-        }
         let has = |n: &str| module.get_export(n).is_some();
         let abi = if has("proxy_abi_version_0_2_1") {
             AbiVersion::V0_2_1
@@ -65,11 +57,11 @@ impl Filter {
             }));
         };
         let mut linker = Linker::new(&engine);
-        crate::hostcalls::add_to_linker(&mut linker)
+        crate::hostcalls::add_to_linker(&mut linker, abi)
             .map_err(|e| HostError::Load(format!("{e:#}")))?;
         let pre = linker
             .instantiate_pre(&module)
-            .map_err(|e| HostError::Load(format!("{e:#}")))?;
+            .map_err(|e| link_error(&module, e))?;
         Ok(Filter { engine, pre, abi })
     }
 
@@ -92,6 +84,31 @@ impl Filter {
 
     pub(crate) fn pre(&self) -> &InstancePre<VmState> {
         &self.pre
+    }
+}
+
+/// Why linking failed: an import the linker lacks (Envoy's "missing
+/// import"), an import with another signature than Envoy's ("import type
+/// mismatch"), or another wasmtime error.
+fn link_error(module: &Module, e: wasmtime::Error) -> HostError {
+    if let Some(u) = e.downcast_ref::<wasmtime::UnknownImportError>() {
+        return HostError::MissingImport {
+            module: u.module().to_string(),
+            name: u.name().to_string(),
+        };
+    }
+    let text = format!("{e:#}");
+    // wasmtime names the import as `module::name`.
+    let named = module
+        .imports()
+        .find(|i| text.contains(&format!("`{}::{}`", i.module(), i.name())));
+    match named {
+        Some(i) => HostError::ImportTypeMismatch {
+            module: i.module().to_string(),
+            name: i.name().to_string(),
+            detail: text,
+        },
+        None => HostError::Load(text),
     }
 }
 
@@ -153,6 +170,13 @@ pub struct HostConfig {
     /// becomes the N-th entry from the right of the header the client sent
     /// (the connection's address when the header is shorter).
     pub xff_num_trusted_hops: u32,
+    /// Envoy's `fail_open` for the plugin: after a guest fault, requests
+    /// skip the failed plugin instead of getting a 503 ([`crate::Vm::serve`]).
+    pub fail_open: bool,
+    /// What Envoy appends to x-forwarded-for for a loopback client: its own
+    /// local address (the first non-loopback interface address). `None`:
+    /// the address this machine routes out from.
+    pub local_address: Option<String>,
 }
 
 impl Default for HostConfig {
@@ -172,6 +196,8 @@ impl Default for HostConfig {
             max_memory_bytes: 256 << 20,
             local_reply_through_filter: true,
             xff_num_trusted_hops: 0,
+            fail_open: false,
+            local_address: None,
         }
     }
 }

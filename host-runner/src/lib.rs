@@ -29,6 +29,7 @@ mod exchange;
 mod host;
 pub mod hostcalls;
 mod memory;
+mod policy;
 pub mod replay;
 mod shared;
 mod state;

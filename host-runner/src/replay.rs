@@ -128,6 +128,7 @@ pub fn decision(ex: &Exchange, worker: usize) -> Value {
         })),
         "worker": worker,
         "logs": ex.logs.iter().map(|l| format!("{:?}: {}", l.level, l.message)).collect::<Vec<_>>(),
+        "fault": ex.fault,
     })
 }
 
@@ -167,31 +168,21 @@ pub fn replay(
         let w = n % vms.len();
         n += 1;
         let req = t.request();
-        let value = match vms[w].run_http(&req, |fwd| Some(simulate(&t.response, fwd))) {
-            Ok(ex) => {
-                let endpoint = ex
-                    .request_header(ENDPOINT_HEADER)
-                    .and_then(|list| list.split(',').next())
-                    .map_or("(none)", str::trim)
-                    .to_string();
-                let status = ex.status.map_or("paused".to_string(), |s| s.to_string());
-                *summary
-                    .entry(endpoint)
-                    .or_default()
-                    .entry(status)
-                    .or_default() += 1;
-                decision(&ex, w)
-            }
-            Err(e) => {
-                *summary
-                    .entry("(vm fault)".into())
-                    .or_default()
-                    .entry("error".into())
-                    .or_default() += 1;
-                vms[w] = host.start_vm()?;
-                json!({ "endpoint": null, "status": null, "error": e.to_string(), "worker": w })
-            }
-        };
+        // Envoy's fault policy: a faulted VM stays failed (503, or the
+        // request passes unfiltered with `fail_open`).
+        let ex = vms[w].serve(&req, |fwd| Some(simulate(&t.response, fwd)));
+        let endpoint = ex
+            .request_header(ENDPOINT_HEADER)
+            .and_then(|list| list.split(',').next())
+            .map_or("(none)", str::trim)
+            .to_string();
+        let status = ex.status.map_or("paused".to_string(), |s| s.to_string());
+        *summary
+            .entry(endpoint)
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
+        let value = decision(&ex, w);
         writeln!(out, "{value}")?;
     }
     Ok(summary)

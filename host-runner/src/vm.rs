@@ -235,19 +235,23 @@ fn fault(store: &Store<VmState>, callback: &str, e: wasmtime::Error) -> HostErro
     let st = store.data();
     let kind = if st.limiter.exceeded {
         FaultKind::MemoryLimit
+    } else if st.exit_code.is_some() {
+        FaultKind::Exit
     } else {
         match e.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => FaultKind::OutOfFuel,
             Some(Trap::UnreachableCodeReached) => FaultKind::Panic,
             Some(_) => FaultKind::Trap,
-            None if format!("{e}").contains("proc_exit") => FaultKind::Exit,
             None => FaultKind::Trap,
         }
     };
     HostError::Fault {
         kind,
         callback: callback.to_string(),
-        message: format!("{e:#}"),
+        message: match st.exit_code {
+            Some(code) => format!("after proc_exit({code}): {e:#}"),
+            None => format!("{e:#}"),
+        },
         logs: st.logs.clone(),
     }
 }

@@ -116,10 +116,19 @@ fn unknown_import_is_refused_at_load() {
         e.to_string(),
         "Failed to load Wasm module due to a missing import: env.proxy_make_coffee"
     );
+    let wat = format!(r#"(module (import "wasi_snapshot_preview1" "sock_open" (func)) {ABI})"#);
+    let e = Filter::compile(&wasm(&wat)).err().unwrap();
+    assert!(
+        e.to_string().ends_with("wasi_snapshot_preview1.sock_open"),
+        "{e}"
+    );
+    // Envoy registers `path_open`, with another signature than `(func)`.
     let wat = format!(r#"(module (import "wasi_snapshot_preview1" "path_open" (func)) {ABI})"#);
     let e = Filter::compile(&wasm(&wat)).err().unwrap();
     assert!(
-        e.to_string().ends_with("wasi_snapshot_preview1.path_open"),
+        e.to_string().starts_with(
+            "Failed to load Wasm module due to an import type mismatch: wasi_snapshot_preview1.path_open"
+        ),
         "{e}"
     );
 }

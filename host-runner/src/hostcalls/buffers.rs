@@ -1,11 +1,11 @@
 //! Byte buffers and properties: `proxy_get_buffer_bytes`,
 //! `proxy_get_buffer_status`, `proxy_set_buffer_bytes`, `proxy_get_property`,
-//! `proxy_set_property`, and the ABI 0.1 `proxy_get_configuration`.
+//! `proxy_set_property` (Envoy registers `proxy_get_configuration` for ABI
+//! 0.1.0 only, which this host does not run).
 
 use crate::memory::{copy_out, finish, read, try_block, write_u32, Cx, Fail};
 use crate::state::{Phase, VmState};
 use crate::types::{buffer_type, serialize_map, HeaderMap, Status};
-use wasmtime::Linker;
 
 /// The buffer `ty` as the active callback sees it, or `NotFound`.
 fn buffer(st: &mut VmState, ty: u32) -> Result<Vec<u8>, Status> {
@@ -140,7 +140,7 @@ fn set_property(cx: &mut Cx<'_>, p: u32, l: u32, vp: u32, vl: u32) -> Result<(),
 }
 
 /// Registers the buffer and property hostcalls.
-pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_get_buffer_bytes",
@@ -178,16 +178,6 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
         "proxy_set_property",
         |mut cx: Cx<'_>, p: u32, len: u32, vp: u32, vl: u32| {
             finish(set_property(&mut cx, p, len, vp, vl))
-        },
-    )?;
-    l.func_wrap(
-        "env",
-        "proxy_get_configuration",
-        |mut cx: Cx<'_>, pp: u32, sp: u32| {
-            finish(try_block(|| {
-                let conf = cx.data().host.config.plugin_config.clone();
-                copy_out(&mut cx, &conf, pp, sp)
-            }))
         },
     )?;
     Ok(())

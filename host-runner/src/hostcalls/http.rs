@@ -6,7 +6,6 @@
 use crate::memory::{copy_out, finish, read, read_str, try_block, write_u32, Cx, Fail};
 use crate::state::{LocalResponse, PendingCallout, VmState};
 use crate::types::{deserialize_map, lossy, stream_type, Status};
-use wasmtime::Linker;
 
 #[allow(clippy::too_many_arguments)]
 fn http_call(
@@ -84,7 +83,7 @@ fn stream_control(st: &mut VmState, ty: u32, close: bool) -> Result<(), Fail> {
 }
 
 /// Registers stream-control and call hostcalls.
-pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_http_call",
@@ -112,21 +111,6 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
     })?;
     l.func_wrap("env", "proxy_close_stream", |mut cx: Cx<'_>, ty: u32| {
         finish(stream_control(cx.data_mut(), ty, true))
-    })?;
-    // ABI 0.1/0.2.0 spellings.
-    l.func_wrap("env", "proxy_continue_request", |mut cx: Cx<'_>| {
-        finish(stream_control(
-            cx.data_mut(),
-            stream_type::HTTP_REQUEST,
-            false,
-        ))
-    })?;
-    l.func_wrap("env", "proxy_continue_response", |mut cx: Cx<'_>| {
-        finish(stream_control(
-            cx.data_mut(),
-            stream_type::HTTP_RESPONSE,
-            false,
-        ))
     })?;
     l.func_wrap(
         "env",

@@ -1,0 +1,80 @@
+//! Envoy's fault policy around [`Vm::run_http`]: once the guest faults, the
+//! plugin on that worker stays failed. With `fail_open: false` (Envoy's
+//! default) the faulting request and every later one get a local 503
+//! (details `wasm_fail_stream`); with `fail_open: true` they go upstream as
+//! if the plugin were not there. Confirmed against Envoy 1.40 by
+//! `tests/tests/fidelity_wat.rs`.
+
+use crate::error::HostError;
+use crate::exchange::{BackendResponse, Exchange, Request};
+use crate::state::LocalResponse;
+use crate::stream::FilterOutcome;
+use crate::types::HeaderMap;
+use crate::vm::Vm;
+
+/// gRPC `UNAVAILABLE`, the status Envoy gives its `wasm_fail_stream` reply.
+const GRPC_UNAVAILABLE: i32 = 14;
+
+impl Vm {
+    /// Runs `req` the way Envoy serves it, fault policy included: never an
+    /// error. A guest fault (now or earlier) becomes a 503 local response,
+    /// or with [`crate::HostConfig::fail_open`] the request goes to
+    /// `backend` unfiltered; [`Exchange::fault`] says why.
+    pub fn serve(
+        &mut self,
+        req: &Request,
+        backend: impl FnOnce(&HeaderMap) -> Option<BackendResponse>,
+    ) -> Exchange {
+        let log_start = self.logs().len();
+        let mut backend = Some(backend);
+        let err = match self.run_http(req, |fwd| backend.take().and_then(|b| b(fwd))) {
+            Ok(ex) => return ex,
+            Err(e) => e,
+        };
+        let fault = match &err {
+            HostError::VmFailed(m) => format!("the plugin failed earlier: {m}"),
+            other => other.to_string(),
+        };
+        let logs = self.logs().get(log_start..).unwrap_or_default().to_vec();
+        let (request_headers, _) = self.connection_manager_headers(req);
+        let fail_open = self.store.data().host.config.fail_open;
+        match backend.take().filter(|_| fail_open) {
+            Some(backend) => {
+                let resp = backend(&request_headers).unwrap_or(BackendResponse {
+                    status: 503,
+                    body: b"no healthy upstream".to_vec(),
+                    ..BackendResponse::default()
+                });
+                let mut response_headers = vec![(":status".to_string(), resp.status.to_string())];
+                response_headers.extend(resp.headers.iter().cloned());
+                Exchange {
+                    request_outcome: FilterOutcome::Continue,
+                    request_headers,
+                    response_headers,
+                    status: Some(resp.status),
+                    local_response: None,
+                    logs,
+                    fault: Some(fault),
+                }
+            }
+            None => {
+                let local = LocalResponse {
+                    status: 503,
+                    details: "wasm_fail_stream".into(),
+                    body: String::new(),
+                    headers: Vec::new(),
+                    grpc_status: GRPC_UNAVAILABLE,
+                };
+                Exchange {
+                    request_outcome: FilterOutcome::LocalResponse(local.clone()),
+                    request_headers,
+                    response_headers: vec![(":status".into(), "503".into())],
+                    status: Some(503),
+                    local_response: Some(local),
+                    logs,
+                    fault: Some(fault),
+                }
+            }
+        }
+    }
+}

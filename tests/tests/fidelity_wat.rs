@@ -1,0 +1,183 @@
+//! Fidelity against real Envoy 1.40 for hand-written text modules
+//! (`host-runner/guests/wat/`): no SDK, raw imports, their own allocator —
+//! what modules built by C/emscripten, Go or TinyGo look like to a host.
+//! Each runs in Envoy (`EDGEPICK_ENVOY`) and in the host with the same
+//! requests; what the client and the upstream see must be the same.
+
+mod fidelity_support;
+
+use edgepick_host::{HostConfig, HostError};
+use edgepick_tests::harness::request_once;
+use fidelity_support::*;
+use std::net::{IpAddr, Ipv4Addr};
+
+const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// What Envoy 1.40 (proxy-wasm-cpp-host `src/exports.cc`) answers to each
+/// call of `wasi_stubs.wat`, in its order (output words after their call).
+const ENVOY_WASI_ANSWERS: &str = "52,52,0,0,0,0,0,8,0,64,8,52,0,8,0,0,8,0,8,0,8,58,8,\
+20,0,8,52,44,58,58,58,58,58,58,58,58,58,0,58,0,0,58,0,0,58,58,0,0,0,0,1,58,58,28,0,\
+0,0,0,0,0,0,8,0,1,0,";
+
+#[test]
+fn wasi_stub_imports_load_and_answer_as_in_envoy() {
+    let wasm = wat_guest("wasi_stubs");
+    let echo = Echo::start();
+    let envoy = envoy(&wasm, "", &echo, 1);
+    let host = host_for(&wasm, HostConfig::default());
+    let mut vm = host.start_vm().expect("the module starts in the host");
+    let e = Observed::from_envoy(
+        &request_once(envoy.listener(0), None, "/wasi", &[]).expect("request through envoy"),
+    );
+    let h = host_run(&mut vm, &echo, &host_request(&envoy, "/wasi", LOCAL, &[]));
+    assert_same(differences("wasi stubs", &e, &h, &[], &["x-wasi"]));
+    assert_eq!(
+        h.upstream("x-wasi"),
+        vec![ENVOY_WASI_ANSWERS.to_string()],
+        "the host's answers differ from the ones read in Envoy's source"
+    );
+}
+
+#[test]
+fn wasi_symlink_with_the_wasi_signature_is_refused_like_envoy() {
+    // Envoy declares `path_symlink` with four parameters, not WASI's five:
+    // a module importing WASI's form fails to load in Envoy and here.
+    let text = r#"(module
+      (import "wasi_snapshot_preview1" "path_symlink"
+        (func (param i32 i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#;
+    let err = edgepick_host::Filter::compile(&wat::parse_str(text).unwrap())
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&err, HostError::ImportTypeMismatch { name, .. } if name == "path_symlink"),
+        "{err}"
+    );
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("wat/symlink5.wasm");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, wat::parse_str(text).unwrap()).unwrap();
+    let echo = Echo::start();
+    let started = edgepick_tests::harness::EnvoyBuilder::new(&path, "")
+        .endpoints(&[echo.addr])
+        .start();
+    let Err(e) = started else {
+        panic!("Envoy loaded a module importing WASI's five-parameter path_symlink")
+    };
+    let text = format!("{e:#}");
+    assert!(text.contains("path_symlink"), "Envoy's refusal: {text}");
+}
+
+/// Requests 1..=4 through `fault_second.wat`, in Envoy (with `fail_open`)
+/// and in the host (`HostConfig::fail_open`, through `Vm::serve`).
+fn fault_policy(fail_open: bool) {
+    let wasm = wat_guest("fault_second");
+    let echo = Echo::start();
+    let envoy = edgepick_tests::harness::EnvoyBuilder::new(&wasm, "")
+        .endpoints(&[echo.addr])
+        .num_retries(0)
+        .fail_open(fail_open)
+        .start()
+        .expect("envoy starts");
+    let host = host_for(
+        &wasm,
+        HostConfig {
+            fail_open,
+            ..HostConfig::default()
+        },
+    );
+    let mut vm = host.start_vm().expect("vm starts");
+    let mut d = Vec::new();
+    let mut statuses = Vec::new();
+    for i in 1..=4 {
+        let path = format!("/f{i}");
+        let e = Observed::from_envoy(
+            &request_once(envoy.listener(0), None, &path, &[]).expect("request through envoy"),
+        );
+        let req = host_request(&envoy, &path, LOCAL, &[]);
+        let ex = vm.serve(&req, |fwd| Some(echo.simulate(fwd)));
+        let h = Observed::from_host(&ex);
+        d.extend(differences(&path, &e, &h, &["content-type"], &["x-n"]));
+        statuses.push(e.status);
+    }
+    // The policy, as observed in Envoy: request 1 passes, request 2 faults.
+    let expected = if fail_open {
+        [200; 4]
+    } else {
+        [200, 503, 503, 503]
+    };
+    if statuses != expected {
+        d.push(format!(
+            "envoy answered {statuses:?}, expected {expected:?}"
+        ));
+    }
+    assert_same(d);
+}
+
+#[test]
+fn after_a_fault_the_plugin_fails_closed_like_envoy() {
+    fault_policy(false);
+}
+
+#[test]
+fn after_a_fault_fail_open_lets_requests_through_like_envoy() {
+    fault_policy(true);
+}
+
+/// The header map dump with the random `x-request-id` masked.
+fn masked(dump: Option<String>) -> Vec<String> {
+    dump.unwrap_or_default()
+        .lines()
+        .map(|l| match l.split_once(": ") {
+            Some(("x-request-id", _)) => "x-request-id: (random)".to_string(),
+            _ => l.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn host_becomes_authority_with_envoys_pseudo_headers_and_order() {
+    let wasm = wat_guest("header_map");
+    let echo = Echo::start();
+    let envoy = envoy(&wasm, "", &echo, 1);
+    let host = host_for(&wasm, HostConfig::default());
+    let mut vm = host.start_vm().expect("vm starts");
+    let listener = envoy.listener(0).to_string();
+    let sent = [("x-forwarded-proto", "https"), ("x-b", "2"), ("x-a", "1")];
+    for (path, method) in [("/dump?q=1", "GET"), ("/other", "DELETE")] {
+        let mut raw = format!("{method} {path} HTTP/1.1\r\nhost: {listener}\r\n");
+        for (k, v) in sent {
+            raw.push_str(&format!("{k}: {v}\r\n"));
+        }
+        raw.push_str("connection: close\r\n\r\n");
+        let e = edgepick_tests::harness::Client::new(envoy.listener(0))
+            .request_raw(raw.as_bytes(), false)
+            .expect("request through envoy");
+        // The host gets the client's headers as sent, `host` included.
+        let mut req = edgepick_host::Request::get(path).client("127.0.0.1:40000");
+        req.method = method.into();
+        req = req.header("host", &listener);
+        for (k, v) in sent {
+            req = req.header(k, v);
+        }
+        req = req.header("connection", "close");
+        let h = vm
+            .run_http(&req, |fwd| Some(echo.simulate(fwd)))
+            .expect("runs");
+        let (e_map, h_map) = (
+            masked(Some(e.text())),
+            masked(h.local_response.map(|l| l.body)),
+        );
+        assert!(
+            e_map
+                .first()
+                .is_some_and(|l| l == &format!(":authority: {listener}")),
+            "Envoy's map starts otherwise: {e_map:?}"
+        );
+        assert_eq!(
+            e_map, h_map,
+            "{method} {path}: envoy (left) and host (right) differ"
+        );
+    }
+}

@@ -63,9 +63,14 @@ struct Common {
     /// The filter module (.wasm).
     #[arg(long)]
     wasm: PathBuf,
-    /// Plugin configuration file (JSON), given to `proxy_on_configure`.
-    #[arg(long)]
-    config: PathBuf,
+    /// Plugin configuration file, handed to the module as its bytes (JSON, a
+    /// plain string, anything: Envoy does not parse it either).
+    #[arg(long, value_name = "FILE", conflicts_with = "config_raw")]
+    config: Option<PathBuf>,
+    /// Plugin configuration given inline, as bytes (`--config-raw ''`: empty).
+    /// Without `--config` or `--config-raw` the configuration is empty.
+    #[arg(long, value_name = "TEXT")]
+    config_raw: Option<String>,
     /// Seed for the guest's randomness (same seed, same run).
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
@@ -76,10 +81,12 @@ struct Common {
 
 impl Common {
     fn load(&self) -> Result<(Filter, HostConfig)> {
-        let config = std::fs::read(&self.config)
-            .with_context(|| format!("reading config {}", self.config.display()))?;
-        serde_json::from_slice::<serde_json::Value>(&config)
-            .with_context(|| format!("config {} is not valid JSON", self.config.display()))?;
+        let config = match (&self.config, &self.config_raw) {
+            (Some(file), _) => std::fs::read(file)
+                .with_context(|| format!("reading --config {}", file.display()))?,
+            (None, Some(text)) => text.clone().into_bytes(),
+            (None, None) => Vec::new(),
+        };
         let mut host = HostConfig {
             plugin_config: config,
             seed: self.seed,

@@ -122,9 +122,36 @@ fn bad_inputs_give_clear_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("trace line 2: bad JSON"), "{err}");
-    let bad_config = tmp("bad-config.json", "{");
-    let out = cli(&["run", "--wasm", &wasm, "--config", &bad_config]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not valid JSON"));
+    // No configuration: the guest refuses it, and the error says so.
+    let out = cli(&["run", "--wasm", &wasm]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("plugin configuration rejected"), "{err}");
+    let out = cli(&[
+        "run",
+        "--wasm",
+        &wasm,
+        "--config",
+        &config,
+        "--config-raw",
+        "x",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot be used with"), "{err}");
+    let out = cli(&["run", "--wasm", &wasm, "--config", "/nope.json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("reading --config /nope.json"), "{err}");
+}
+
+#[test]
+fn a_plain_string_configuration_is_taken_as_bytes() {
+    // Not JSON: the module gets the bytes, as it would from Envoy.
+    let wasm = common::guest_path("headers").display().to_string();
+    let out = cli(&["run", "--wasm", &wasm, "--config-raw", "127.0.0.1:9009"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["endpoint"], "127.0.0.1:9009");
 }
 
 #[test]

@@ -30,8 +30,10 @@ fn get_bytes(cx: &mut Cx<'_>, ty: u32, start: u32, max: u32, pp: u32, sp: u32) -
     start.checked_add(max).ok_or(Status::BadArgument)?;
     let end = buf.len().min(start + max);
     if start >= end {
-        // Envoy returns Ok without writing: the guest sees no data.
-        return Ok(());
+        // Nothing to copy: Envoy writes a null pointer and size 0 (an empty
+        // plugin configuration reads this way; confirmed in Envoy 1.40).
+        write_u32(cx, pp, 0)?;
+        return write_u32(cx, sp, 0);
     }
     copy_out(cx, &buf[start..end], pp, sp)
 }

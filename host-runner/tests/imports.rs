@@ -155,3 +155,39 @@ fn a_wrong_signature_is_a_type_mismatch_naming_the_import() {
         "{text}"
     );
 }
+
+#[test]
+fn grpc_to_a_configured_cluster_says_it_is_not_implemented() {
+    // Unknown clusters get Envoy's ParseFailure (tests/tests/fidelity_wat.rs);
+    // a configured one cannot be served here, and the host says so.
+    let text = r#"(module
+      (import "env" "proxy_grpc_call" (func $call
+        (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "auth")
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+        (i32.store (i32.const 512) (call $call (i32.const 0) (i32.const 4) (i32.const 0)
+          (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+          (i32.const 0) (i32.const 100) (i32.const 600)))
+        (if (i32.ne (i32.load (i32.const 512)) (i32.const 12)) (then unreachable))
+        (i32.const 0)))"#;
+    let filter = Filter::compile(&wat::parse_str(text).unwrap()).unwrap();
+    let mut config = edgepick_host::HostConfig::default();
+    config.clusters.insert(
+        "auth".into(),
+        edgepick_host::Upstream::Address("127.0.0.1:9".parse().unwrap()),
+    );
+    let mut vm = edgepick_host::Host::new(filter, config).start_vm().unwrap();
+    let ex = vm
+        .run_http(&edgepick_host::Request::get("/"), |_| None)
+        .expect("Unimplemented (12) returned, no trap");
+    assert!(
+        ex.logs
+            .iter()
+            .any(|l| l.message.contains("gRPC is not implemented by this host")),
+        "{:?}",
+        ex.logs
+    );
+}

@@ -181,3 +181,44 @@ fn host_becomes_authority_with_envoys_pseudo_headers_and_order() {
         );
     }
 }
+
+/// One request through `name` configured with `config`, in Envoy and in the
+/// host; compares status and the upstream `headers`, returns the host's view.
+fn one_request(name: &str, config: &str, headers: &[&str]) -> Observed {
+    let wasm = wat_guest(name);
+    let echo = Echo::start();
+    let envoy = envoy(&wasm, config, &echo, 1);
+    let host = host_for(
+        &wasm,
+        HostConfig {
+            plugin_config: config.as_bytes().to_vec(),
+            ..HostConfig::default()
+        },
+    );
+    let mut vm = host.start_vm().expect("vm starts");
+    let e = Observed::from_envoy(
+        &request_once(envoy.listener(0), None, "/one", &[]).expect("request through envoy"),
+    );
+    let h = host_run(&mut vm, &echo, &host_request(&envoy, "/one", LOCAL, &[]));
+    assert_same(differences(name, &e, &h, &[], headers));
+    h
+}
+
+#[test]
+fn plain_string_and_empty_configurations_read_as_in_envoy() {
+    let h = one_request(
+        "plain_config",
+        "use the blue pool",
+        &["x-config-status", "x-config"],
+    );
+    assert_eq!(h.upstream("x-config"), vec!["use the blue pool"]);
+    let h = one_request("plain_config", "", &["x-config-status", "x-config"]);
+    assert!(h.upstream("x-config").is_empty());
+}
+
+#[test]
+fn grpc_to_an_unknown_cluster_is_refused_as_in_envoy() {
+    let h = one_request("grpc_call", "", &["x-grpc"]);
+    // ParseFailure (4): the name is neither a GrpcService nor a cluster.
+    assert_eq!(h.upstream("x-grpc"), vec!["4,4,"]);
+}

@@ -13,6 +13,8 @@ pub enum FaultKind {
     Trap,
     /// The per-callback instruction budget (fuel) ran out: an endless loop.
     OutOfFuel,
+    /// The per-callback wall-clock budget (epochs) ran out: an endless loop.
+    Deadline,
     /// The guest grew its memory past the host's limit.
     MemoryLimit,
     /// The guest trapped after calling WASI `proc_exit` (Envoy returns from

@@ -120,8 +120,13 @@ pub struct Exchange {
     pub request_outcome: FilterOutcome,
     /// Request headers as the filter left them (what goes upstream).
     pub request_headers: HeaderMap,
+    /// Request body as the filter left it (what goes upstream), if any.
+    pub request_body: Option<Vec<u8>>,
     /// Response headers as the client gets them (empty if none).
     pub response_headers: HeaderMap,
+    /// Response body as the client gets it: the local response's, or the
+    /// backend's as the filter left it.
+    pub response_body: Vec<u8>,
     /// Status the client gets: local response, backend, or `None` when the
     /// request stayed paused or was reset.
     pub status: Option<u16>,
@@ -167,6 +172,20 @@ impl Vm {
         req: &Request,
         backend: impl FnOnce(&HeaderMap) -> Option<BackendResponse>,
     ) -> Result<Exchange, HostError> {
+        self.run_http_with_body(req, |headers, _| backend(headers))
+    }
+
+    /// [`Vm::run_http`] with a `backend` that also sees the forwarded request
+    /// body (as the filter left it; empty when the request has none).
+    ///
+    /// Like Envoy's filter chain, a body reaches the filter even when its
+    /// headers callback stopped iteration (it buffers), unless the filter
+    /// answered locally or reset the stream.
+    pub fn run_http_with_body(
+        &mut self,
+        req: &Request,
+        backend: impl FnOnce(&HeaderMap, &[u8]) -> Option<BackendResponse>,
+    ) -> Result<Exchange, HostError> {
         let log_start = self.logs().len();
         let (headers, source) = self.connection_manager_headers(req);
         let mut s = self.http_stream()?;
@@ -183,7 +202,8 @@ impl Vm {
             s.set_property(k, v.clone());
         }
         let mut outcome = s.on_request_headers(headers, req.body.is_none())?;
-        if let (Some(body), FilterOutcome::Continue) = (&req.body, &outcome) {
+        if let (Some(body), FilterOutcome::Continue | FilterOutcome::Paused) = (&req.body, &outcome)
+        {
             outcome = s.on_request_body(body, true)?;
         }
         let mut status = None;
@@ -191,7 +211,8 @@ impl Vm {
             status = u16::try_from(l.status).ok();
         } else if outcome == FilterOutcome::Continue {
             let forwarded = s.data().request_headers.clone().unwrap_or_default();
-            let resp = backend(&forwarded).unwrap_or(BackendResponse {
+            let body = s.data().request_body.clone().unwrap_or_default();
+            let resp = backend(&forwarded, &body).unwrap_or(BackendResponse {
                 status: 503,
                 body: b"no healthy upstream".to_vec(),
                 ..BackendResponse::default()
@@ -203,7 +224,8 @@ impl Vm {
             let mut headers = vec![(":status".to_string(), resp.status.to_string())];
             headers.extend(resp.headers.iter().cloned());
             let mut r = s.on_response_headers(headers, resp.body.is_empty())?;
-            if !resp.body.is_empty() && r == FilterOutcome::Continue {
+            if !resp.body.is_empty() && matches!(r, FilterOutcome::Continue | FilterOutcome::Paused)
+            {
                 r = s.on_response_body(&resp.body, true)?;
             }
             status = match r {
@@ -213,10 +235,17 @@ impl Vm {
             };
         }
         let data = s.finish()?;
+        let response_body = match &data.local_response {
+            Some(l) => l.body.clone().into_bytes(),
+            None if status.is_some() => data.response_body.clone().unwrap_or_default(),
+            None => Vec::new(),
+        };
         Ok(Exchange {
             request_outcome: outcome,
             request_headers: data.request_headers.unwrap_or_default(),
+            request_body: data.request_body,
             response_headers: data.response_headers.unwrap_or_default(),
+            response_body,
             status,
             local_response: data.local_response,
             logs: self.logs().get(log_start..).unwrap_or_default().to_vec(),

@@ -25,9 +25,18 @@ impl Vm {
         req: &Request,
         backend: impl FnOnce(&HeaderMap) -> Option<BackendResponse>,
     ) -> Exchange {
+        self.serve_with_body(req, |headers, _| backend(headers))
+    }
+
+    /// [`Vm::serve`] with a `backend` that also sees the forwarded body.
+    pub fn serve_with_body(
+        &mut self,
+        req: &Request,
+        backend: impl FnOnce(&HeaderMap, &[u8]) -> Option<BackendResponse>,
+    ) -> Exchange {
         let log_start = self.logs().len();
         let mut backend = Some(backend);
-        let err = match self.run_http(req, |fwd| backend.take().and_then(|b| b(fwd))) {
+        let err = match self.run_http_with_body(req, |h, b| backend.take().and_then(|f| f(h, b))) {
             Ok(ex) => return ex,
             Err(e) => e,
         };
@@ -40,7 +49,8 @@ impl Vm {
         let fail_open = self.store.data().host.config.fail_open;
         match backend.take().filter(|_| fail_open) {
             Some(backend) => {
-                let resp = backend(&request_headers).unwrap_or(BackendResponse {
+                let body = req.body.clone().unwrap_or_default();
+                let resp = backend(&request_headers, &body).unwrap_or(BackendResponse {
                     status: 503,
                     body: b"no healthy upstream".to_vec(),
                     ..BackendResponse::default()
@@ -50,7 +60,9 @@ impl Vm {
                 Exchange {
                     request_outcome: FilterOutcome::Continue,
                     request_headers,
+                    request_body: req.body.clone(),
                     response_headers,
+                    response_body: resp.body,
                     status: Some(resp.status),
                     local_response: None,
                     logs,
@@ -68,7 +80,9 @@ impl Vm {
                 Exchange {
                     request_outcome: FilterOutcome::LocalResponse(local.clone()),
                     request_headers,
+                    request_body: req.body.clone(),
                     response_headers: vec![(":status".into(), "503".into())],
+                    response_body: Vec::new(),
                     status: Some(503),
                     local_response: Some(local),
                     logs,

@@ -20,6 +20,22 @@ fn example(name: &str) -> String {
         .to_string()
 }
 
+/// Every JSON record printed.
+fn records(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The per-request records (not `event` records).
+fn requests(stdout: &[u8]) -> Vec<serde_json::Value> {
+    records(stdout)
+        .into_iter()
+        .filter(|r| r.get("event").is_none())
+        .collect()
+}
+
 fn tmp(name: &str, text: &str) -> String {
     let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::write(&p, text).unwrap();
@@ -51,11 +67,20 @@ fn replay_prints_one_decision_per_request_and_a_summary() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let all = records(&out.stdout);
+    // One vm_start record per worker, then one record per request.
+    let starts: Vec<_> = all.iter().filter(|r| r["event"] == "vm_start").collect();
+    assert_eq!(starts.len(), 2);
+    let lines = requests(&out.stdout);
     assert_eq!(lines.len(), 4);
+    // What went upstream and what the client got.
+    assert_eq!(lines[0]["request"]["path"], "/");
+    assert_eq!(lines[0]["request"]["forwarded"], true);
+    assert_eq!(lines[2]["response"]["body"], "busy");
+    assert!(lines[0]["response"]["body"]
+        .as_str()
+        .unwrap()
+        .contains("served by"));
     assert_eq!(lines[0]["endpoint"], "127.0.0.1:9001");
     assert_eq!(lines[0]["status"], 200);
     assert_eq!(lines[0]["set_cookie"][0], "ep=127.0.0.1:9001; Path=/");
@@ -103,7 +128,7 @@ fn run_handles_one_request() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = requests(&out.stdout).pop().unwrap();
     assert_eq!(v["status"], 403);
     assert_eq!(v["local_response"]["body"], "denied by filter");
 }
@@ -150,7 +175,7 @@ fn a_plain_string_configuration_is_taken_as_bytes() {
     let out = cli(&["run", "--wasm", &wasm, "--config-raw", "127.0.0.1:9009"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = requests(&out.stdout).pop().unwrap();
     assert_eq!(v["endpoint"], "127.0.0.1:9009");
 }
 

@@ -171,3 +171,27 @@ fn trap_during_start_is_reported() {
     assert_eq!(kind(&e), FaultKind::Panic);
     assert!(e.to_string().contains("_initialize"), "{e}");
 }
+
+#[test]
+fn endless_loop_hits_the_epoch_deadline_in_epoch_mode() {
+    let filter = Filter::from_file_with(
+        common::guest_path("faults"),
+        edgepick_host::Interrupt::Epoch,
+    )
+    .unwrap();
+    assert_eq!(filter.interrupt(), edgepick_host::Interrupt::Epoch);
+    let host = edgepick_host::Host::new(
+        filter,
+        HostConfig {
+            plugin_config: b"loop".to_vec(),
+            epochs_per_callback: 5,
+            ..HostConfig::default()
+        },
+    );
+    let mut vm = host.start_vm().unwrap();
+    let started = std::time::Instant::now();
+    let e = vm.run_http(&Request::get("/"), |_| None).unwrap_err();
+    assert_eq!(kind(&e), FaultKind::Deadline, "{e}");
+    // 5 ticks of 10 ms, with slack for a busy machine.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -222,3 +222,37 @@ fn grpc_to_an_unknown_cluster_is_refused_as_in_envoy() {
     // ParseFailure (4): the name is neither a GrpcService nor a cluster.
     assert_eq!(h.upstream("x-grpc"), vec!["4,4,"]);
 }
+
+#[test]
+fn rewritten_request_and_response_bodies_match_envoy() {
+    let wasm = wat_guest("body_rewrite");
+    let echo = Echo::start();
+    let envoy = envoy(&wasm, "", &echo, 1);
+    let host = host_for(&wasm, HostConfig::default());
+    let mut vm = host.start_vm().expect("vm starts");
+    let listener = envoy.listener(0).to_string();
+    let body = "hello, body";
+    let raw = format!(
+        "POST /echo-body HTTP/1.1\r\nhost: {listener}\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let e = edgepick_tests::harness::Client::new(envoy.listener(0))
+        .request_raw(raw.as_bytes(), false)
+        .expect("request through envoy");
+    let mut req = edgepick_host::Request::get("/echo-body").client("127.0.0.1:40000");
+    req.method = "POST".into();
+    req = req
+        .header("host", &listener)
+        .header("content-length", &body.len().to_string());
+    req.body = Some(body.as_bytes().to_vec());
+    let h = vm
+        .run_http_with_body(&req, |fwd, b| Some(echo.simulate_with_body(fwd, b)))
+        .expect("runs");
+    // The upstream got `<hello, body>`, echoed it, and the filter upper-cased it.
+    assert_eq!(e.status, 200);
+    assert_eq!(e.text(), "<HELLO, BODY>", "Envoy's client got another body");
+    assert_eq!(h.status, Some(200));
+    assert_eq!(String::from_utf8_lossy(&h.response_body), e.text());
+    assert_eq!(h.request_body.as_deref(), Some(&b"<hello, body>"[..]));
+}

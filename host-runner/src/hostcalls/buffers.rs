@@ -69,8 +69,22 @@ fn set_bytes(
 }
 
 /// Turns a dotted path (`"source.address"`) into the ABI form (NUL-joined).
+/// A segment that contains a dot writes it as `\.` (`"metadata.a\.b"` is
+/// the two segments `metadata` and `a.b`); `\\` is a backslash.
 pub fn property_path(dotted: &str) -> Vec<u8> {
-    dotted.replace('.', "\0").into_bytes()
+    let mut out = Vec::with_capacity(dotted.len());
+    let mut chars = dotted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next) => out.extend_from_slice(next.to_string().as_bytes()),
+                None => out.push(b'\\'),
+            },
+            '.' => out.push(0),
+            c => out.extend_from_slice(c.to_string().as_bytes()),
+        }
+    }
+    out
 }
 
 fn header_value(map: Option<&HeaderMap>, name: &str) -> Option<Vec<u8>> {
@@ -183,4 +197,14 @@ pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()>
         },
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn property_paths_split_on_unescaped_dots() {
+        assert_eq!(super::property_path("source.address"), b"source\0address");
+        assert_eq!(super::property_path("metadata.a\\.b"), b"metadata\0a.b");
+        assert_eq!(super::property_path("x\\\\y"), b"x\\y");
+    }
 }

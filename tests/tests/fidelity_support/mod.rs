@@ -72,14 +72,19 @@ pub fn wat_guest(name: &str) -> PathBuf {
 pub const SERVED_BY: &str = "echo";
 
 /// The upstream of both sides. `/check` is the callout target: 403 `no` when
-/// `x-for: /deny-auth`, else 200 `auth-ok`. Anything else: 200 with the
+/// `x-for: /deny-auth`, else 200 `auth-ok`. `/echo-body`: the request body.
+/// Anything else: 200 with the
 /// request's headers as a JSON array of `[name, value]` (names lower-case).
 pub struct Echo {
     /// Where it listens.
     pub addr: SocketAddr,
 }
 
-pub fn echo_answer(path: &str, headers: &[(String, String)]) -> (u16, Vec<u8>) {
+/// What the echo upstream answers; `/echo-body` returns the request body.
+pub fn echo_answer(path: &str, headers: &[(String, String)], body: &[u8]) -> (u16, Vec<u8>) {
+    if path.split('?').next() == Some("/echo-body") {
+        return (200, body.to_vec());
+    }
     if path.split('?').next() == Some("/check") {
         let denied = headers
             .iter()
@@ -102,7 +107,7 @@ impl Echo {
             .to_ip()
             .expect("echo server has an IP address");
         std::thread::spawn(move || {
-            for req in server.incoming_requests() {
+            for mut req in server.incoming_requests() {
                 let headers: Vec<(String, String)> = req
                     .headers()
                     .iter()
@@ -113,7 +118,9 @@ impl Echo {
                         )
                     })
                     .collect();
-                let (status, body) = echo_answer(req.url(), &headers);
+                let mut received = Vec::new();
+                let _ = std::io::Read::read_to_end(req.as_reader(), &mut received);
+                let (status, body) = echo_answer(req.url(), &headers, &received);
                 let served =
                     tiny_http::Header::from_bytes("x-served-by", SERVED_BY).expect("ASCII header");
                 let resp = tiny_http::Response::from_data(body)
@@ -127,6 +134,15 @@ impl Echo {
 
     /// What the echo server answers to `forwarded` (the host's simulated backend).
     pub fn simulate(&self, forwarded: &[(String, String)]) -> BackendResponse {
+        self.simulate_with_body(forwarded, &[])
+    }
+
+    /// What the echo server answers to `forwarded` headers and `body`.
+    pub fn simulate_with_body(
+        &self,
+        forwarded: &[(String, String)],
+        body: &[u8],
+    ) -> BackendResponse {
         let path = forwarded
             .iter()
             .find(|(k, _)| k == ":path")
@@ -136,7 +152,7 @@ impl Echo {
             .filter(|(k, _)| !k.starts_with(':'))
             .cloned()
             .collect();
-        let (status, body) = echo_answer(path, &plain);
+        let (status, body) = echo_answer(path, &plain, body);
         BackendResponse {
             status,
             headers: vec![("x-served-by".into(), SERVED_BY.into())],

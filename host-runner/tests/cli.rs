@@ -227,3 +227,75 @@ fn replay_into_a_closed_pipe_stops_quietly() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
 }
+
+#[test]
+fn tick_runs_a_service_module_on_the_virtual_clock() {
+    let wasm = common::wat_guest("ticker").display().to_string();
+    let out = cli(&["tick", "--wasm", &wasm, "--ms", "300"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ticks: Vec<String> = records(&out.stdout)
+        .iter()
+        .filter(|r| r["event"] == "tick")
+        .flat_map(|r| r["logs"].as_array().cloned().unwrap_or_default())
+        .map(|l| l.as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(ticks, ["Info: tick 1", "Info: tick 2", "Info: tick 3"]);
+}
+
+#[test]
+fn run_shows_rewritten_bodies_side_by_side_in_text() {
+    let wasm = common::wat_guest("body_rewrite").display().to_string();
+    let body = tmp("body.txt", "abc");
+    let out = cli(&[
+        "run",
+        "--wasm",
+        &wasm,
+        "--method",
+        "POST",
+        "--body-file",
+        &body,
+        "--format",
+        "text",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("-> upstream"), "{text}");
+    assert!(text.contains("body: \"<abc>\""), "{text}");
+    assert!(text.contains("SERVED BY THE SIMULATED BACKEND"), "{text}");
+}
+
+#[test]
+fn scripted_callout_answers_need_no_server() {
+    let wasm = common::guest_path("callout").display().to_string();
+    let out = cli(&[
+        "run",
+        "--wasm",
+        &wasm,
+        "--config-raw",
+        "auth",
+        "--scripted",
+        "auth=200:welcome",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = requests(&out.stdout).pop().unwrap();
+    let forwarded = v["request"]["headers"].as_array().unwrap().clone();
+    assert!(
+        forwarded.contains(&serde_json::json!(["x-auth-body", "welcome"])),
+        "{v}"
+    );
+    let out = cli(&["run", "--wasm", &wasm, "--scripted", "auth=abc"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--scripted auth=abc: bad status"), "{err}");
+}

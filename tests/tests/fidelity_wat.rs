@@ -256,3 +256,74 @@ fn rewritten_request_and_response_bodies_match_envoy() {
     assert_eq!(String::from_utf8_lossy(&h.response_body), e.text());
     assert_eq!(h.request_body.as_deref(), Some(&b"<hello, body>"[..]));
 }
+
+/// The numbers of the first `n` `tick N` lines of a log, in order.
+fn tick_numbers(lines: impl Iterator<Item = String>, n: usize) -> Vec<u32> {
+    lines
+        .filter_map(|l| {
+            let at = l.rfind("tick ")?;
+            l[at + 5..].trim().parse().ok()
+        })
+        .take(n)
+        .collect()
+}
+
+#[test]
+fn ticks_of_a_service_module_log_as_in_envoy() {
+    let wasm = wat_guest("ticker");
+    let echo = Echo::start();
+    let envoy = envoy(&wasm, "", &echo, 1);
+    // Envoy ticks on the wall clock, the plugin's root context on the main
+    // thread as well as on the worker (two threads, each counting 1, 2, …):
+    // wait until each has ticked five times, then compare each thread's
+    // sequence with one host VM's.
+    let thread = |l: &str| {
+        l.split('[')
+            .nth(2)
+            .map(|t| t.trim_end_matches(']').to_string())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let per_thread = loop {
+        let log = envoy.log();
+        let mut threads: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains("wasm log: tick "))
+            .filter_map(thread)
+            .collect();
+        threads.sort();
+        threads.dedup();
+        let per_thread: Vec<Vec<u32>> = threads
+            .iter()
+            .map(|t| {
+                let mine = log
+                    .lines()
+                    .filter(|l| thread(l).as_deref() == Some(t.as_str()));
+                tick_numbers(mine.map(str::to_string), 5)
+            })
+            .collect();
+        let done = per_thread.len() == 2 && per_thread.iter().all(|p| p.len() == 5);
+        if done || std::time::Instant::now() > deadline {
+            break per_thread;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(
+        per_thread.len(),
+        2,
+        "Envoy ticked on threads: {per_thread:?}"
+    );
+    assert_eq!(per_thread[0], per_thread[1], "Envoy's two threads differ");
+    let e = per_thread[0].clone();
+    // The host ticks on its virtual clock: 500 ms are five periods.
+    let host = host_for(&wasm, HostConfig::default());
+    let mut vm = host.start_vm().expect("vm starts");
+    assert_eq!(vm.tick_period_ms(), 100);
+    host.advance_ms(500);
+    vm.poll().expect("ticks run");
+    let h = tick_numbers(vm.take_logs().into_iter().map(|l| l.message), 5);
+    assert_eq!(e, vec![1, 2, 3, 4, 5], "Envoy's ticks");
+    assert_eq!(h, e, "host ticks (right) differ from Envoy's (left)");
+    // A request reads the count the ticks left.
+    let h = host_run(&mut vm, &echo, &host_request(&envoy, "/t", LOCAL, &[]));
+    assert_eq!(h.upstream("x-ticks"), vec!["5"]);
+}

@@ -157,6 +157,9 @@ fn bench_run(
     let mut vm = host.start_vm()?;
     let instantiate = t1.elapsed();
     let mut cookie: Option<String> = None;
+    // Statuses and the decisions' reasons, to show what was measured.
+    let mut statuses = std::collections::BTreeMap::<String, usize>::new();
+    let mut reasons = std::collections::BTreeMap::<String, usize>::new();
     let t2 = Instant::now();
     let cpu0 = thread_cpu_nanos();
     for i in 0..requests {
@@ -168,6 +171,14 @@ fn bench_run(
             req = req.header("cookie", c);
         }
         let ex = vm.run_http(&req, |fwd| Some(simulate(&None, fwd)))?;
+        let status = ex.status.map_or("none".into(), |s| s.to_string());
+        *statuses.entry(status).or_default() += 1;
+        let reason = ex
+            .response_header(edgepick_host::replay::DECISION_HEADER)
+            .and_then(|d| d.split_whitespace().find_map(|w| w.strip_prefix("reason=")))
+            .unwrap_or("-")
+            .to_string();
+        *reasons.entry(reason).or_default() += 1;
         if sticky && cookie.is_none() {
             let jar: Vec<&str> = ex
                 .set_cookies()
@@ -193,6 +204,8 @@ fn bench_run(
             "vm_start_ms": instantiate.as_secs_f64() * 1e3,
             "requests": requests,
             "sticky_cookie": cookie,
+            "statuses": statuses,
+            "reasons": reasons,
             "interrupt": format!("{interrupt:?}"),
             "seconds": elapsed.as_secs_f64(),
             "requests_per_second": requests as f64 / elapsed.as_secs_f64(),

@@ -87,12 +87,15 @@ fn run_one(common: &Common, a: &RequestArgs) -> Result<()> {
     let mut vm = host.start_vm()?;
     emit(
         format,
-        report::event(format, "vm_start", 0, &vm.take_logs()),
+        report::event(format, "vm_start", 0, &vm.take_logs(), None),
     )?;
     if a.advance_ms > 0 {
         host.advance_ms(a.advance_ms);
         vm.poll()?;
-        emit(format, report::event(format, "tick", 0, &vm.take_logs()))?;
+        emit(
+            format,
+            report::event(format, "tick", 0, &vm.take_logs(), None),
+        )?;
     }
     let ex = vm.serve(&req, |fwd| Some(simulate(&None, fwd)));
     let value = decision(&ex, 0);
@@ -110,7 +113,7 @@ fn tick(common: &Common, ms: u64) -> Result<()> {
     let mut vm = host.start_vm()?;
     emit(
         format,
-        report::event(format, "vm_start", 0, &vm.take_logs()),
+        report::event(format, "vm_start", 0, &vm.take_logs(), None),
     )?;
     let period = u64::from(vm.tick_period_ms());
     if period == 0 {
@@ -126,7 +129,7 @@ fn tick(common: &Common, ms: u64) -> Result<()> {
         vm.poll()?;
         let logs = vm.take_logs();
         if !logs.is_empty() {
-            emit(format, report::event(format, "tick", 0, &logs))?;
+            emit(format, report::event(format, "tick", 0, &logs, None))?;
         }
     }
     Ok(())

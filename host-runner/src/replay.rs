@@ -175,7 +175,7 @@ pub fn replay(
             "{}",
             line(
                 format,
-                report::event(format, "vm_start", w, &vm.take_logs())
+                report::event(format, "vm_start", w, &vm.take_logs(), None)
             )
         )?;
     }
@@ -193,17 +193,16 @@ pub fn replay(
                 .set_now_nanos(start.saturating_add(ms.saturating_mul(1_000_000)));
         }
         for (w, vm) in vms.iter_mut().enumerate() {
-            // A failed VM gets no ticks (Envoy's plugin stays failed).
-            if vm.failure().is_none() {
-                let _ = vm.poll();
-            }
+            // A failed VM gets no ticks (Envoy's plugin stays failed); a
+            // tick that faults is reported here, later requests get 503.
+            let fault = match vm.failure() {
+                None => vm.poll().err().map(|e| e.to_string()),
+                Some(_) => None,
+            };
             let logs = vm.take_logs();
-            if !logs.is_empty() {
-                write!(
-                    out,
-                    "{}",
-                    line(format, report::event(format, "tick", w, &logs))
-                )?;
+            if !logs.is_empty() || fault.is_some() {
+                let record = report::event(format, "tick", w, &logs, fault.as_deref());
+                write!(out, "{}", line(format, record))?;
             }
         }
         let w = n % vms.len();

@@ -51,16 +51,26 @@ pub fn exchange_json(ex: &Exchange) -> (Value, Value) {
 }
 
 /// A record for lines written outside any request (`event`: `vm_start`,
-/// `tick`).
-pub fn event(format: Format, event: &str, worker: usize, logs: &[LogLine]) -> String {
+/// `tick`), with the guest fault that ended the VM there, if any.
+pub fn event(
+    format: Format,
+    event: &str,
+    worker: usize,
+    logs: &[LogLine],
+    fault: Option<&str>,
+) -> String {
     match format {
         Format::Json => {
-            json!({ "event": event, "worker": worker, "logs": log_texts(logs) }).to_string()
+            json!({ "event": event, "worker": worker, "logs": log_texts(logs), "fault": fault })
+                .to_string()
         }
         Format::Text => {
             let mut t = format!("== {event} (worker {worker})\n");
             for l in log_texts(logs) {
                 t.push_str(&format!("   log  {l}\n"));
+            }
+            if let Some(f) = fault {
+                t.push_str(&format!("   fault: {f}\n"));
             }
             t
         }

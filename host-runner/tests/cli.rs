@@ -299,3 +299,58 @@ fn scripted_callout_answers_need_no_server() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--scripted auth=abc: bad status"), "{err}");
 }
+
+#[test]
+fn a_tick_that_faults_is_reported_and_later_requests_fail_closed() {
+    let module = wat::parse_str(
+        r#"(module
+          (import "env" "proxy_set_tick_period_milliseconds" (func $tp (param i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "proxy_abi_version_0_2_1"))
+          (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+          (func (export "proxy_on_configure") (param i32 i32) (result i32)
+            (drop (call $tp (i32.const 100))) (i32.const 1))
+          (func (export "proxy_on_tick") (param i32) unreachable))"#,
+    )
+    .unwrap();
+    let wasm = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tick_trap.wasm");
+    std::fs::write(&wasm, module).unwrap();
+    let trace = tmp(
+        "tick_trap.jsonl",
+        "{\"path\":\"/a\",\"time_ms\":0}\n{\"path\":\"/b\",\"time_ms\":500}\n",
+    );
+    let out = cli(&[
+        "replay",
+        "--wasm",
+        wasm.to_str().unwrap(),
+        "--trace",
+        &trace,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = records(&out.stdout);
+    let tick = all
+        .iter()
+        .find(|r| r["event"] == "tick")
+        .expect("a tick record");
+    assert!(
+        tick["fault"].as_str().unwrap().contains("proxy_on_tick"),
+        "{tick}"
+    );
+    let reqs = requests(&out.stdout);
+    assert_eq!(
+        (reqs[0]["status"].as_u64(), reqs[1]["status"].as_u64()),
+        (Some(200), Some(503))
+    );
+    assert!(
+        reqs[1]["fault"]
+            .as_str()
+            .unwrap()
+            .contains("failed earlier"),
+        "{}",
+        reqs[1]
+    );
+}

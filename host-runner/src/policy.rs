@@ -2,8 +2,9 @@
 //! plugin on that worker stays failed. With `fail_open: false` (Envoy's
 //! default) the faulting request and every later one get a local 503
 //! (details `wasm_fail_stream`); with `fail_open: true` they go upstream as
-//! if the plugin were not there. Confirmed against Envoy 1.40 by
-//! `tests/tests/fidelity_wat.rs`.
+//! if the plugin were not there. A fault on the response path: 503 when
+//! failing closed, the upstream response unfiltered with `fail_open`.
+//! Confirmed against Envoy 1.40 by `tests/tests/fidelity_wat.rs`.
 
 use crate::error::HostError;
 use crate::exchange::{BackendResponse, Exchange, Request};
@@ -36,7 +37,14 @@ impl Vm {
     ) -> Exchange {
         let log_start = self.logs().len();
         let mut backend = Some(backend);
-        let err = match self.run_http_with_body(req, |h, b| backend.take().and_then(|f| f(h, b))) {
+        // What went upstream and what came back, if the fault came after.
+        let mut answered: Option<(HeaderMap, Vec<u8>, BackendResponse)> = None;
+        let run = self.run_http_with_body(req, |h, b| {
+            let resp = backend.take().and_then(|f| f(h, b))?;
+            answered = Some((h.clone(), b.to_vec(), resp.clone()));
+            Some(resp)
+        });
+        let err = match run {
             Ok(ex) => return ex,
             Err(e) => e,
         };
@@ -45,8 +53,23 @@ impl Vm {
             other => other.to_string(),
         };
         let logs = self.logs().get(log_start..).unwrap_or_default().to_vec();
-        let (request_headers, _) = self.connection_manager_headers(req);
         let fail_open = self.store.data().host.config.fail_open;
+        if let Some((request_headers, body, resp)) = answered.filter(|_| fail_open) {
+            // The guest faulted on the response path: with fail_open Envoy
+            // passes the upstream response on, unfiltered (fail closed: 503).
+            return Exchange {
+                request_outcome: FilterOutcome::Continue,
+                request_headers,
+                request_body: Some(body).filter(|b| !b.is_empty()),
+                response_headers: response_map(&resp),
+                status: Some(resp.status),
+                response_body: resp.body,
+                local_response: None,
+                logs,
+                fault: Some(fault),
+            };
+        }
+        let (request_headers, _) = self.connection_manager_headers(req);
         match backend.take().filter(|_| fail_open) {
             Some(backend) => {
                 let body = req.body.clone().unwrap_or_default();
@@ -55,8 +78,7 @@ impl Vm {
                     body: b"no healthy upstream".to_vec(),
                     ..BackendResponse::default()
                 });
-                let mut response_headers = vec![(":status".to_string(), resp.status.to_string())];
-                response_headers.extend(resp.headers.iter().cloned());
+                let response_headers = response_map(&resp);
                 Exchange {
                     request_outcome: FilterOutcome::Continue,
                     request_headers,
@@ -91,4 +113,11 @@ impl Vm {
             }
         }
     }
+}
+
+/// The response header map of `resp` (`:status` first).
+fn response_map(resp: &BackendResponse) -> HeaderMap {
+    let mut m = vec![(":status".to_string(), resp.status.to_string())];
+    m.extend(resp.headers.iter().cloned());
+    m
 }

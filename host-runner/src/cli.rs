@@ -1,25 +1,42 @@
-//! Command-line interface: parse flags (no I/O), then build the host.
+//! Command-line interface: parse flags (no I/O), then build the host
+//! (`Common::load`); the commands themselves are in `cmd.rs`.
 
 use anyhow::{anyhow, bail, Context, Result};
-use clap::{Args, Parser, Subcommand};
-use edgepick_host::replay::{decision, format_summary, replay, simulate};
-use edgepick_host::{Filter, Host, HostConfig, Request, Upstream};
-use std::io::{BufReader, Write};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use edgepick_host::report::Format;
+use edgepick_host::{Filter, HostConfig, Interrupt, ScriptedResponse, Upstream};
 use std::path::PathBuf;
-use std::time::Instant;
 
-/// Run proxy-wasm filters (ABI 0.2.1) natively, the way Envoy 1.40 runs them.
+/// Run proxy-wasm modules (ABI 0.2.0 / 0.2.1) natively, the way Envoy 1.40
+/// runs them: same imports, statuses, fault policy and request handling.
 #[derive(Parser, Debug)]
-#[command(name = "edgepick-host", version, about)]
+#[command(
+    name = "edgepick-host",
+    version,
+    about,
+    after_help = "\
+Examples (a module you downloaded, filter.wasm):
+  edgepick-host run --wasm filter.wasm --format text
+  edgepick-host run --wasm filter.wasm --config-raw 'my setting' \\
+      --method POST --path /api --header host:example.com --body '{\"a\":1}'
+  edgepick-host run --wasm filter.wasm --config plugin.json \\
+      --scripted auth=200:ok --format text
+  edgepick-host tick --wasm service.wasm --ms 10000 --format text
+  edgepick-host replay --wasm filter.wasm --config plugin.json --trace requests.jsonl
+
+A module importing something Envoy 1.40 does not provide is refused with
+Envoy's own message; a module Envoy loads, loads here."
+)]
 pub struct Cli {
     #[command(subcommand)]
-    cmd: Cmd,
+    pub(crate) cmd: Cmd,
 }
 
 #[derive(Subcommand, Debug)]
-enum Cmd {
-    /// Replay a JSON-lines request trace; print one JSON decision per request,
-    /// then a per-endpoint summary on stderr.
+pub(crate) enum Cmd {
+    /// Replay a JSON-lines request trace (one request per line: client,
+    /// method, path, headers, body, properties, time_ms, response) and print
+    /// one record per request; a per-endpoint summary goes to stderr.
     Replay {
         #[command(flatten)]
         common: Common,
@@ -30,23 +47,24 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         workers: usize,
     },
-    /// Run one request (the backend answers 200 from the first endpoint the
-    /// filter named) and print its decision.
+    /// Run one request. The simulated backend answers 200 with a short body
+    /// (from the first endpoint in x-gateway-destination-endpoint, if any),
+    /// so the module's response callbacks run.
     Run {
         #[command(flatten)]
         common: Common,
-        /// Request path.
-        #[arg(long, default_value = "/")]
-        path: String,
-        /// Method.
-        #[arg(long, default_value = "GET")]
-        method: String,
-        /// Request header `name:value` (repeatable).
-        #[arg(long = "header", value_name = "NAME:VALUE")]
-        headers: Vec<String>,
-        /// Client address `ip:port`.
-        #[arg(long, default_value = "127.0.0.1:50000")]
-        client: String,
+        #[command(flatten)]
+        request: RequestArgs,
+    },
+    /// Start the module (VM start, configure), then move the virtual clock
+    /// forward, firing on_tick once per elapsed tick period: for service
+    /// (root-only) modules.
+    Tick {
+        #[command(flatten)]
+        common: Common,
+        /// Virtual milliseconds to run.
+        #[arg(long, default_value_t = 1000)]
+        ms: u64,
     },
     /// Measure cold start and requests per second through the filter.
     Bench {
@@ -55,34 +73,118 @@ enum Cmd {
         /// Number of requests.
         #[arg(long, default_value_t = 10_000)]
         requests: usize,
+        /// Every request after the first carries the cookies the first got.
+        #[arg(long)]
+        sticky: bool,
+        /// Stop endless loops by wall-clock epochs instead of counting
+        /// instructions (faster; the limit is then not reproducible).
+        #[arg(long)]
+        epoch: bool,
     },
 }
 
+/// The request `run` sends.
 #[derive(Args, Debug)]
-struct Common {
-    /// The filter module (.wasm).
+pub(crate) struct RequestArgs {
+    /// Request path.
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// Method.
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// Request header `name:value` (repeatable). `host:NAME` sets
+    /// `:authority`, as Envoy does for HTTP/1.1.
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+    /// Client address `ip:port`.
+    #[arg(long, default_value = "127.0.0.1:50000")]
+    pub client: String,
+    /// Request body.
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Request body from a file (bytes).
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// A property of this request, `path=value` (`path` dotted, segments
+    /// with dots quoted by a backslash: `metadata.a\.b`) (repeatable).
+    #[arg(long = "property", value_name = "PATH=VALUE")]
+    pub properties: Vec<String>,
+    /// Virtual milliseconds to run before the request (ticks fire).
+    #[arg(long, default_value_t = 0)]
+    pub advance_ms: u64,
+}
+
+/// How records are printed.
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub(crate) enum FormatArg {
+    /// One JSON object per line.
+    Json,
+    /// Readable text.
+    Text,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct Common {
+    /// The module (.wasm).
     #[arg(long)]
     wasm: PathBuf,
-    /// Plugin configuration file (JSON), given to `proxy_on_configure`.
-    #[arg(long)]
-    config: PathBuf,
+    /// Plugin configuration file, handed to the module as its bytes (JSON, a
+    /// plain string, anything: Envoy does not parse it either).
+    #[arg(long, value_name = "FILE", conflicts_with = "config_raw")]
+    config: Option<PathBuf>,
+    /// Plugin configuration given inline, as bytes (`--config-raw ''`: empty).
+    /// Without `--config` or `--config-raw` the configuration is empty.
+    #[arg(long, value_name = "TEXT")]
+    config_raw: Option<String>,
+    /// VM configuration (`vm_config.configuration`), read in on_vm_start.
+    #[arg(long, value_name = "TEXT")]
+    vm_config: Option<String>,
     /// Seed for the guest's randomness (same seed, same run).
     #[arg(long, default_value_t = 0x5eed)]
     seed: u64,
     /// Map a callout cluster to a loopback server: `name=127.0.0.1:port`.
     #[arg(long = "upstream-map", value_name = "NAME=ADDR")]
     upstream_map: Vec<String>,
+    /// Answer callouts to cluster NAME with STATUS and BODY, without a
+    /// server: `name=200:body` (repeatable).
+    #[arg(long = "scripted", value_name = "NAME=STATUS[:BODY]")]
+    scripted: Vec<String>,
+    /// Envoy's fail_open: after a guest fault requests pass unfiltered
+    /// instead of getting 503.
+    #[arg(long)]
+    fail_open: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: FormatArg,
 }
 
 impl Common {
-    fn load(&self) -> Result<(Filter, HostConfig)> {
-        let config = std::fs::read(&self.config)
-            .with_context(|| format!("reading config {}", self.config.display()))?;
-        serde_json::from_slice::<serde_json::Value>(&config)
-            .with_context(|| format!("config {} is not valid JSON", self.config.display()))?;
+    /// The output format.
+    pub(crate) fn format(&self) -> Format {
+        match self.format {
+            FormatArg::Json => Format::Json,
+            FormatArg::Text => Format::Text,
+        }
+    }
+
+    /// Reads the module (fuel metering) and the configuration.
+    pub(crate) fn load(&self) -> Result<(Filter, HostConfig)> {
+        self.load_with(Interrupt::Fuel)
+    }
+
+    /// Reads the module and the configuration; every error names the flag.
+    pub(crate) fn load_with(&self, interrupt: Interrupt) -> Result<(Filter, HostConfig)> {
+        let config = match (&self.config, &self.config_raw) {
+            (Some(file), _) => std::fs::read(file)
+                .with_context(|| format!("reading --config {}", file.display()))?,
+            (None, Some(text)) => text.clone().into_bytes(),
+            (None, None) => Vec::new(),
+        };
         let mut host = HostConfig {
             plugin_config: config,
+            vm_config: self.vm_config.clone().unwrap_or_default().into_bytes(),
             seed: self.seed,
+            fail_open: self.fail_open,
             ..HostConfig::default()
         };
         for m in &self.upstream_map {
@@ -95,99 +197,25 @@ impl Common {
             host.clusters
                 .insert(name.to_string(), Upstream::Address(addr));
         }
+        for s in &self.scripted {
+            let (name, answer) = s
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--scripted {s}: expected NAME=STATUS[:BODY]"))?;
+            let (status, body) = answer.split_once(':').unwrap_or((answer, ""));
+            let status = status
+                .parse()
+                .with_context(|| format!("--scripted {s}: bad status {status:?}"))?;
+            let answer = ScriptedResponse {
+                status,
+                body: body.as_bytes().to_vec(),
+                ..ScriptedResponse::default()
+            };
+            host.clusters
+                .insert(name.to_string(), Upstream::Scripted(answer));
+        }
         if !self.wasm.exists() {
             bail!("wasm file {} not found", self.wasm.display());
         }
-        Ok((Filter::from_file(&self.wasm)?, host))
+        Ok((Filter::from_file_with(&self.wasm, interrupt)?, host))
     }
-}
-
-/// Runs the command.
-pub fn run(cli: Cli) -> Result<()> {
-    match cli.cmd {
-        Cmd::Replay {
-            common,
-            trace,
-            workers,
-        } => {
-            let (filter, config) = common.load()?;
-            let file = std::fs::File::open(&trace)
-                .with_context(|| format!("opening trace {}", trace.display()))?;
-            let stdout = std::io::stdout().lock();
-            let summary = replay(filter, config, workers, BufReader::new(file), stdout)
-                .with_context(|| format!("replaying {}", trace.display()))?;
-            eprint!("---\n{}", format_summary(&summary));
-            Ok(())
-        }
-        Cmd::Run {
-            common,
-            path,
-            method,
-            headers,
-            client,
-        } => {
-            let (filter, config) = common.load()?;
-            let mut vm = Host::new(filter, config).start_vm()?;
-            let mut req = Request::get(&path).client(&client);
-            req.method = method;
-            for h in &headers {
-                let (k, v) = h
-                    .split_once(':')
-                    .ok_or_else(|| anyhow!("--header {h}: expected NAME:VALUE"))?;
-                req = req.header(k.trim(), v.trim());
-            }
-            let ex = vm.run_http(&req, |fwd| Some(simulate(&None, fwd)))?;
-            let text = serde_json::to_string_pretty(&decision(&ex, 0))?;
-            writeln!(std::io::stdout().lock(), "{text}")?;
-            Ok(())
-        }
-        Cmd::Bench { common, requests } => bench(&common, requests),
-    }
-}
-
-fn bench(common: &Common, requests: usize) -> Result<()> {
-    let t0 = Instant::now();
-    let (filter, config) = common.load()?;
-    let compile = t0.elapsed();
-    let host = Host::new(filter, config);
-    let t1 = Instant::now();
-    let mut vm = host.start_vm()?;
-    let instantiate = t1.elapsed();
-    let t2 = Instant::now();
-    let cpu0 = thread_cpu_nanos();
-    for i in 0..requests {
-        let client = format!("10.0.{}.{}:{}", (i / 250) % 250, i % 250, 1024 + i % 60000);
-        let req = Request::get("/bench")
-            .client(&client)
-            .header("x-user", &i.to_string());
-        vm.run_http(&req, |fwd| Some(simulate(&None, fwd)))?;
-        if i % 1000 == 999 {
-            vm.take_logs();
-        }
-    }
-    let elapsed = t2.elapsed();
-    // CPU time of this thread: the figure that holds on a busy machine.
-    let cpu = thread_cpu_nanos()
-        .zip(cpu0)
-        .map(|(b, a)| b.saturating_sub(a) as f64 / 1e9);
-    writeln!(
-        std::io::stdout().lock(),
-        "{}",
-        serde_json::json!({
-            "compile_ms": compile.as_secs_f64() * 1e3,
-            "vm_start_ms": instantiate.as_secs_f64() * 1e3,
-            "requests": requests,
-            "seconds": elapsed.as_secs_f64(),
-            "requests_per_second": requests as f64 / elapsed.as_secs_f64(),
-            "cpu_seconds": cpu,
-            "requests_per_cpu_second": cpu.map(|c| requests as f64 / c),
-        })
-    )?;
-    Ok(())
-}
-
-/// Nanoseconds this thread has run on a CPU (Linux `schedstat`), if known.
-fn thread_cpu_nanos() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
 }

@@ -13,9 +13,12 @@ pub enum FaultKind {
     Trap,
     /// The per-callback instruction budget (fuel) ran out: an endless loop.
     OutOfFuel,
+    /// The per-callback wall-clock budget (epochs) ran out: an endless loop.
+    Deadline,
     /// The guest grew its memory past the host's limit.
     MemoryLimit,
-    /// The guest called WASI `proc_exit`.
+    /// The guest trapped after calling WASI `proc_exit` (Envoy returns from
+    /// `proc_exit`; a Rust guest then reaches `unreachable`).
     Exit,
 }
 
@@ -30,6 +33,15 @@ pub enum HostError {
         module: String,
         /// Import name.
         name: String,
+    },
+    /// The module imports a function Envoy provides, with another signature.
+    ImportTypeMismatch {
+        /// Import module.
+        module: String,
+        /// Import name.
+        name: String,
+        /// The linker's explanation (the two signatures).
+        detail: String,
     },
     /// The module exports no supported `proxy_abi_version_*`.
     UnsupportedAbi(String),
@@ -75,6 +87,14 @@ impl fmt::Display for HostError {
                     "Failed to load Wasm module due to a missing import: {module}.{name}"
                 )
             }
+            HostError::ImportTypeMismatch {
+                module,
+                name,
+                detail,
+            } => write!(
+                f,
+                "Failed to load Wasm module due to an import type mismatch: {module}.{name} ({detail})"
+            ),
             HostError::UnsupportedAbi(m) => write!(f, "unsupported proxy-wasm ABI: {m}"),
             HostError::VmStartFailed { logs } => {
                 write!(f, "proxy_on_vm_start returned false")?;

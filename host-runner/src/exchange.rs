@@ -56,9 +56,23 @@ impl Request {
     /// The client's header map (pseudo-headers first). [`Vm::run_http`] adds
     /// what Envoy's connection manager adds (`x-forwarded-proto`,
     /// `x-request-id`) before the filter sees it.
+    ///
+    /// As Envoy's HTTP/1.1 codec does, the client's `Host` header becomes
+    /// `:authority` (the first one; [`Request::authority`] when there is
+    /// none) and is not kept as a header, and the hop-by-hop headers
+    /// (`connection`, `keep-alive`, `proxy-connection`, `upgrade`,
+    /// `transfer-encoding`, and `te` other than `trailers`) are dropped.
     pub fn header_map(&self) -> HeaderMap {
+        let host = self
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+            .map(|(_, v)| v.clone());
         let mut m: HeaderMap = vec![
-            (":authority".into(), self.authority.clone()),
+            (
+                ":authority".into(),
+                host.unwrap_or_else(|| self.authority.clone()),
+            ),
             (":path".into(), self.path.clone()),
             (":method".into(), self.method.clone()),
             (":scheme".into(), self.scheme.clone()),
@@ -66,9 +80,21 @@ impl Request {
         m.extend(
             self.headers
                 .iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone())),
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .filter(|(k, v)| !hop_by_hop(k, v)),
         );
         m
+    }
+}
+
+/// Headers Envoy does not pass on from an HTTP/1.1 client (and `host`,
+/// which became `:authority`).
+fn hop_by_hop(name: &str, value: &str) -> bool {
+    match name {
+        "host" | "connection" | "keep-alive" | "proxy-connection" | "upgrade"
+        | "transfer-encoding" => true,
+        "te" => !value.eq_ignore_ascii_case("trailers"),
+        _ => false,
     }
 }
 
@@ -94,8 +120,13 @@ pub struct Exchange {
     pub request_outcome: FilterOutcome,
     /// Request headers as the filter left them (what goes upstream).
     pub request_headers: HeaderMap,
+    /// Request body as the filter left it (what goes upstream), if any.
+    pub request_body: Option<Vec<u8>>,
     /// Response headers as the client gets them (empty if none).
     pub response_headers: HeaderMap,
+    /// Response body as the client gets it: the local response's, or the
+    /// backend's as the filter left it.
+    pub response_body: Vec<u8>,
     /// Status the client gets: local response, backend, or `None` when the
     /// request stayed paused or was reset.
     pub status: Option<u16>,
@@ -103,6 +134,9 @@ pub struct Exchange {
     pub local_response: Option<LocalResponse>,
     /// Log lines written while the request ran.
     pub logs: Vec<LogLine>,
+    /// The guest fault that decided this request's fate ([`Vm::serve`]:
+    /// Envoy's fault policy answered instead of the filter).
+    pub fault: Option<String>,
 }
 
 fn first<'a>(m: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -138,6 +172,20 @@ impl Vm {
         req: &Request,
         backend: impl FnOnce(&HeaderMap) -> Option<BackendResponse>,
     ) -> Result<Exchange, HostError> {
+        self.run_http_with_body(req, |headers, _| backend(headers))
+    }
+
+    /// [`Vm::run_http`] with a `backend` that also sees the forwarded request
+    /// body (as the filter left it; empty when the request has none).
+    ///
+    /// Like Envoy's filter chain, a body reaches the filter even when its
+    /// headers callback stopped iteration (it buffers), unless the filter
+    /// answered locally or reset the stream.
+    pub fn run_http_with_body(
+        &mut self,
+        req: &Request,
+        backend: impl FnOnce(&HeaderMap, &[u8]) -> Option<BackendResponse>,
+    ) -> Result<Exchange, HostError> {
         let log_start = self.logs().len();
         let (headers, source) = self.connection_manager_headers(req);
         let mut s = self.http_stream()?;
@@ -154,7 +202,8 @@ impl Vm {
             s.set_property(k, v.clone());
         }
         let mut outcome = s.on_request_headers(headers, req.body.is_none())?;
-        if let (Some(body), FilterOutcome::Continue) = (&req.body, &outcome) {
+        if let (Some(body), FilterOutcome::Continue | FilterOutcome::Paused) = (&req.body, &outcome)
+        {
             outcome = s.on_request_body(body, true)?;
         }
         let mut status = None;
@@ -162,7 +211,8 @@ impl Vm {
             status = u16::try_from(l.status).ok();
         } else if outcome == FilterOutcome::Continue {
             let forwarded = s.data().request_headers.clone().unwrap_or_default();
-            let resp = backend(&forwarded).unwrap_or(BackendResponse {
+            let body = s.data().request_body.clone().unwrap_or_default();
+            let resp = backend(&forwarded, &body).unwrap_or(BackendResponse {
                 status: 503,
                 body: b"no healthy upstream".to_vec(),
                 ..BackendResponse::default()
@@ -174,7 +224,8 @@ impl Vm {
             let mut headers = vec![(":status".to_string(), resp.status.to_string())];
             headers.extend(resp.headers.iter().cloned());
             let mut r = s.on_response_headers(headers, resp.body.is_empty())?;
-            if !resp.body.is_empty() && r == FilterOutcome::Continue {
+            if !resp.body.is_empty() && matches!(r, FilterOutcome::Continue | FilterOutcome::Paused)
+            {
                 r = s.on_response_body(&resp.body, true)?;
             }
             status = match r {
@@ -184,13 +235,21 @@ impl Vm {
             };
         }
         let data = s.finish()?;
+        let response_body = match &data.local_response {
+            Some(l) => l.body.clone().into_bytes(),
+            None if status.is_some() => data.response_body.clone().unwrap_or_default(),
+            None => Vec::new(),
+        };
         Ok(Exchange {
             request_outcome: outcome,
             request_headers: data.request_headers.unwrap_or_default(),
+            request_body: data.request_body,
             response_headers: data.response_headers.unwrap_or_default(),
+            response_body,
             status,
             local_response: data.local_response,
             logs: self.logs().get(log_start..).unwrap_or_default().to_vec(),
+            fault: None,
         })
     }
 }
@@ -202,15 +261,22 @@ impl Vm {
     /// client sent none (seeded, so runs replay), and, with a client address,
     /// acts as `use_remote_address: true` with the configured
     /// `xff_num_trusted_hops` (see [`crate::HostConfig::xff_num_trusted_hops`]).
-    fn connection_manager_headers(&mut self, req: &Request) -> (HeaderMap, Option<String>) {
+    pub(crate) fn connection_manager_headers(
+        &mut self,
+        req: &Request,
+    ) -> (HeaderMap, Option<String>) {
         let mut m = req.header_map();
         let hops = self.store.data().host.config.xff_num_trusted_hops;
         let source = req
             .client
             .as_deref()
-            .map(|peer| remote_address(&mut m, peer, hops));
-        if !m.iter().any(|(k, _)| k == "x-forwarded-proto") {
-            m.push(("x-forwarded-proto".into(), req.scheme.clone()));
+            .map(|peer| remote_address(&mut m, peer, hops, &self.local_address()));
+        // With `use_remote_address` (a client address), Envoy overwrites
+        // the client's x-forwarded-proto with the connection's scheme.
+        match m.iter_mut().find(|(k, _)| k == "x-forwarded-proto") {
+            Some((_, v)) if source.is_some() => *v = req.scheme.clone(),
+            Some(_) => {}
+            None => m.push(("x-forwarded-proto".into(), req.scheme.clone())),
         }
         // An external request (Envoy 1.40 counts loopback as external unless
         // `internal_address_config` says otherwise) loses the client's own
@@ -237,11 +303,16 @@ impl Vm {
 /// header as received, as `ip:0` (observed in Envoy 1.40: `source.address`
 /// reads `1.1.1.1:0`); the peer when the header has fewer entries or the
 /// entry is no IP.
-fn remote_address(m: &mut HeaderMap, peer: &str, hops: u32) -> String {
-    let peer_ip = peer
-        .parse::<std::net::SocketAddr>()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| peer.to_string());
+///
+/// A loopback peer is not appended: Envoy appends its own local address
+/// instead (`local`, see [`crate::HostConfig::local_address`]).
+fn remote_address(m: &mut HeaderMap, peer: &str, hops: u32, local: &str) -> String {
+    let parsed = peer.parse::<std::net::SocketAddr>().ok();
+    let peer_ip = match parsed {
+        Some(a) if a.ip().is_loopback() => local.to_string(),
+        Some(a) => a.ip().to_string(),
+        None => peer.to_string(),
+    };
     let xff = m.iter_mut().find(|(k, _)| k == "x-forwarded-for");
     let received = xff.as_ref().map(|(_, v)| v.clone());
     match xff {
@@ -261,6 +332,29 @@ fn remote_address(m: &mut HeaderMap, peer: &str, hops: u32) -> String {
         Some(ip) => format!("{ip}:0"),
         None => peer.to_string(),
     }
+}
+
+impl Vm {
+    /// The address Envoy appends to x-forwarded-for for a loopback client.
+    fn local_address(&self) -> String {
+        let configured = &self.store.data().host.config.local_address;
+        configured.clone().unwrap_or_else(|| {
+            static FOUND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            FOUND.get_or_init(machine_address).clone()
+        })
+    }
+}
+
+/// This machine's outward IPv4 address, as the routing table picks it (a
+/// UDP `connect` sends nothing); `127.0.0.1` when there is no route. Envoy
+/// takes the first non-loopback interface address: the same on a machine
+/// with one interface.
+fn machine_address() -> String {
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("8.8.8.8:53").map(|_| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| "127.0.0.1".into())
 }
 
 /// Formats 128 random bits as a UUID v4.

@@ -22,31 +22,47 @@ pub enum AbiVersion {
     V0_2_1,
 }
 
+/// How a callback that runs too long (an endless loop) is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Interrupt {
+    /// Count instructions (fuel): the limit is
+    /// [`HostConfig::fuel_per_callback`], the same on every run.
+    #[default]
+    Fuel,
+    /// Wall-clock epochs (a thread ticks every [`EPOCH_TICK`]): faster, but
+    /// where a long callback stops depends on the machine. The limit is
+    /// [`HostConfig::epochs_per_callback`] ticks.
+    Epoch,
+}
+
+/// The epoch clock's period for [`Interrupt::Epoch`].
+pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// A module compiled and linked once; cheap to clone and instantiate.
 #[derive(Clone)]
 pub struct Filter {
     engine: Engine,
     pre: InstancePre<VmState>,
     abi: AbiVersion,
+    interrupt: Interrupt,
 }
 
 impl Filter {
     /// Compiles a binary `wasm` module, checks its ABI export and that it
-    /// imports only what Envoy provides, and links it.
+    /// imports only what Envoy provides, and links it; endless loops are
+    /// stopped by fuel ([`Interrupt::Fuel`], deterministic).
     pub fn compile(wasm: &[u8]) -> Result<Filter, HostError> {
+        Filter::compile_with(wasm, Interrupt::Fuel)
+    }
+
+    /// [`Filter::compile`] with the given way of stopping endless loops.
+    pub fn compile_with(wasm: &[u8], interrupt: Interrupt) -> Result<Filter, HostError> {
         let mut config = Config::new();
-        config.consume_fuel(true);
+        config.consume_fuel(interrupt == Interrupt::Fuel);
+        config.epoch_interruption(interrupt == Interrupt::Epoch);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&config).map_err(|e| HostError::Load(format!("{e:#}")))?;
         let module = Module::new(&engine, wasm).map_err(|e| HostError::Load(format!("{e:#}")))?;
-        for import in module.imports() {
-            if !crate::hostcalls::is_provided(import.module(), import.name()) {
-                return Err(HostError::MissingImport {
-                    module: import.module().to_string(),
-                    name: import.name().to_string(),
-                });
-            }
-        }
         let has = |n: &str| module.get_export(n).is_some();
         let abi = if has("proxy_abi_version_0_2_1") {
             AbiVersion::V0_2_1
@@ -65,20 +81,49 @@ impl Filter {
             }));
         };
         let mut linker = Linker::new(&engine);
-        crate::hostcalls::add_to_linker(&mut linker)
+        crate::hostcalls::add_to_linker(&mut linker, abi)
             .map_err(|e| HostError::Load(format!("{e:#}")))?;
         let pre = linker
             .instantiate_pre(&module)
-            .map_err(|e| HostError::Load(format!("{e:#}")))?;
-        Ok(Filter { engine, pre, abi })
+            .map_err(|e| link_error(&module, e))?;
+        if interrupt == Interrupt::Epoch {
+            // The epoch clock lives as long as the engine does.
+            let weak = engine.weak();
+            std::thread::spawn(move || loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => return,
+                }
+            });
+        }
+        Ok(Filter {
+            engine,
+            pre,
+            abi,
+            interrupt,
+        })
     }
 
-    /// Reads and compiles a `.wasm` file.
+    /// How this filter's callbacks are stopped when they run too long.
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt
+    }
+
+    /// Reads and compiles a `.wasm` file (fuel metering).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Filter, HostError> {
+        Filter::from_file_with(path, Interrupt::Fuel)
+    }
+
+    /// Reads and compiles a `.wasm` file with the given interrupt mode.
+    pub fn from_file_with(
+        path: impl AsRef<Path>,
+        interrupt: Interrupt,
+    ) -> Result<Filter, HostError> {
         let path = path.as_ref();
         let bytes =
             std::fs::read(path).map_err(|e| HostError::Load(format!("{}: {e}", path.display())))?;
-        Filter::compile(&bytes)
+        Filter::compile_with(&bytes, interrupt)
     }
 
     /// The ABI version the module declares.
@@ -92,6 +137,31 @@ impl Filter {
 
     pub(crate) fn pre(&self) -> &InstancePre<VmState> {
         &self.pre
+    }
+}
+
+/// Why linking failed: an import the linker lacks (Envoy's "missing
+/// import"), an import with another signature than Envoy's ("import type
+/// mismatch"), or another wasmtime error.
+fn link_error(module: &Module, e: wasmtime::Error) -> HostError {
+    if let Some(u) = e.downcast_ref::<wasmtime::UnknownImportError>() {
+        return HostError::MissingImport {
+            module: u.module().to_string(),
+            name: u.name().to_string(),
+        };
+    }
+    let text = format!("{e:#}");
+    // wasmtime names the import as `module::name`.
+    let named = module
+        .imports()
+        .find(|i| text.contains(&format!("`{}::{}`", i.module(), i.name())));
+    match named {
+        Some(i) => HostError::ImportTypeMismatch {
+            module: i.module().to_string(),
+            name: i.name().to_string(),
+            detail: text,
+        },
+        None => HostError::Load(text),
     }
 }
 
@@ -140,8 +210,12 @@ pub struct HostConfig {
     pub seed: u64,
     /// Virtual clock start, nanoseconds since the Unix epoch.
     pub start_time_nanos: u64,
-    /// Instructions (fuel) one callback may run before it is stopped.
+    /// Instructions (fuel) one callback may run before it is stopped
+    /// ([`Interrupt::Fuel`]).
     pub fuel_per_callback: u64,
+    /// Epoch ticks ([`EPOCH_TICK`] each) one callback may run before it is
+    /// stopped ([`Interrupt::Epoch`]).
+    pub epochs_per_callback: u64,
     /// Largest guest linear memory, bytes.
     pub max_memory_bytes: usize,
     /// Run the filter's `on_response_headers` on its own local replies, as
@@ -153,6 +227,13 @@ pub struct HostConfig {
     /// becomes the N-th entry from the right of the header the client sent
     /// (the connection's address when the header is shorter).
     pub xff_num_trusted_hops: u32,
+    /// Envoy's `fail_open` for the plugin: after a guest fault, requests
+    /// skip the failed plugin instead of getting a 503 ([`crate::Vm::serve`]).
+    pub fail_open: bool,
+    /// What Envoy appends to x-forwarded-for for a loopback client: its own
+    /// local address (the first non-loopback interface address). `None`:
+    /// the address this machine routes out from.
+    pub local_address: Option<String>,
 }
 
 impl Default for HostConfig {
@@ -169,9 +250,12 @@ impl Default for HostConfig {
             seed: 0x5eed,
             start_time_nanos: 1_700_000_000_000_000_000,
             fuel_per_callback: 1_000_000_000,
+            epochs_per_callback: 100,
             max_memory_bytes: 256 << 20,
             local_reply_through_filter: true,
             xff_num_trusted_hops: 0,
+            fail_open: false,
+            local_address: None,
         }
     }
 }

@@ -29,7 +29,9 @@ mod exchange;
 mod host;
 pub mod hostcalls;
 mod memory;
+mod policy;
 pub mod replay;
+pub mod report;
 mod shared;
 mod state;
 mod stream;
@@ -39,7 +41,9 @@ pub mod wasi;
 
 pub use error::{FaultKind, HostError};
 pub use exchange::{BackendResponse, Exchange, Request};
-pub use host::{AbiVersion, Filter, Host, HostConfig, ScriptedResponse, Upstream};
+pub use host::{
+    AbiVersion, Filter, Host, HostConfig, Interrupt, ScriptedResponse, Upstream, EPOCH_TICK,
+};
 pub use shared::{MetricKind, MetricValue, Shared};
 pub use state::{ForeignCall, LocalResponse, LogLine, StreamData};
 pub use stream::{FilterOutcome, HttpStream};

@@ -1,11 +1,12 @@
 //! `edgepick-host`: run proxy-wasm filters natively (replay, run, bench).
 
 mod cli;
+mod cmd;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    match cli::run(cli::Cli::parse()) {
+    match cmd::run(cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // The reader went away (`| head`): stop quietly, like `cat` would.
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,

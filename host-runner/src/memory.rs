@@ -10,7 +10,7 @@ use wasmtime::Caller;
 pub(crate) enum Fail {
     /// Return this status to the guest.
     Status(Status),
-    /// Abort the guest (its allocator trapped, or `proc_exit`).
+    /// Abort the guest (its allocator trapped).
     Trap(wasmtime::Error),
 }
 

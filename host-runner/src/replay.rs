@@ -1,6 +1,7 @@
 //! Replays a request trace (JSON lines) through a filter on N workers and
 //! prints one JSON decision per request, plus a per-endpoint summary.
 
+use crate::report::{self, Format};
 use crate::{BackendResponse, Exchange, Filter, Host, HostConfig, HostError, Request, Vm};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -29,6 +30,13 @@ pub struct TraceLine {
     /// Virtual time of arrival, ms since the start.
     #[serde(default)]
     pub time_ms: Option<u64>,
+    /// Request body (text).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Properties of this request by dotted path (`"upstream.address"`), as
+    /// string values.
+    #[serde(default)]
+    pub properties: Option<BTreeMap<String, String>>,
     /// Simulated backend response.
     #[serde(default)]
     pub response: Option<TraceResponse>,
@@ -78,16 +86,18 @@ impl TraceLine {
             r.method = m.clone();
         }
         r.headers = header_pairs(&self.headers);
-        if let Some((_, host)) = r.headers.iter().find(|(k, _)| k == "host") {
-            r.authority = host.clone();
-        }
         r.client = self.client.clone();
+        r.body = self.body.as_ref().map(|b| b.clone().into_bytes());
+        for (k, v) in self.properties.iter().flatten() {
+            r.properties.push((k.clone(), v.clone().into_bytes()));
+        }
         r
     }
 }
 
-/// The backend: the trace's response (or 200), served by the first endpoint
-/// the filter named, which is also reported as `upstream.address`.
+/// The backend: the trace's response (or 200 with a short text body, so the
+/// filter's response callbacks run), served by the first endpoint the filter
+/// named, which is also reported as `upstream.address`.
 pub fn simulate(resp: &Option<TraceResponse>, forwarded: &crate::HeaderMap) -> BackendResponse {
     let endpoint = forwarded
         .iter()
@@ -107,18 +117,26 @@ pub fn simulate(resp: &Option<TraceResponse>, forwarded: &crate::HeaderMap) -> B
             out.latency_ms = r.latency_ms.unwrap_or(0);
         }
         None => {
-            if let Some(e) = endpoint {
-                out.headers.push(("x-served-by".into(), e));
-            }
+            let by = endpoint.unwrap_or_else(|| "the simulated backend".into());
+            out.body = format!("served by {by}\n").into_bytes();
+            out.headers
+                .push(("content-type".into(), "text/plain".into()));
+            out.headers
+                .push(("content-length".into(), out.body.len().to_string()));
+            out.headers.push(("x-served-by".into(), by));
         }
     }
     out
 }
 
-/// The JSON decision printed for one request.
+/// The JSON record printed for one request: edgepick's decision, then what
+/// went upstream (`request`) and what the client got (`response`).
 pub fn decision(ex: &Exchange, worker: usize) -> Value {
     let cookies = ex.set_cookies();
+    let (request, response) = report::exchange_json(ex);
     json!({
+        "request": request,
+        "response": response,
         "endpoint": ex.request_header(ENDPOINT_HEADER),
         "status": ex.status,
         "set_cookie": if cookies.is_empty() { Value::Null } else { json!(cookies) },
@@ -127,7 +145,8 @@ pub fn decision(ex: &Exchange, worker: usize) -> Value {
             "status": l.status, "body": l.body, "headers": l.headers, "details": l.details,
         })),
         "worker": worker,
-        "logs": ex.logs.iter().map(|l| format!("{:?}: {}", l.level, l.message)).collect::<Vec<_>>(),
+        "logs": report::log_texts(&ex.logs),
+        "fault": ex.fault,
     })
 }
 
@@ -135,66 +154,91 @@ pub fn decision(ex: &Exchange, worker: usize) -> Value {
 pub type Summary = BTreeMap<String, BTreeMap<String, u64>>;
 
 /// Replays `trace` on `workers` VMs (requests go round-robin), writing one
-/// JSON decision per line to `out`. Errors name the trace line.
+/// record per request to `out`, and the log lines of VM start and of ticks
+/// between requests as their own records. Errors name the trace line.
 pub fn replay(
     filter: Filter,
     config: HostConfig,
     workers: usize,
     trace: impl BufRead,
     mut out: impl Write,
+    format: Format,
 ) -> anyhow::Result<Summary> {
     let host = Host::new(filter, config);
     let start = host.config().start_time_nanos;
     let mut vms: Vec<Vm> = (0..workers.max(1))
         .map(|_| host.start_vm())
         .collect::<Result<_, HostError>>()?;
+    for (w, vm) in vms.iter_mut().enumerate() {
+        write!(
+            out,
+            "{}",
+            line(
+                format,
+                report::event(format, "vm_start", w, &vm.take_logs(), None)
+            )
+        )?;
+    }
     let mut summary = Summary::new();
     let mut n = 0usize;
-    for (i, line) in trace.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+    for (i, text) in trace.lines().enumerate() {
+        let text = text?;
+        if text.trim().is_empty() || text.trim_start().starts_with('#') {
             continue;
         }
-        let t: TraceLine = serde_json::from_str(&line)
+        let t: TraceLine = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("trace line {}: bad JSON: {e}", i + 1))?;
         if let Some(ms) = t.time_ms {
             host.shared()
                 .set_now_nanos(start.saturating_add(ms.saturating_mul(1_000_000)));
         }
-        for vm in vms.iter_mut() {
-            vm.poll()?;
+        for (w, vm) in vms.iter_mut().enumerate() {
+            // A failed VM gets no ticks (Envoy's plugin stays failed); a
+            // tick that faults is reported here, later requests get 503.
+            let fault = match vm.failure() {
+                None => vm.poll().err().map(|e| e.to_string()),
+                Some(_) => None,
+            };
+            let logs = vm.take_logs();
+            if !logs.is_empty() || fault.is_some() {
+                let record = report::event(format, "tick", w, &logs, fault.as_deref());
+                write!(out, "{}", line(format, record))?;
+            }
         }
         let w = n % vms.len();
         n += 1;
         let req = t.request();
-        let value = match vms[w].run_http(&req, |fwd| Some(simulate(&t.response, fwd))) {
-            Ok(ex) => {
-                let endpoint = ex
-                    .request_header(ENDPOINT_HEADER)
-                    .and_then(|list| list.split(',').next())
-                    .map_or("(none)", str::trim)
-                    .to_string();
-                let status = ex.status.map_or("paused".to_string(), |s| s.to_string());
-                *summary
-                    .entry(endpoint)
-                    .or_default()
-                    .entry(status)
-                    .or_default() += 1;
-                decision(&ex, w)
-            }
-            Err(e) => {
-                *summary
-                    .entry("(vm fault)".into())
-                    .or_default()
-                    .entry("error".into())
-                    .or_default() += 1;
-                vms[w] = host.start_vm()?;
-                json!({ "endpoint": null, "status": null, "error": e.to_string(), "worker": w })
-            }
+        // Envoy's fault policy: a faulted VM stays failed (503, or the
+        // request passes unfiltered with `fail_open`).
+        let ex = vms[w].serve(&req, |fwd| Some(simulate(&t.response, fwd)));
+        vms[w].take_logs();
+        let endpoint = ex
+            .request_header(ENDPOINT_HEADER)
+            .and_then(|list| list.split(',').next())
+            .map_or("(none)", str::trim)
+            .to_string();
+        let status = ex.status.map_or("paused".to_string(), |s| s.to_string());
+        *summary
+            .entry(endpoint)
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
+        let value = decision(&ex, w);
+        let record = match format {
+            Format::Json => value.to_string(),
+            Format::Text => report::text(n, &value),
         };
-        writeln!(out, "{value}")?;
+        write!(out, "{}", line(format, record))?;
     }
     Ok(summary)
+}
+
+/// A record with its line end (text records end in one already).
+fn line(format: Format, record: String) -> String {
+    match format {
+        Format::Json => record + "\n",
+        Format::Text => record,
+    }
 }
 
 /// Formats the summary as a table.

@@ -164,6 +164,8 @@ pub struct VmState {
     pub(crate) next_metric: [u32; 3],
     pub(crate) foreign_calls: Vec<ForeignCall>,
     pub(crate) rng: u64,
+    /// The code of a WASI `proc_exit` call (Envoy returns to the guest).
+    pub(crate) exit_code: Option<i32>,
 }
 
 impl VmState {
@@ -193,6 +195,7 @@ impl VmState {
             next_metric: [0, 1, 2],
             foreign_calls: Vec::new(),
             rng: seed,
+            exit_code: None,
         }
     }
 

@@ -26,12 +26,10 @@ impl Vm {
         let cfg = &host.config;
         let seed = cfg.seed.wrapping_add(index as u64);
         let filter = host.filter.clone();
-        let (max_memory, fuel) = (cfg.max_memory_bytes, cfg.fuel_per_callback);
+        let max_memory = cfg.max_memory_bytes;
         let mut store = Store::new(filter.engine(), VmState::new(host, index, max_memory, seed));
         store.limiter(|s| &mut s.limiter);
-        store
-            .set_fuel(fuel)
-            .map_err(|e| HostError::Load(format!("{e:#}")))?;
+        refill(&mut store, filter.interrupt());
         let instance = filter
             .pre()
             .instantiate(&mut store)
@@ -101,8 +99,8 @@ impl Vm {
         let Some(func) = self.export::<P, R>(name) else {
             return Ok(None);
         };
-        let fuel = self.store.data().host.config.fuel_per_callback;
-        let _ = self.store.set_fuel(fuel);
+        let interrupt = self.store.data().host.filter.interrupt();
+        refill(&mut self.store, interrupt);
         let previous = std::mem::replace(&mut self.store.data_mut().active_context, context);
         let result = func.call(&mut self.store, params);
         self.store.data_mut().active_context = previous;
@@ -230,24 +228,45 @@ impl Vm {
     }
 }
 
+/// A fresh budget for the next callback: fuel, or an epoch deadline.
+fn refill(store: &mut Store<VmState>, interrupt: crate::Interrupt) {
+    let cfg = &store.data().host.config;
+    match interrupt {
+        crate::Interrupt::Fuel => {
+            let fuel = cfg.fuel_per_callback;
+            // Fails only when fuel is not enabled, which Fuel mode enables.
+            let _ = store.set_fuel(fuel);
+        }
+        crate::Interrupt::Epoch => {
+            let ticks = cfg.epochs_per_callback;
+            store.set_epoch_deadline(ticks);
+        }
+    }
+}
+
 /// Classifies a wasmtime error into a [`HostError::Fault`].
 fn fault(store: &Store<VmState>, callback: &str, e: wasmtime::Error) -> HostError {
     let st = store.data();
     let kind = if st.limiter.exceeded {
         FaultKind::MemoryLimit
+    } else if st.exit_code.is_some() {
+        FaultKind::Exit
     } else {
         match e.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => FaultKind::OutOfFuel,
+            Some(Trap::Interrupt) => FaultKind::Deadline,
             Some(Trap::UnreachableCodeReached) => FaultKind::Panic,
             Some(_) => FaultKind::Trap,
-            None if format!("{e}").contains("proc_exit") => FaultKind::Exit,
             None => FaultKind::Trap,
         }
     };
     HostError::Fault {
         kind,
         callback: callback.to_string(),
-        message: format!("{e:#}"),
+        message: match st.exit_code {
+            Some(code) => format!("after proc_exit({code}): {e:#}"),
+            None => format!("{e:#}"),
+        },
         logs: st.logs.clone(),
     }
 }

@@ -116,10 +116,19 @@ fn unknown_import_is_refused_at_load() {
         e.to_string(),
         "Failed to load Wasm module due to a missing import: env.proxy_make_coffee"
     );
+    let wat = format!(r#"(module (import "wasi_snapshot_preview1" "sock_open" (func)) {ABI})"#);
+    let e = Filter::compile(&wasm(&wat)).err().unwrap();
+    assert!(
+        e.to_string().ends_with("wasi_snapshot_preview1.sock_open"),
+        "{e}"
+    );
+    // Envoy registers `path_open`, with another signature than `(func)`.
     let wat = format!(r#"(module (import "wasi_snapshot_preview1" "path_open" (func)) {ABI})"#);
     let e = Filter::compile(&wasm(&wat)).err().unwrap();
     assert!(
-        e.to_string().ends_with("wasi_snapshot_preview1.path_open"),
+        e.to_string().starts_with(
+            "Failed to load Wasm module due to an import type mismatch: wasi_snapshot_preview1.path_open"
+        ),
         "{e}"
     );
 }
@@ -161,4 +170,28 @@ fn trap_during_start_is_reported() {
     };
     assert_eq!(kind(&e), FaultKind::Panic);
     assert!(e.to_string().contains("_initialize"), "{e}");
+}
+
+#[test]
+fn endless_loop_hits_the_epoch_deadline_in_epoch_mode() {
+    let filter = Filter::from_file_with(
+        common::guest_path("faults"),
+        edgepick_host::Interrupt::Epoch,
+    )
+    .unwrap();
+    assert_eq!(filter.interrupt(), edgepick_host::Interrupt::Epoch);
+    let host = edgepick_host::Host::new(
+        filter,
+        HostConfig {
+            plugin_config: b"loop".to_vec(),
+            epochs_per_callback: 5,
+            ..HostConfig::default()
+        },
+    );
+    let mut vm = host.start_vm().unwrap();
+    let started = std::time::Instant::now();
+    let e = vm.run_http(&Request::get("/"), |_| None).unwrap_err();
+    assert_eq!(kind(&e), FaultKind::Deadline, "{e}");
+    // 5 ticks of 10 ms, with slack for a busy machine.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

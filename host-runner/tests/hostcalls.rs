@@ -22,7 +22,14 @@ fn backend(status: u16) -> impl FnOnce(&edgepick_host::HeaderMap) -> Option<Back
 
 #[test]
 fn headers_properties_and_misc_hostcalls() {
-    let host = common::host("headers", "\"127.0.0.1:9001\"");
+    let host = common::host_with(
+        "headers",
+        HostConfig {
+            plugin_config: b"\"127.0.0.1:9001\"".to_vec(),
+            local_address: Some("192.0.2.9".into()),
+            ..HostConfig::default()
+        },
+    );
     let mut vm = host.start_vm().unwrap();
     let req = Request::get("/x?y=1")
         .client("127.0.0.5:4000")
@@ -52,7 +59,8 @@ fn headers_properties_and_misc_hostcalls() {
         ex.request_header("x-envoy-external-address"),
         Some("127.0.0.5")
     );
-    assert_eq!(ex.request_header("x-forwarded-for"), Some("127.0.0.5"));
+    // A loopback client: Envoy appends its own address, not the client's.
+    assert_eq!(ex.request_header("x-forwarded-for"), Some("192.0.2.9"));
     assert_eq!(ex.request_header("x-eos"), Some("true"));
     assert_eq!(ex.request_header("x-client"), Some("127.0.0.5:4000"));
     assert_eq!(ex.request_header("x-plugin-name"), Some("edgepick"));

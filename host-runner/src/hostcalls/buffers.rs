@@ -1,11 +1,11 @@
 //! Byte buffers and properties: `proxy_get_buffer_bytes`,
 //! `proxy_get_buffer_status`, `proxy_set_buffer_bytes`, `proxy_get_property`,
-//! `proxy_set_property`, and the ABI 0.1 `proxy_get_configuration`.
+//! `proxy_set_property` (Envoy registers `proxy_get_configuration` for ABI
+//! 0.1.0 only, which this host does not run).
 
 use crate::memory::{copy_out, finish, read, try_block, write_u32, Cx, Fail};
 use crate::state::{Phase, VmState};
 use crate::types::{buffer_type, serialize_map, HeaderMap, Status};
-use wasmtime::Linker;
 
 /// The buffer `ty` as the active callback sees it, or `NotFound`.
 fn buffer(st: &mut VmState, ty: u32) -> Result<Vec<u8>, Status> {
@@ -30,8 +30,10 @@ fn get_bytes(cx: &mut Cx<'_>, ty: u32, start: u32, max: u32, pp: u32, sp: u32) -
     start.checked_add(max).ok_or(Status::BadArgument)?;
     let end = buf.len().min(start + max);
     if start >= end {
-        // Envoy returns Ok without writing: the guest sees no data.
-        return Ok(());
+        // Nothing to copy: Envoy writes a null pointer and size 0 (an empty
+        // plugin configuration reads this way; confirmed in Envoy 1.40).
+        write_u32(cx, pp, 0)?;
+        return write_u32(cx, sp, 0);
     }
     copy_out(cx, &buf[start..end], pp, sp)
 }
@@ -67,8 +69,22 @@ fn set_bytes(
 }
 
 /// Turns a dotted path (`"source.address"`) into the ABI form (NUL-joined).
+/// A segment that contains a dot writes it as `\.` (`"metadata.a\.b"` is
+/// the two segments `metadata` and `a.b`); `\\` is a backslash.
 pub fn property_path(dotted: &str) -> Vec<u8> {
-    dotted.replace('.', "\0").into_bytes()
+    let mut out = Vec::with_capacity(dotted.len());
+    let mut chars = dotted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next) => out.extend_from_slice(next.to_string().as_bytes()),
+                None => out.push(b'\\'),
+            },
+            '.' => out.push(0),
+            c => out.extend_from_slice(c.to_string().as_bytes()),
+        }
+    }
+    out
 }
 
 fn header_value(map: Option<&HeaderMap>, name: &str) -> Option<Vec<u8>> {
@@ -140,7 +156,7 @@ fn set_property(cx: &mut Cx<'_>, p: u32, l: u32, vp: u32, vl: u32) -> Result<(),
 }
 
 /// Registers the buffer and property hostcalls.
-pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_get_buffer_bytes",
@@ -180,15 +196,15 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
             finish(set_property(&mut cx, p, len, vp, vl))
         },
     )?;
-    l.func_wrap(
-        "env",
-        "proxy_get_configuration",
-        |mut cx: Cx<'_>, pp: u32, sp: u32| {
-            finish(try_block(|| {
-                let conf = cx.data().host.config.plugin_config.clone();
-                copy_out(&mut cx, &conf, pp, sp)
-            }))
-        },
-    )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn property_paths_split_on_unescaped_dots() {
+        assert_eq!(super::property_path("source.address"), b"source\0address");
+        assert_eq!(super::property_path("metadata.a\\.b"), b"metadata\0a.b");
+        assert_eq!(super::property_path("x\\\\y"), b"x\\y");
+    }
 }

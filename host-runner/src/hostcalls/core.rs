@@ -4,9 +4,8 @@
 //! `proxy_done`, `proxy_call_foreign_function`.
 
 use crate::memory::{copy_out, finish, read, read_str, write_u32, write_u64, Cx, Fail};
-use crate::state::{ForeignCall, VmState};
+use crate::state::ForeignCall;
 use crate::types::{LogLevel, Status};
-use wasmtime::Linker;
 
 fn log(cx: &mut Cx<'_>, level: u32, p: u32, l: u32) -> Result<(), Fail> {
     let level = LogLevel::from_u32(level).ok_or(Status::BadArgument)?;
@@ -39,16 +38,19 @@ fn foreign(
 }
 
 /// Registers the core hostcalls.
-pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_log",
         |mut cx: Cx<'_>, level: u32, p: u32, len: u32| finish(log(&mut cx, level, p, len)),
     )?;
-    l.func_wrap("env", "proxy_get_log_level", |mut cx: Cx<'_>, rp: u32| {
-        let level = cx.data().host.config.log_level as u32;
-        finish(write_u32(&mut cx, rp, level))
-    })?;
+    // Envoy registers `proxy_get_log_level` for ABI 0.2.1 only.
+    if l.abi() == crate::AbiVersion::V0_2_1 {
+        l.func_wrap("env", "proxy_get_log_level", |mut cx: Cx<'_>, rp: u32| {
+            let level = cx.data().host.config.log_level as u32;
+            finish(write_u32(&mut cx, rp, level))
+        })?;
+    }
     l.func_wrap(
         "env",
         "proxy_get_current_time_nanoseconds",

@@ -11,7 +11,6 @@
 use crate::memory::{copy_out, finish, read, read_str, try_block, Cx, Fail};
 use crate::state::VmState;
 use crate::types::{deserialize_map, map_type, serialize_map, HeaderMap, Status};
-use wasmtime::Linker;
 
 /// The map `ty` of the active context, if it exists now.
 pub(crate) fn map_mut(st: &mut VmState, ty: u32) -> Result<&mut HeaderMap, Status> {
@@ -84,7 +83,7 @@ fn set_pairs(cx: &mut Cx<'_>, ty: u32, p: u32, l: u32) -> Result<(), Fail> {
 }
 
 /// Registers the header-map hostcalls.
-pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_get_header_map_value",

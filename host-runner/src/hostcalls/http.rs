@@ -1,12 +1,11 @@
 //! Stream control and outgoing calls: `proxy_send_local_response`,
 //! `proxy_continue_stream`, `proxy_close_stream`, `proxy_http_call`, and the
-//! gRPC calls (not backed here: they fail the way Envoy fails an unknown
-//! cluster).
+//! gRPC calls (not carried here: refused with Envoy's status for an unknown
+//! cluster, or `Unimplemented` with a log line for a configured one).
 
 use crate::memory::{copy_out, finish, read, read_str, try_block, write_u32, Cx, Fail};
 use crate::state::{LocalResponse, PendingCallout, VmState};
 use crate::types::{deserialize_map, lossy, stream_type, Status};
-use wasmtime::Linker;
 
 #[allow(clippy::too_many_arguments)]
 fn http_call(
@@ -83,8 +82,25 @@ fn stream_control(st: &mut VmState, ty: u32, close: bool) -> Result<(), Fail> {
     Ok(())
 }
 
+/// gRPC is not carried by this host. A service that names no configured
+/// cluster gets what Envoy answers for an unknown cluster, `ParseFailure`
+/// (Envoy also tries to read the bytes as a `GrpcService` proto; this host
+/// does not). A configured cluster gets `Unimplemented`, with a host log line
+/// saying so, never a silent failure.
+fn grpc_refused(cx: &mut Cx<'_>, call: &str, sp: u32, sl: u32) -> Result<(), Fail> {
+    let service = read_str(cx, sp, sl)?;
+    if !cx.data().host.config.clusters.contains_key(&service) {
+        return Err(Status::ParseFailure.into());
+    }
+    let message = format!(
+        "edgepick-host: {call} to cluster {service:?}: gRPC is not implemented by this host"
+    );
+    cx.data_mut().log(crate::types::LogLevel::Warn, message);
+    Err(Status::Unimplemented.into())
+}
+
 /// Registers stream-control and call hostcalls.
-pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_http_call",
@@ -113,25 +129,12 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
     l.func_wrap("env", "proxy_close_stream", |mut cx: Cx<'_>, ty: u32| {
         finish(stream_control(cx.data_mut(), ty, true))
     })?;
-    // ABI 0.1/0.2.0 spellings.
-    l.func_wrap("env", "proxy_continue_request", |mut cx: Cx<'_>| {
-        finish(stream_control(
-            cx.data_mut(),
-            stream_type::HTTP_REQUEST,
-            false,
-        ))
-    })?;
-    l.func_wrap("env", "proxy_continue_response", |mut cx: Cx<'_>| {
-        finish(stream_control(
-            cx.data_mut(),
-            stream_type::HTTP_RESPONSE,
-            false,
-        ))
-    })?;
     l.func_wrap(
         "env",
         "proxy_grpc_call",
-        |_cx: Cx<'_>,
+        |mut cx: Cx<'_>,
+         sp: u32,
+         sl: u32,
          _: u32,
          _: u32,
          _: u32,
@@ -141,16 +144,21 @@ pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
          _: u32,
          _: u32,
          _: u32,
-         _: u32,
-         _: u32,
-         _: u32| { finish(Err(Status::InternalFailure.into())) },
+         _: u32| { finish(grpc_refused(&mut cx, "proxy_grpc_call", sp, sl)) },
     )?;
     l.func_wrap(
         "env",
         "proxy_grpc_stream",
-        |_cx: Cx<'_>, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32| {
-            finish(Err(Status::InternalFailure.into()))
-        },
+        |mut cx: Cx<'_>,
+         sp: u32,
+         sl: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32,
+         _: u32| { finish(grpc_refused(&mut cx, "proxy_grpc_stream", sp, sl)) },
     )?;
     l.func_wrap(
         "env",

@@ -10,68 +10,72 @@ mod shared;
 
 pub use buffers::property_path;
 
+use crate::host::AbiVersion;
 use crate::state::VmState;
-use wasmtime::Linker;
+use wasmtime::{IntoFunc, Linker};
 
-/// Every hostcall this host defines in module `env`.
-pub const HOSTCALLS: &[&str] = &[
-    "proxy_log",
-    "proxy_get_log_level",
-    "proxy_get_current_time_nanoseconds",
-    "proxy_set_tick_period_milliseconds",
-    "proxy_set_effective_context",
-    "proxy_done",
-    "proxy_call_foreign_function",
-    "proxy_get_header_map_value",
-    "proxy_replace_header_map_value",
-    "proxy_add_header_map_value",
-    "proxy_remove_header_map_value",
-    "proxy_get_header_map_pairs",
-    "proxy_set_header_map_pairs",
-    "proxy_get_header_map_size",
-    "proxy_get_buffer_bytes",
-    "proxy_get_buffer_status",
-    "proxy_set_buffer_bytes",
-    "proxy_get_property",
-    "proxy_set_property",
-    "proxy_get_configuration",
-    "proxy_get_shared_data",
-    "proxy_set_shared_data",
-    "proxy_register_shared_queue",
-    "proxy_resolve_shared_queue",
-    "proxy_dequeue_shared_queue",
-    "proxy_enqueue_shared_queue",
-    "proxy_define_metric",
-    "proxy_increment_metric",
-    "proxy_record_metric",
-    "proxy_get_metric",
-    "proxy_http_call",
-    "proxy_send_local_response",
-    "proxy_continue_stream",
-    "proxy_close_stream",
-    "proxy_continue_request",
-    "proxy_continue_response",
-    "proxy_grpc_call",
-    "proxy_grpc_stream",
-    "proxy_grpc_send",
-    "proxy_grpc_cancel",
-    "proxy_grpc_close",
-    "proxy_get_status",
-];
-
-/// Registers every proxy-wasm hostcall and the WASI subset in `linker`.
-pub fn add_to_linker(linker: &mut Linker<VmState>) -> wasmtime::Result<()> {
-    core::add_to_linker(linker)?;
-    headers::add_to_linker(linker)?;
-    buffers::add_to_linker(linker)?;
-    shared::add_to_linker(linker)?;
-    http::add_to_linker(linker)?;
-    crate::wasi::add_to_linker(linker)
+/// A [`Linker`] that records every name it defines, so the list of what a
+/// module may import is the linker's own (see [`imports`]), never a second
+/// hand-kept list.
+pub(crate) struct Registry<'a> {
+    linker: &'a mut Linker<VmState>,
+    abi: AbiVersion,
+    defined: Vec<(&'static str, &'static str)>,
 }
 
-/// Whether the host provides import `module.name`.
-pub fn is_provided(module: &str, name: &str) -> bool {
-    (module == "env" && HOSTCALLS.contains(&name))
-        || (crate::wasi::WASI_MODULES.contains(&module)
-            && crate::wasi::WASI_FUNCTIONS.contains(&name))
+impl Registry<'_> {
+    /// Defines `module.name` as host function `f`.
+    pub(crate) fn func_wrap<P, R>(
+        &mut self,
+        module: &'static str,
+        name: &'static str,
+        f: impl IntoFunc<VmState, P, R>,
+    ) -> wasmtime::Result<&mut Self> {
+        self.linker.func_wrap(module, name, f)?;
+        self.defined.push((module, name));
+        Ok(self)
+    }
+
+    /// The ABI version of the module being linked (Envoy registers a few
+    /// hostcalls for some versions only).
+    pub(crate) fn abi(&self) -> AbiVersion {
+        self.abi
+    }
+}
+
+/// Registers every import Envoy 1.40 gives a module declaring `abi`: the
+/// proxy-wasm hostcalls, the WASI functions and Envoy's two `env` helpers.
+/// Returns the `(module, name)` pairs defined.
+pub(crate) fn add_to_linker(
+    linker: &mut Linker<VmState>,
+    abi: AbiVersion,
+) -> wasmtime::Result<Vec<(&'static str, &'static str)>> {
+    let mut l = Registry {
+        linker,
+        abi,
+        defined: Vec::new(),
+    };
+    core::add_to_linker(&mut l)?;
+    headers::add_to_linker(&mut l)?;
+    buffers::add_to_linker(&mut l)?;
+    shared::add_to_linker(&mut l)?;
+    http::add_to_linker(&mut l)?;
+    crate::wasi::add_to_linker(&mut l)?;
+    Ok(l.defined)
+}
+
+/// Every `(module, name)` import this host (like Envoy 1.40) provides to a
+/// module declaring `abi`, sorted; a module importing anything else is
+/// refused. Read from a linker built for the purpose.
+pub fn imports(abi: AbiVersion) -> Result<Vec<(String, String)>, crate::HostError> {
+    let engine = wasmtime::Engine::default();
+    let mut linker = Linker::new(&engine);
+    let defined =
+        add_to_linker(&mut linker, abi).map_err(|e| crate::HostError::Load(format!("{e:#}")))?;
+    let mut out: Vec<(String, String)> = defined
+        .into_iter()
+        .map(|(m, n)| (m.to_string(), n.to_string()))
+        .collect();
+    out.sort();
+    Ok(out)
 }

@@ -6,9 +6,7 @@
 
 use crate::memory::{copy_out, finish, read, read_str, write_u32, write_u64, Cx, Fail};
 use crate::shared::MetricKind;
-use crate::state::VmState;
 use crate::types::Status;
-use wasmtime::Linker;
 
 fn get_shared_data(
     cx: &mut Cx<'_>,
@@ -158,7 +156,7 @@ fn get_metric(cx: &mut Cx<'_>, id: u32, rp: u32) -> Result<(), Fail> {
 }
 
 /// Registers shared data, queue and metric hostcalls.
-pub(crate) fn add_to_linker(l: &mut Linker<VmState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()> {
     l.func_wrap(
         "env",
         "proxy_get_shared_data",

@@ -98,3 +98,17 @@ pub fn filter_wasm() -> PathBuf {
     );
     p
 }
+
+/// Assembles hand-written text module `guests/wat/<name>.wat` (with
+/// `prelude.wat` spliced in at `;; PRELUDE`) into a `.wasm` file.
+pub fn wat_guest(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("guests/wat");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("reading a .wat file");
+    let text = read(&format!("{name}.wat")).replacen(";; PRELUDE", &read("prelude.wat"), 1);
+    let wasm = wat::parse_str(&text).unwrap_or_else(|e| panic!("assembling {name}.wat: {e}"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wat");
+    std::fs::create_dir_all(&out).expect("creating the module directory");
+    let path = out.join(format!("{name}.wasm"));
+    std::fs::write(&path, wasm).expect("writing the module");
+    path
+}

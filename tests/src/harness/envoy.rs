@@ -258,6 +258,9 @@ pub(crate) fn launch(l: &Launch<'_>) -> anyhow::Result<Envoy> {
         .arg(&yaml)
         .args(["--concurrency", &l.concurrency.to_string()])
         .args(["--disable-hot-restart", "--log-level", "info"])
+        // Log lines reach the file within 100 ms (default 10 s), for tests
+        // that wait for one.
+        .args(["--file-flush-interval-msec", "100"])
         .arg("--log-path")
         .arg(&log)
         .stdin(Stdio::null())

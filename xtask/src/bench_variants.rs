@@ -110,7 +110,8 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         });
     }
     // Round robin that keeps nothing of the response (no passive health, no
-    // cookie): it reads no response value at all.
+    // cookie): it reads no response value at all, so the route need not
+    // write the signal either.
     v.push(Variant {
         name: "edgepick round_robin, max_fails 0 (reads nothing back)",
         backends: FEW,
@@ -120,7 +121,7 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
                 "\"panic_threshold\":0",
                 "\"panic_threshold\":0,\"max_fails\":0",
             ),
-            Signal::Upstream,
+            Signal::None,
         ),
         client: Client::Plain,
     });

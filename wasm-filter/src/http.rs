@@ -296,21 +296,21 @@ impl HttpContext for EdgepickHttp {
             return Action::Continue;
         };
         let mut s = worker.borrow_mut();
+        if let Some(e) = &self.explain {
+            host::set_header(RESP, DECISION_HEADER, Some(e));
+        }
         if !s.needs.outcome {
-            if let Some(e) = &self.explain {
-                host::set_header(RESP, DECISION_HEADER, Some(e));
-            }
             return Action::Continue;
         }
         // Latency-aware algorithms time the response. For the others the
-        // clock (~2,300 Envoy instructions) is read only when a time is
+        // clock (~1,400 Envoy instructions) is read only when a time is
         // recorded: a cookie issued, a failure, a recovery.
         let now = s.needs.timing.then(host::now_ms);
         self.headers_ms = now;
         // Who served and how, from Envoy itself (any value a backend sent is
         // overwritten): `x-edgepick-upstream`, one read for both; without it,
         // `x-envoy-attempt-count` and `:status`. Every value read costs
-        // Envoy ~11,000 instructions (`cargo xtask bench --instructions`,
+        // Envoy ~10,500 instructions (`cargo xtask bench --instructions`,
         // the "floor +" rows), so the happy path reads one.
         let signal = host::header(RESP, UPSTREAM_HEADER)
             .as_deref()
@@ -331,9 +331,6 @@ impl HttpContext for EdgepickHttp {
         }
         if s.needs.load {
             self.read_load(&mut s);
-        }
-        if let Some(e) = &self.explain {
-            host::set_header(RESP, DECISION_HEADER, Some(e));
         }
         // The ticket's rule: not when already right, not on a 5xx, re-issued
         // when another node served or the cookie's key is old.

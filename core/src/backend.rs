@@ -97,12 +97,13 @@ impl BackendState {
         }
     }
 
-    /// `D(r)`: measured latency when there is one, else the configured delay.
-    pub fn delay_ms(&self, b: &Backend, now_ms: u64) -> f64 {
-        match self.latency.cost_ms {
-            Some(_) => self
-                .latency
-                .estimate(now_ms, MEASURE_TAU_MS, b.link.delay_ms),
+    /// `D(r)`, ms: the route's one-way delay measured from heartbeat round
+    /// trips ([`crate::health::LinkRtt`]) once measured, else the configured
+    /// `link.delay_ms`. Request latency (service time included) is not part
+    /// of it: that is load, and it does not decay while a node is idle.
+    pub fn delay_ms(&self, b: &Backend) -> f64 {
+        match self.health.link_delay_us {
+            Some(us) => f64::from(us) / 1000.0,
             None => b.link.delay_ms,
         }
     }

@@ -13,9 +13,13 @@
 //!   transitions ([`HealthEntry::observe`], [`HealthEntry::set_faulty`]);
 //!   [`HealthState`] delegates to it. [`HealthSnapshot`] is all backends'
 //!   entries as bytes, for stores such as Envoy's shared data.
+//! * [`LinkRtt`] — RFWS's route delay `D(r)`, measured from heartbeat round
+//!   trips by the same centre and shared with the verdicts.
 
+mod link;
 mod snapshot;
 
+pub use link::LinkRtt;
 pub use snapshot::{HealthSnapshot, SnapshotError};
 
 use crate::config::{Health, Heartbeat};
@@ -107,6 +111,9 @@ pub struct HealthEntry {
     pub passive: PassiveHealth,
     /// When the node last recovered, ms.
     pub recovered_at_ms: Option<u64>,
+    /// RFWS's `D(r)` measured from heartbeat round trips ([`LinkRtt`]), µs;
+    /// `None` until measured (the configured delay applies).
+    pub link_delay_us: Option<u32>,
 }
 
 impl HealthEntry {
@@ -163,6 +170,10 @@ pub struct HealthState {
     pub recovered_at_ms: Option<u64>,
     /// Time evaluation started; no verdict before a whole window has passed.
     pub since_ms: Option<u64>,
+    /// Heartbeat round trips (the prober's own).
+    pub link: LinkRtt,
+    /// `D(r)` measured, µs (the prober's, or the one it shared).
+    pub link_delay_us: Option<u32>,
 }
 
 impl HealthState {
@@ -191,12 +202,27 @@ impl HealthState {
         self.update(|e| e.observe(failure, now_ms, cfg.max_fails))
     }
 
+    /// A heartbeat that took `rtt_ms` round trip ended at `now_ms`: fold it
+    /// into `D(r)` (half the smallest round trip inside `window_ms`). Returns
+    /// true when the measured delay changed.
+    pub fn record_rtt(&mut self, rtt_ms: f64, now_ms: u64, window_ms: u64) -> bool {
+        self.link.record(rtt_ms, now_ms);
+        let d = self
+            .link
+            .one_way_us(now_ms, window_ms)
+            .or(self.link_delay_us);
+        let changed = d != self.link_delay_us;
+        self.link_delay_us = d;
+        changed
+    }
+
     /// The shareable part.
     pub fn entry(&self) -> HealthEntry {
         HealthEntry {
             faulty: self.faulty,
             passive: self.passive,
             recovered_at_ms: self.recovered_at_ms,
+            link_delay_us: self.link_delay_us,
         }
     }
 
@@ -206,6 +232,7 @@ impl HealthState {
         self.faulty = e.faulty;
         self.passive = e.passive;
         self.recovered_at_ms = e.recovered_at_ms;
+        self.link_delay_us = e.link_delay_us;
     }
 
     fn update<T>(&mut self, f: impl FnOnce(&mut HealthEntry) -> T) -> T {
@@ -333,7 +360,8 @@ mod tests {
             HealthEntry {
                 faulty: false,
                 passive: PassiveHealth::default(),
-                recovered_at_ms: Some(20)
+                recovered_at_ms: Some(20),
+                link_delay_us: None,
             }
         );
         let out = Health {

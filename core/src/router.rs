@@ -278,6 +278,27 @@ impl Router {
         }
     }
 
+    /// A heartbeat to backend `i` took `rtt_ms` round trip, ending at
+    /// `now_ms`: RFWS's `D(r)` becomes half the smallest round trip inside the
+    /// heartbeat window ([`crate::health::LinkRtt`]; 10 s without heartbeat
+    /// settings). Returns true when the measured delay changed.
+    pub fn link_rtt(&mut self, i: usize, rtt_ms: f64, now_ms: u64) -> bool {
+        let window = self
+            .config
+            .health
+            .heartbeat
+            .as_ref()
+            .map_or(10_000, |hb| hb.window_ms);
+        let Some(s) = self.states.get_mut(i) else {
+            return false;
+        };
+        let changed = s.health.record_rtt(rtt_ms, now_ms, window);
+        if changed {
+            self.selector.changed(i);
+        }
+        changed
+    }
+
     /// Re-evaluate heartbeat fault flags; returns the backends whose flag changed.
     pub fn evaluate_health(&mut self, now_ms: u64) -> Vec<usize> {
         let h = &self.config.health;

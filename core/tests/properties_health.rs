@@ -13,12 +13,16 @@ fn entry() -> impl Strategy<Value = HealthEntry> {
         any::<u32>(),
         any::<u64>(),
         proptest::option::of(any::<u64>()),
+        proptest::option::of(any::<u32>()),
     )
-        .prop_map(|(faulty, fails, checked_ms, recovered_at_ms)| HealthEntry {
-            faulty,
-            passive: PassiveHealth { fails, checked_ms },
-            recovered_at_ms,
-        })
+        .prop_map(
+            |(faulty, fails, checked_ms, recovered_at_ms, link_delay_us)| HealthEntry {
+                faulty,
+                passive: PassiveHealth { fails, checked_ms },
+                recovered_at_ms,
+                link_delay_us,
+            },
+        )
 }
 
 proptest! {

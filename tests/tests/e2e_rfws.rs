@@ -1,6 +1,7 @@
-//! RFWS through real Envoy: with one node slowed (its measured delay grows) and
-//! one on a low-bandwidth link (configured `link.bandwidth_mbps`), new requests
-//! go to the remaining, best node; the pick counters show it.
+//! RFWS through real Envoy: with one node slowed (its requests stay in flight,
+//! so its load `V_FS` grows: service time is load, not route delay) and one on
+//! a low-bandwidth link (configured `link.bandwidth_mbps`), new requests go to
+//! the remaining, best node; the pick counters show it.
 
 mod common;
 
@@ -20,11 +21,18 @@ fn traffic_moves_to_the_best_node() {
     );
     let c = backend("c", BackendOptions::default());
     // The best node is listed last, so "first eligible" or "cyclic from the end" cannot pass.
+    // Each node serves 4 requests at a time: one in flight is a quarter of its load.
     let cfg = format!(
         r#"{{"algorithm":{{"name":"rfws"}},"decision_header":true,"backends":[{},{},{}]}}"#,
-        backend_json(&b, r#""link":{"bandwidth_mbps":1000,"hops":1}"#),
-        backend_json(&c, r#""link":{"bandwidth_mbps":1,"hops":1}"#),
-        backend_json(&a, r#""link":{"bandwidth_mbps":1000,"hops":1}"#),
+        backend_json(
+            &b,
+            r#""capacity":4,"link":{"bandwidth_mbps":1000,"hops":1}"#
+        ),
+        backend_json(&c, r#""capacity":4,"link":{"bandwidth_mbps":1,"hops":1}"#),
+        backend_json(
+            &a,
+            r#""capacity":4,"link":{"bandwidth_mbps":1000,"hops":1}"#
+        ),
     );
     let envoy = EnvoyBuilder::new(&wasm, &cfg)
         .start()
@@ -87,4 +95,46 @@ fn traffic_moves_to_the_best_node() {
             .unwrap_or("?");
         assert_eq!(Some(choice), r.served_by(), "{d}");
     }
+}
+
+/// `D` is measured from heartbeat round trips and shared by every worker: two
+/// nodes equal in everything configured, one whose heartbeats take 60 ms to
+/// come back (a long route), serve one request at a time; every request goes to
+/// the other, and the decision says the delay decided. Without the measurement
+/// the two tie and the seeded draw splits them.
+#[test]
+fn heartbeats_measure_the_route_delay_for_every_worker() {
+    let wasm = setup();
+    // `/hb` is an ordinary path: the far node answers it after 60 ms.
+    let far = backend(
+        "far",
+        BackendOptions {
+            delay_ms: 60,
+            ..Default::default()
+        },
+    );
+    let near = backend("near", BackendOptions::default());
+    let cfg = format!(
+        r#"{{"algorithm":{{"name":"rfws"}},"decision_header":true,"backends":[{},{}],
+            "health":{{"heartbeat":{{"interval_ms":100,"window_ms":1000,"threshold":1,"path":"/hb","timeout_ms":500}}}}}}"#,
+        backend_json(&far, ""),
+        backend_json(&near, ""),
+    );
+    let envoy = EnvoyBuilder::new(&wasm, &cfg)
+        .concurrency(2)
+        .start()
+        .expect("envoy starts");
+    // A few heartbeats, then the prober's publication reaches both workers.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let mut tied_on_delay = 0;
+    for i in 0..40 {
+        let r =
+            edgepick_tests::harness::request_once(envoy.listener(0), None, &format!("/r{i}"), &[])
+                .expect("request");
+        assert_eq!(r.status, 200);
+        let d = r.header("x-edgepick-decision").unwrap_or("-").to_string();
+        assert_eq!(r.served_by(), Some("near"), "request {i}: {d}");
+        tied_on_delay += usize::from(d.contains("tie=delay"));
+    }
+    assert_eq!(tied_on_delay, 40, "the delay decided every pick");
 }

@@ -47,6 +47,9 @@ pub struct Plugin {
     /// Backend addresses as Envoy writes them (`ip:port`, `[v6]:port`),
     /// formatted once: every request writes some and reads one back.
     addresses: Vec<String>,
+    /// A heartbeat round trip changed a measured route delay `D` since the
+    /// prober last published.
+    delays_changed: bool,
 }
 
 impl Plugin {
@@ -76,6 +79,7 @@ impl Plugin {
             view,
             rng,
             worker,
+            delays_changed: false,
         }
     }
 
@@ -208,13 +212,28 @@ impl Plugin {
         self.router.heartbeat(i, now_ms);
     }
 
+    /// A heartbeat to backend `i` answered after `rtt_ms` (prober only):
+    /// RFWS's route delay `D` ([`Router::link_rtt`]), published with the
+    /// next verdicts.
+    pub fn link_rtt(&mut self, i: usize, rtt_ms: f64, now_ms: u64) {
+        self.delays_changed |= self.router.link_rtt(i, rtt_ms, now_ms);
+    }
+
     /// Prober: re-evaluate heartbeat windows (after [`Plugin::sync`]) and
-    /// publish changed verdicts. Returns what changed.
+    /// publish changed verdicts and measured route delays. Returns the
+    /// verdicts that changed.
     pub fn evaluate(&mut self, store: &dyn Store, now_ms: u64) -> Result<Vec<Verdict>, StoreError> {
         let changed = self.router.evaluate_health(now_ms);
-        if changed.is_empty() {
+        if changed.is_empty() && !self.delays_changed {
             return Ok(Vec::new());
         }
+        let delays: Vec<Option<u32>> = if self.delays_changed {
+            let states = self.router.states();
+            states.iter().map(|s| s.health.link_delay_us).collect()
+        } else {
+            Vec::new()
+        };
+        self.delays_changed = false;
         let verdicts: Vec<Verdict> = changed
             .iter()
             .map(|&i| Verdict {
@@ -226,6 +245,9 @@ impl Plugin {
             let mut any = false;
             for v in &verdicts {
                 any |= r.set_faulty(v.backend, v.faulty, now_ms);
+            }
+            for (i, &us) in delays.iter().enumerate() {
+                any |= r.set_link_delay(i, us);
             }
             any
         })?;

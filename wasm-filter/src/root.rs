@@ -22,7 +22,8 @@ use std::rc::Rc;
 pub struct EdgepickRoot {
     context_id: u32,
     worker: Option<Rc<RefCell<WorkerState>>>,
-    probes: BTreeMap<u32, usize>,
+    /// Heartbeats in flight: token → (backend, sent at, Unix ns).
+    probes: BTreeMap<u32, (usize, u64)>,
     warn_probe: Limiter,
     /// When the prober sends its next round of heartbeats (ticks come every
     /// sync period, heartbeats every `interval_ms`).
@@ -135,6 +136,7 @@ impl EdgepickRoot {
             self.probes.clear();
         }
         let mut refused = 0;
+        let sent_ns = host::now_nanos();
         for (i, b) in s.plugin.config().backends.iter().enumerate() {
             let addr = b.address.to_string();
             let headers = vec![
@@ -147,7 +149,7 @@ impl EdgepickRoot {
             ];
             match host::http_call(&hb.cluster, headers, hb.timeout_ms) {
                 Ok(token) => {
-                    self.probes.insert(token, i);
+                    self.probes.insert(token, (i, sent_ns));
                 }
                 Err(e) => {
                     refused += 1;
@@ -183,14 +185,15 @@ impl Context for EdgepickRoot {
         _body: usize,
         _trailers: usize,
     ) {
-        let Some(i) = self.probes.remove(&token_id) else {
+        let Some((i, sent_ns)) = self.probes.remove(&token_id) else {
             return;
         };
         let Some(worker) = &self.worker else { return };
         let status = host::header(MapType::HttpCallResponseHeaders, ":status")
             .and_then(|s| s.parse::<u16>().ok());
         let mut s = worker.borrow_mut();
-        let now = host::now_ms();
+        let now_ns = host::now_nanos();
+        let now = now_ns / 1_000_000;
         let name = s
             .plugin
             .config()
@@ -199,7 +202,12 @@ impl Context for EdgepickRoot {
             .map_or("?", |b| b.name.as_str())
             .to_string();
         match status {
-            Some(200..=299) => s.plugin.heartbeat(i, now),
+            Some(200..=299) => {
+                s.plugin.heartbeat(i, now);
+                // The round trip measures RFWS's route delay `D`.
+                let rtt_ms = now_ns.saturating_sub(sent_ns) as f64 / 1e6;
+                s.plugin.link_rtt(i, rtt_ms, now);
+            }
             other => {
                 log::debug(|| format!("edgepick: heartbeat from {name} missed: status {other:?}"))
             }

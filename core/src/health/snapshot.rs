@@ -4,8 +4,9 @@
 //! [`HealthSnapshot::observe`] and [`HealthSnapshot::set_faulty`], which are
 //! [`HealthEntry`]'s transitions.
 //!
-//! Text form: `E1 <version> <faulty>:<fails>:<checked_ms>:<recovered_ms or ->…`,
-//! one space-separated entry per backend in configuration order.
+//! Text form: `E1 <version> <faulty>:<fails>:<checked_ms>:<recovered_ms or ->:<link_delay_us or ->…`,
+//! one space-separated entry per backend in configuration order (the last
+//! field may be absent: records written before the delay was shared).
 
 use super::{HealthEntry, HealthState, PassiveHealth, Transition};
 use core::fmt::Write as _;
@@ -17,7 +18,7 @@ pub enum SnapshotError {
     NotText,
     /// Does not start with `E1 <version>`.
     Header,
-    /// Entry `n` (from 0) is not `<0|1>:<fails>:<checked_ms>:<recovered_ms|->`.
+    /// Entry `n` (from 0) is not `<0|1>:<fails>:<checked_ms>:<recovered_ms|->[:<link_delay_us|->]`.
     Entry(usize),
     /// Holds a different number of backends than expected.
     Count {
@@ -81,6 +82,19 @@ impl HealthSnapshot {
         self.bump(changed)
     }
 
+    /// Set backend `i`'s measured route delay `D(r)` (µs), as the prober
+    /// measured it; true when it changed.
+    pub fn set_link_delay(&mut self, i: usize, us: Option<u32>) -> bool {
+        let changed = match self.entries.get_mut(i) {
+            Some(e) if e.link_delay_us != us => {
+                e.link_delay_us = us;
+                true
+            }
+            _ => false,
+        };
+        self.bump(changed)
+    }
+
     fn bump(&mut self, changed: bool) -> bool {
         if changed {
             self.version = self.version.wrapping_add(1);
@@ -101,12 +115,16 @@ impl HealthSnapshot {
         for e in &self.entries {
             let p = e.passive;
             let _ = write!(s, " {}:{}:{}:", u8::from(e.faulty), p.fails, p.checked_ms);
-            match e.recovered_at_ms {
-                Some(t) => {
-                    let _ = write!(s, "{t}");
+            for v in [e.recovered_at_ms, e.link_delay_us.map(u64::from)] {
+                match v {
+                    Some(t) => {
+                        let _ = write!(s, "{t}");
+                    }
+                    None => s.push('-'),
                 }
-                None => s.push('-'),
+                s.push(':');
             }
+            s.pop();
         }
         s.into_bytes()
     }
@@ -155,10 +173,16 @@ fn decode_entry(s: &str) -> Option<HealthEntry> {
         "-" => None,
         t => Some(t.parse().ok()?),
     };
+    // Absent in records written before the delay was shared.
+    let link_delay_us = match f.next() {
+        None | Some("-") => None,
+        Some(us) => Some(us.parse().ok()?),
+    };
     f.next().is_none().then_some(HealthEntry {
         faulty,
         passive: PassiveHealth { fails, checked_ms },
         recovered_at_ms,
+        link_delay_us,
     })
 }
 
@@ -177,9 +201,11 @@ mod tests {
                         checked_ms: 1_700_000_000_123,
                     },
                     recovered_at_ms: None,
+                    link_delay_us: None,
                 },
                 HealthEntry {
                     recovered_at_ms: Some(99),
+                    link_delay_us: Some(2500),
                     ..HealthEntry::default()
                 },
             ],
@@ -190,8 +216,18 @@ mod tests {
     fn round_trips_in_the_filters_format() {
         let rec = sample();
         let bytes = rec.encode();
-        assert_eq!(bytes, b"E1 42 1:3:1700000000123:- 0:0:0:99");
+        assert_eq!(bytes, b"E1 42 1:3:1700000000123:-:- 0:0:0:99:2500");
         assert_eq!(HealthSnapshot::decode(&bytes, 2), Ok(rec));
+        let older = HealthSnapshot::decode(b"E1 42 1:3:1700000000123:- 0:0:0:99", 2).unwrap();
+        assert_eq!(
+            older.entries[1].link_delay_us, None,
+            "records without the delay read"
+        );
+        let mut r = older;
+        assert!(r.set_link_delay(1, Some(2500)));
+        assert!(!r.set_link_delay(1, Some(2500)), "unchanged");
+        assert!(!r.set_link_delay(9, Some(1)), "unknown backend");
+        assert_eq!(r.version, 43);
         assert_eq!(
             HealthSnapshot::decode(&bytes, 3),
             Err(SnapshotError::Count {
@@ -217,7 +253,8 @@ mod tests {
             (b"E1 -1 0:0:0:-", SnapshotError::Header),
             (b"E1 1 2:0:0:-", SnapshotError::Entry(0)),
             (b"E1 1 0:0:0", SnapshotError::Entry(0)),
-            (b"E1 1 0:0:0:-:1", SnapshotError::Entry(0)),
+            (b"E1 1 0:0:0:-:1:2", SnapshotError::Entry(0)),
+            (b"E1 1 0:0:0:-:x", SnapshotError::Entry(0)),
             (b"E1 1 0:99999999999:0:-", SnapshotError::Entry(0)),
             (b"\xff", SnapshotError::NotText),
         ] {

@@ -327,8 +327,11 @@ impl Simulation {
             if !s.alive {
                 continue;
             }
-            // The status component says "I am running" and reports its load.
+            // The status component says "I am running" and reports its load;
+            // the round trip (two crossings of the node's link) measures `D`.
             self.router.heartbeat(i, now_ms);
+            let rtt_ms = 2.0 * self.server_link(i).delay_ms;
+            self.router.link_rtt(i, rtt_ms, now_ms);
             let spec = &self.topo.servers[i];
             let used = (s.running.len() + s.waiting.len()) as f64;
             let utilization = (used / f64::from((spec.workers + spec.queue).max(1))).min(1.0);

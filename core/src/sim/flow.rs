@@ -74,7 +74,7 @@ impl Simulation {
         self.topo.clients[self.reqs[r as usize].group as usize].link
     }
 
-    fn server_link(&self, i: usize) -> LinkSpec {
+    pub(super) fn server_link(&self, i: usize) -> LinkSpec {
         let base = self.topo.servers[i].link;
         let f = self.servers[i].link;
         LinkSpec {

@@ -34,6 +34,8 @@ mod topology;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tie_tests;
 
 pub use compare::{catalogue, compare, CompareRow};
 pub use engine::{NodeView, Simulation, Snapshot};

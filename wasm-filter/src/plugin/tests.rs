@@ -241,3 +241,28 @@ fn sync_lease_and_probes_at_the_ends_of_the_clock() {
         }
     }
 }
+
+#[test]
+fn measured_route_delays_reach_other_workers() {
+    let s = MemStore::default();
+    let (mut prober, mut other) = (plugin(&s, 1), plugin(&s, 2));
+    prober.init_shared(&s);
+    prober.sync(&s, 0);
+    other.sync(&s, 0);
+    // Heartbeat round trips of 9 and 3 ms to a: D = 1.5 ms, the minimum halved.
+    prober.link_rtt(0, 9.0, 10);
+    prober.link_rtt(0, 3.0, 20);
+    assert_eq!(prober.evaluate(&s, 30), Ok(vec![]), "no verdict changed");
+    let rec = HealthSnapshot::decode(&s.get(&prober.keys.health()).0.unwrap(), 2).unwrap();
+    assert_eq!(rec.entries[0].link_delay_us, Some(1500));
+    assert_eq!(rec.entries[1].link_delay_us, None, "b not measured");
+    other.sync(&s, 31);
+    let d = &other.router.states()[0];
+    assert_eq!(d.delay_ms(&other.config().backends[0]), 1.5);
+    // Nothing new: nothing written.
+    let version = rec.version;
+    prober.link_rtt(0, 4.0, 40);
+    assert_eq!(prober.evaluate(&s, 50), Ok(vec![]));
+    let rec = HealthSnapshot::decode(&s.get(&prober.keys.health()).0.unwrap(), 2).unwrap();
+    assert_eq!(rec.version, version);
+}

@@ -10,7 +10,10 @@
 //!    (`shared/reference/rfws.md`). During slow start `A` is also multiplied by
 //!    `effective weight / configured weight` (0.1 → 1), so a recovering node is
 //!    eased back in like every other algorithm does it.
-//! 4. Among the nodes tied on `A`, the smallest delay `D` ([`BackendState::delay_ms`]).
+//! 4. Among the nodes tied on `A`, the smallest delay `D` ([`BackendState::delay_ms`]):
+//!    the route's one-way delay, measured from heartbeat round trips where
+//!    heartbeats run ([`crate::health::LinkRtt`]), else configured. Service
+//!    time is not part of it (it is load: requests in flight).
 //! 5. Then the largest residual bandwidth `B_R` ([`BackendState::residual_mbps`]).
 //! 6. Then uniformly at random with `rng`.
 //!
@@ -45,8 +48,8 @@
 //! whose `A` equals the `limit`-th exactly, re-ordered by `D`, `B_R`, index),
 //! and `D` and `B_R` are computed only for those: a pick is O(m + limit), in
 //! practice whatever the number of backends (the band itself is part of the
-//! answer, in `scores`). `D` decays with time, but it is never stored: it is read at
-//! pick time for the nodes that need it. See [`index`] for the time-driven
+//! answer, in `scores`). `D` is never stored here: it is read at pick time
+//! for the nodes that need it. See [`index`] for the time-driven
 //! inputs (load reports going stale, slow start) and why the sets always
 //! equal a fresh scan. The full scan the sets replace is kept
 //! ([`Rfws::reference`]): the property tests compare the two pick for pick.
@@ -68,7 +71,7 @@ mod tests;
 
 use super::least_conn::offer;
 use super::{Candidates, Key, Selection, Selector};
-use crate::backend::{BackendState, MEASURE_TAU_MS};
+use crate::backend::BackendState;
 use crate::config::Backend;
 use crate::decision::{Reason, TieBreak};
 use crate::rng::Rng;
@@ -97,11 +100,8 @@ struct Route {
     capacity: f64,
     /// Configured weight.
     weight: f64,
-    /// Configured delay `D`, ms (used until latency is measured).
+    /// Configured delay `D`, ms (used until the link's delay is measured).
     delay: f64,
-    /// Latency had been measured when the node was last scored (a sample
-    /// reaches the selector as a change, so this is current at a pick).
-    measured: bool,
     /// The in-flight count `by_inflight` belongs to.
     inflight: u32,
     /// `inflight / capacity`.
@@ -121,7 +121,6 @@ impl Route {
             capacity: f64::from(b.capacity.max(1)),
             weight: f64::from(b.weight),
             delay: b.link.delay_ms,
-            measured: false,
             inflight: 0,
             by_inflight: 0.0,
             v_fs: 0.0,
@@ -133,7 +132,6 @@ impl Route {
     /// `V_FS` and `A` (slow-start ramp included). The scan and the index both
     /// score through here, so they see the same bits.
     fn score(&mut self, i: usize, s: &BackendState, w: f64, now_ms: u64) -> Node {
-        self.measured = s.latency.cost_ms.is_some();
         // `BackendState::v_fs`, with the division memoised.
         if s.inflight != self.inflight {
             self.inflight = s.inflight;
@@ -182,19 +180,14 @@ fn base_availability(bandwidth: f64, hops: f64, v_fs: f64) -> f64 {
 }
 
 fn delay(c: &Candidates<'_>, i: usize) -> f64 {
-    c.states[i].delay_ms(&c.backends[i], c.now_ms)
+    c.states[i].delay_ms(&c.backends[i])
 }
 
-/// [`delay`] for a node in the band, read from its (compact) route while no
-/// latency was measured: the same value, without touching the backend or its
-/// state.
+/// [`delay`] for a node in the band, with the configured delay read from its
+/// (compact) route rather than the backend: the same value.
 fn route_delay(c: &Candidates<'_>, r: &Route, i: usize) -> f64 {
-    if !r.measured {
-        return r.delay;
-    }
-    let s = &c.states[i];
-    match s.latency.cost_ms {
-        Some(_) => s.latency.estimate(c.now_ms, MEASURE_TAU_MS, r.delay),
+    match c.states[i].health.link_delay_us {
+        Some(us) => f64::from(us) / 1000.0,
         None => r.delay,
     }
 }

@@ -189,9 +189,17 @@ fn measured_delay_replaces_the_configured_one() {
         .link(0, 100.0, 1, 5.0, 100.0)
         .link(1, 100.0, 1, 50.0, 100.0);
     assert_eq!(pick(&f, 1, 1).ranked, [0]);
+    // Request latency (service time) is load, not the route's delay.
     f.states[0].latency.observe(80.0, 0, 10_000.0);
+    assert_eq!(pick(&f, 1, 1).ranked, [0]);
+    // Heartbeats measure node 0's route at 80 ms one way.
+    f.states[0].health.record_rtt(160.0, 0, 1000);
     let s = pick(&f, 1, 1);
     assert_eq!((s.ranked[0], s.reason), (1, score(TieBreak::Delay)));
+    // ... and at 2 ms: it wins again, and holds the value while idle.
+    f.states[0].health.record_rtt(4.0, 10, 1000);
+    f.now_ms = 1_000_000;
+    assert_eq!(pick(&f, 1, 1).ranked, [0]);
 }
 
 /// A topology in the spirit of the paper's Figure 2: four web servers behind

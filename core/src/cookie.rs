@@ -14,7 +14,6 @@
 use crate::config::{Backend, Cookie, SameSite};
 use base64ct::{Base64UrlUnpadded as B64, Encoding};
 use hmac::{Hmac, Mac};
-use serde::Serialize;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -23,8 +22,9 @@ type HmacSha256 = Hmac<Sha256>;
 pub const MAX_VALUE_LEN: usize = 256;
 
 /// What the request's session cookie says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "cookie", content = "detail")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case", tag = "cookie", content = "detail"))]
 pub enum CookieVerdict {
     /// No session cookie in the request.
     Absent,
@@ -35,8 +35,9 @@ pub enum CookieVerdict {
 }
 
 /// Why a cookie was ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Rejection {
     /// Not of the `v1.name.expiry.mac` shape, or bad encoding.
     Malformed,

@@ -48,8 +48,8 @@ pub mod load_report;
 pub mod rng;
 pub mod router;
 pub mod select;
-pub mod sim;
 pub mod ticket;
+#[cfg(feature = "serde")]
 pub mod vectors;
 
 pub use backend::BackendState;

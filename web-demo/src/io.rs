@@ -1,6 +1,6 @@
 //! Configuration export and import between a topology and the core's document.
 
-use edgepick_core::sim::Topology;
+use edgepick_sim::Topology;
 use edgepick_core::{Config, ConfigError};
 use serde::Serialize;
 

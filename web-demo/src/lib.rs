@@ -14,7 +14,7 @@
 pub mod golden;
 pub mod io;
 
-use edgepick_core::sim::{self, FaultAction, Simulation, Topology};
+use edgepick_sim::{self as sim, FaultAction, Simulation, Topology};
 use edgepick_core::ConfigError;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

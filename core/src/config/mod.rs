@@ -20,6 +20,7 @@
 
 pub mod raw;
 mod read;
+#[cfg(feature = "serde")]
 mod serialize;
 mod shapes;
 mod validate;
@@ -340,11 +341,13 @@ impl Config {
         validate::validate(raw, env)
     }
 
+    #[cfg(feature = "serde")]
     /// Serialise back to the JSON document format (round-trips through [`Config::from_json`]).
     pub fn to_json(&self) -> String {
         serialize::to_value(self).to_string()
     }
 
+    #[cfg(feature = "serde")]
     /// Pretty-printed JSON document.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(&serialize::to_value(self)).unwrap_or_default()

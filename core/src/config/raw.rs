@@ -5,43 +5,43 @@
 //! `config/read.rs` (no serde in the Envoy filter); the `Deserialize` derives
 //! stay as its reference, checked against it by `config/read_tests.rs`.
 
-use serde::Deserialize;
-
 /// The whole configuration document as written.
-#[derive(Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, PartialEq)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[cfg_attr(test, serde(deny_unknown_fields))]
 pub struct RawConfig {
     /// Document version; 1 when absent.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub version: Option<u32>,
     /// `proxy` (default) or `redirect`.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub mode: Option<String>,
     /// The selection algorithm and its parameters.
     pub algorithm: Option<RawAlgorithm>,
     /// The backend nodes.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub backends: Vec<RawBackend>,
     /// Health checking.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub health: Option<RawHealth>,
     /// Sticky session cookie; absent means no stickiness.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub cookie: Option<RawCookie>,
     /// Client address settings.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub client: Option<RawClient>,
     /// How many fallbacks follow the choice in the ranked list.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub fallbacks: Option<usize>,
     /// Emit the opt-in `x-edgepick-decision` response header.
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub decision_header: Option<bool>,
 }
 
 /// `algorithm`: a name plus the parameters that name accepts.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[cfg_attr(test, serde(deny_unknown_fields))]
 pub struct RawAlgorithm {
     pub name: Option<String>,
     pub tie_tolerance: Option<f64>,
@@ -55,8 +55,9 @@ pub struct RawAlgorithm {
 }
 
 /// One entry of `backends`.
-#[derive(Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, PartialEq)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[cfg_attr(test, serde(deny_unknown_fields))]
 pub struct RawBackend {
     pub name: Option<String>,
     pub address: Option<String>,
@@ -68,8 +69,9 @@ pub struct RawBackend {
 }
 
 /// `backends[i].link`: the route from the edge to the node.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[cfg_attr(test, serde(deny_unknown_fields))]
 pub struct RawLink {
     pub bandwidth_mbps: Option<f64>,
     pub hops: Option<u32>,
@@ -78,8 +80,9 @@ pub struct RawLink {
 }
 
 /// `health`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[cfg_attr(test, serde(deny_unknown_fields))]
 pub struct RawHealth {
     pub heartbeat: Option<RawHeartbeat>,
     pub max_fails: Option<u32>,
@@ -89,8 +92,9 @@ pub struct RawHealth {
 }
 
 /// `health.heartbeat`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[cfg_attr(test, serde(deny_unknown_fields))]
 pub struct RawHeartbeat {
     pub interval_ms: Option<u64>,
     pub window_ms: Option<u64>,
@@ -101,8 +105,9 @@ pub struct RawHeartbeat {
 }
 
 /// `cookie`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[cfg_attr(test, serde(deny_unknown_fields))]
 pub struct RawCookie {
     pub name: Option<String>,
     pub keys: Option<Vec<String>>,
@@ -116,8 +121,9 @@ pub struct RawCookie {
 }
 
 /// `client`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+#[cfg_attr(test, serde(deny_unknown_fields))]
 pub struct RawClient {
     pub trusted_hops: Option<u8>,
 }

@@ -3,7 +3,7 @@
 //!
 //! * Time is virtual (microseconds inside, milliseconds outside); events sit in a
 //!   binary heap ordered by (time, sequence), so a seed always gives the same run.
-//! * Every routing decision is [`crate::Router::pick`], the code the Envoy filter
+//! * Every routing decision is [`edgepick_core::Router::pick`], the code the Envoy filter
 //!   runs; each request's ticket is closed with `Router::finish`, live nodes send
 //!   heartbeats (with a load report) and the edge runs `evaluate_health`, so
 //!   fault detection is the paper's.
@@ -13,7 +13,7 @@
 //!   scheduled in the topology or applied live.
 //!
 //! ```
-//! use edgepick_core::sim::{Simulation, Topology, Server};
+//! use edgepick_sim::{Simulation, Topology, Server};
 //! let mut topo = Topology::default();
 //! topo.algorithm = serde_json::json!({"name": "round_robin"});
 //! topo.servers = vec![Server { name: "a".into(), ..Server::default() }, Server { name: "b".into(), ..Server::default() }];

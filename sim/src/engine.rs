@@ -5,11 +5,11 @@
 use super::metrics::{BucketView, Metrics};
 use super::queue::{Ev, EventQueue, Micros};
 use super::topology::{FaultAction, Topology};
-use crate::backend::LoadSample;
-use crate::config::ConfigError;
-use crate::rng::SplitMix64;
-use crate::router::Router;
-use crate::ticket::Ticket;
+use edgepick_core::backend::LoadSample;
+use edgepick_core::config::ConfigError;
+use edgepick_core::rng::SplitMix64;
+use edgepick_core::router::Router;
+use edgepick_core::ticket::Ticket;
 use serde::Serialize;
 use std::collections::VecDeque;
 

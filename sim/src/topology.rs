@@ -4,7 +4,7 @@
 //! shares it in the URL) and maps onto the core [`Config`] the Envoy filter reads
 //! ([`Topology::to_config`], [`Topology::apply_config`]).
 
-use crate::config::{Config, ConfigError, Mode};
+use edgepick_core::config::{Config, ConfigError, Mode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

@@ -24,7 +24,10 @@ pub const MAX_VALUE_LEN: usize = 256;
 /// What the request's session cookie says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case", tag = "cookie", content = "detail"))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "snake_case", tag = "cookie", content = "detail")
+)]
 pub enum CookieVerdict {
     /// No session cookie in the request.
     Absent,

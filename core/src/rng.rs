@@ -75,10 +75,7 @@ mod tests {
         assert_eq!(mix(0), 0);
         assert_ne!(mix(1), 1);
         let seed = 1234567;
-        assert_eq!(
-            mix(seed + GOLDEN_GAMMA),
-            SplitMix64::new(seed).next_u64()
-        );
+        assert_eq!(mix(seed + GOLDEN_GAMMA), SplitMix64::new(seed).next_u64());
     }
 
     #[test]

@@ -22,8 +22,8 @@
 
 use super::{Candidates, Key, Ranked, RoundRobin, Selection, Selector};
 use crate::config::Backend;
-use crate::crc32;
 use crate::decision::Reason;
+use crate::hash::crc32;
 use crate::rng::Rng;
 
 /// Points per unit of weight (nginx, libketama).

@@ -66,7 +66,7 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
-use super::least_conn::offer;
+use super::rank::offer;
 use super::{Candidates, Key, Selection, Selector};
 use crate::backend::{BackendState, MEASURE_TAU_MS};
 use crate::config::Backend;

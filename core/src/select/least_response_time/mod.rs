@@ -23,8 +23,7 @@
 
 mod index;
 
-use super::least_conn::offer;
-use super::random::draw_eligible;
+use super::rank::{draw_eligible, offer};
 use super::{Candidates, Key, Selection, Selector};
 use crate::decision::Reason;
 use crate::rng::Rng;

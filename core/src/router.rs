@@ -82,7 +82,7 @@ struct EligibilityCache {
 impl core::fmt::Debug for Router {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Router")
-            .field("algorithm", &self.selector.name())
+            .field("algorithm", &self.config.algorithm.name())
             .field("states", &self.states)
             .finish()
     }
@@ -176,7 +176,7 @@ impl Router {
                 );
                 Decision {
                     ranked,
-                    algorithm: self.selector.name(),
+                    algorithm: self.config.algorithm.name(),
                     reason: Reason::Cookie,
                     scores: sel.scores,
                     panic,
@@ -184,7 +184,7 @@ impl Router {
             }
             None => Decision {
                 ranked: sel.ranked,
-                algorithm: self.selector.name(),
+                algorithm: self.config.algorithm.name(),
                 reason: sel.reason,
                 scores: sel.scores,
                 panic,

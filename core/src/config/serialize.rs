@@ -35,16 +35,16 @@ fn algorithm(a: &Algorithm) -> Value {
             tie_tolerance,
             load_threshold,
         } => {
-            json!({"name": "rfws", "tie_tolerance": tie_tolerance, "load_threshold": load_threshold})
+            json!({"name": a.name(), "tie_tolerance": tie_tolerance, "load_threshold": load_threshold})
         }
         Algorithm::LeastConnections { choices: Some(k) } => {
-            json!({"name": "least_connections", "choices": k})
+            json!({"name": a.name(), "choices": k})
         }
         Algorithm::LeastResponseTime {
             decay_ms,
             default_rtt_ms,
         } => {
-            json!({"name": "least_response_time", "decay_ms": decay_ms, "default_rtt_ms": default_rtt_ms})
+            json!({"name": a.name(), "decay_ms": decay_ms, "default_rtt_ms": default_rtt_ms})
         }
         Algorithm::ConsistentHash { key, flavour } => {
             let key = match key {
@@ -55,14 +55,14 @@ fn algorithm(a: &Algorithm) -> Value {
             };
             match flavour {
                 HashFlavour::Ketama => {
-                    json!({"name": "consistent_hash", "key": key, "flavour": "ketama"})
+                    json!({"name": a.name(), "key": key, "flavour": "ketama"})
                 }
                 HashFlavour::Maglev { table_size } => {
-                    json!({"name": "consistent_hash", "key": key, "flavour": "maglev", "table_size": table_size})
+                    json!({"name": a.name(), "key": key, "flavour": "maglev", "table_size": table_size})
                 }
             }
         }
-        other => json!({ "name": other.name() }),
+        _ => json!({ "name": a.name() }),
     }
 }
 

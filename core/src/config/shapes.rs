@@ -1,7 +1,8 @@
 //! The raw structs as tables. [`raw_structs!`] declares each raw struct once
 //! and generates from that one list the struct, its [`Shape`] (field names and
 //! how each is read, which `read.rs` walks a document against into a [`Val`]
-//! tree) and [`RawStruct::from_fields`], which moves that tree into the struct.
+//! tree) and [`RawStruct::from_fields`], which moves that tree into the struct, and
+//! [`RawStruct::given`], which names the fields a document gave.
 //! A field's kind follows from its Rust type ([`Slot::KIND`]); a field's
 //! position in the table and in the mover are the same list's, so reordering
 //! or adding a field cannot put a value in the wrong place.
@@ -56,6 +57,8 @@ pub(super) trait RawStruct: Sized {
     const SHAPE: &'static Shape;
     /// Move the fields read against [`Self::SHAPE`] into the struct.
     fn from_fields(f: Fields) -> Self;
+    /// The names of the fields the document gave, in declaration order.
+    fn given(&self) -> Vec<&'static str>;
 }
 
 /// A value a [`Val`] holds; `KIND` says how the reader reads it.
@@ -69,12 +72,17 @@ pub(super) trait FromVal: Sized {
 pub(super) trait Slot: Sized {
     const KIND: Kind;
     fn from_slot(v: Option<Val>) -> Self;
+    /// Whether the document gave the field.
+    fn is_given(&self) -> bool;
 }
 
 impl<T: FromVal> Slot for Option<T> {
     const KIND: Kind = T::KIND;
     fn from_slot(v: Option<Val>) -> Self {
         v.and_then(T::from_val)
+    }
+    fn is_given(&self) -> bool {
+        self.is_some()
     }
 }
 
@@ -85,6 +93,9 @@ impl<T: RawStruct> Slot for Vec<T> {
             Some(Val::Seq(list)) => list.into_iter().map(T::from_fields).collect(),
             _ => Vec::new(),
         }
+    }
+    fn is_given(&self) -> bool {
+        !self.is_empty()
     }
 }
 
@@ -146,6 +157,15 @@ macro_rules! raw_structs {
                 $name {
                     $($field: Slot::from_slot(f.next().flatten()),)*
                 }
+            }
+
+            fn given(&self) -> Vec<&'static str> {
+                use $crate::config::shapes::Slot;
+                let mut out = Vec::new();
+                $(if self.$field.is_given() {
+                    out.push(stringify!($field));
+                })*
+                out
             }
         }
 

@@ -130,10 +130,6 @@ impl Ketama {
 }
 
 impl Selector for Ketama {
-    fn name(&self) -> &'static str {
-        "consistent_hash"
-    }
-
     // The round-robin fallback keeps a list of eligible peers.
     fn reweighed(&mut self) {
         self.rr.reweighed();

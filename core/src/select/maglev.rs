@@ -128,10 +128,6 @@ fn permutation(e: &Entry, m: u64) -> usize {
 }
 
 impl Selector for Maglev {
-    fn name(&self) -> &'static str {
-        "consistent_hash"
-    }
-
     // The round-robin fallback keeps a list of eligible peers.
     fn reweighed(&mut self) {
         self.rr.reweighed();

@@ -132,9 +132,6 @@ impl Selection {
 
 /// One selection algorithm.
 pub trait Selector: Send {
-    /// The configuration name (`rfws`, `ip_hash`, …).
-    fn name(&self) -> &'static str;
-
     /// Backend `i`'s live state changed since the last pick (in-flight count,
     /// latency, load report, throughput, passive health). Selectors that keep
     /// an index over the backends (RFWS, least connections, least response

@@ -27,10 +27,6 @@ pub struct Random;
 pub struct WeightedRandom;
 
 impl Selector for Random {
-    fn name(&self) -> &'static str {
-        "random"
-    }
-
     fn select(
         &mut self,
         c: &Candidates<'_>,
@@ -113,10 +109,6 @@ fn draw_weighted(
 }
 
 impl Selector for WeightedRandom {
-    fn name(&self) -> &'static str {
-        "weighted_random"
-    }
-
     fn select(
         &mut self,
         c: &Candidates<'_>,

@@ -108,10 +108,6 @@ impl RoundRobin {
 }
 
 impl Selector for RoundRobin {
-    fn name(&self) -> &'static str {
-        "round_robin"
-    }
-
     fn reweighed(&mut self) {
         self.stale = true;
     }

@@ -217,10 +217,6 @@ impl LeastConnections {
 }
 
 impl Selector for LeastConnections {
-    fn name(&self) -> &'static str {
-        "least_connections"
-    }
-
     super::forward_to_index!();
 
     fn select(

@@ -115,10 +115,6 @@ fn before(a: &(usize, f64), b: &(usize, f64)) -> bool {
 }
 
 impl Selector for LeastResponseTime {
-    fn name(&self) -> &'static str {
-        "least_response_time"
-    }
-
     super::forward_to_index!();
 
     fn select(

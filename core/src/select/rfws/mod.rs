@@ -330,10 +330,6 @@ impl Rfws {
 }
 
 impl Selector for Rfws {
-    fn name(&self) -> &'static str {
-        "rfws"
-    }
-
     super::forward_to_index!();
 
     fn select(

@@ -27,19 +27,23 @@
 mod compare;
 mod edge;
 mod engine;
+mod export;
 mod flow;
 mod metrics;
 mod queue;
 mod topology;
+mod validate;
+mod view;
 
 #[cfg(test)]
 mod tests;
 
 pub use compare::{catalogue, compare, CompareRow};
-pub use engine::{NodeView, Simulation, Snapshot};
+pub use engine::Simulation;
 pub use metrics::{BucketView, End, Histogram, Metrics};
 pub use queue::{Ev, EventQueue, Micros};
 pub use topology::{
     ClientGroup, Edge, FaultAction, HealthParams, LinkSpec, Method, ScheduledFault, Server,
     Topology, SIM_COOKIE_KEY,
 };
+pub use view::{NodeView, Snapshot};

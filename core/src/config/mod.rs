@@ -365,13 +365,13 @@ impl Config {
     #[cfg(feature = "serde")]
     /// Serialise back to the JSON document format (round-trips through [`Config::from_json`]).
     pub fn to_json(&self) -> String {
-        serialize::to_value(self).to_string()
+        self.to_value().to_string()
     }
 
     #[cfg(feature = "serde")]
     /// Pretty-printed JSON document.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(&serialize::to_value(self)).unwrap_or_default()
+        serde_json::to_string_pretty(&self.to_value()).unwrap_or_default()
     }
 
     /// Index of the backend with this name.

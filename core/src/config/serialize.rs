@@ -4,7 +4,22 @@
 use super::*;
 use serde_json::{json, Map, Value};
 
-pub(super) fn to_value(c: &Config) -> Value {
+impl Config {
+    /// The JSON document as a [`Value`] (what [`Config::to_json`] writes).
+    pub fn to_value(&self) -> Value {
+        to_value(self)
+    }
+}
+
+impl Algorithm {
+    /// The `algorithm` object of the JSON document, e.g. `{"name": "rfws",
+    /// "tie_tolerance": 0.05, "load_threshold": 0.9}`: every parameter written.
+    pub fn to_value(&self) -> Value {
+        algorithm(self)
+    }
+}
+
+fn to_value(c: &Config) -> Value {
     let mut doc = Map::new();
     doc.insert("version".into(), json!(1));
     doc.insert(

@@ -14,7 +14,6 @@
 use crate::config::{Backend, Cookie, SameSite};
 use base64ct::{Base64UrlUnpadded as B64, Encoding};
 use hmac::{Hmac, Mac};
-use serde::Serialize;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -23,8 +22,12 @@ type HmacSha256 = Hmac<Sha256>;
 pub const MAX_VALUE_LEN: usize = 256;
 
 /// What the request's session cookie says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "cookie", content = "detail")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "snake_case", tag = "cookie", content = "detail")
+)]
 pub enum CookieVerdict {
     /// No session cookie in the request.
     Absent,
@@ -35,8 +38,9 @@ pub enum CookieVerdict {
 }
 
 /// Why a cookie was ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Rejection {
     /// Not of the `v1.name.expiry.mac` shape, or bad encoding.
     Malformed,
@@ -48,10 +52,23 @@ pub enum Rejection {
     UnknownBackend,
 }
 
-/// The configured keys as HMAC states keyed once (keying costs two SHA-256
-/// compressions; a [`Signer`] clones a keyed state instead), newest first.
+/// The one cookie API: a configured cookie with its keys as HMAC states keyed
+/// once (keying costs two SHA-256 compressions; a [`Signer`] clones a keyed
+/// state instead), newest first. Signs, verifies and formats `Set-Cookie`.
+///
+/// ```
+/// use edgepick_core::cookie::Signer;
+/// use edgepick_core::Config;
+/// let cfg = Config::from_json(r#"{"cookie": {"keys": ["a-signing-key-of-16+bytes"]},
+///   "backends": [{"name": "a", "address": "127.0.0.1:9001"}]}"#).unwrap();
+/// let signer = Signer::new(cfg.cookie.as_ref().unwrap());
+/// let value = signer.sign("a", 1_700_000_000_000);
+/// assert_eq!(signer.verify(&value, 1_700_000_000_000).as_deref(), Ok("a"));
+/// assert!(signer.set_cookie(&value).starts_with("edgepick="));
+/// ```
 #[derive(Clone)]
 pub struct Signer {
+    cfg: Cookie,
     keys: Vec<HmacSha256>,
 }
 
@@ -73,7 +90,10 @@ impl Signer {
                     .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
             })
             .collect();
-        Signer { keys }
+        Signer {
+            cfg: cfg.clone(),
+            keys,
+        }
     }
 
     fn mac(key: &HmacSha256, payload: &str) -> HmacSha256 {
@@ -82,15 +102,20 @@ impl Signer {
         m
     }
 
-    /// Sign a cookie value naming `backend`, valid for `cfg.max_age_s` from `now_ms` (Unix ms).
-    pub fn sign(&self, cfg: &Cookie, backend: &str, now_ms: u64) -> String {
-        let expiry = (now_ms / 1000).saturating_add(cfg.max_age_s);
+    /// Sign a cookie value naming `backend`, valid for `max_age_s` from `now_ms` (Unix ms).
+    pub fn sign(&self, backend: &str, now_ms: u64) -> String {
+        let expiry = self.expiry_s(now_ms);
         let payload = format!("v1.{}.{}", B64::encode_string(backend.as_bytes()), expiry);
         let tag = match self.keys.first() {
             Some(k) => Self::mac(k, &payload).finalize().into_bytes().to_vec(),
             None => Vec::new(),
         };
         format!("{payload}.{}", B64::encode_string(&tag))
+    }
+
+    /// The expiry (Unix seconds) of a value signed at `now_ms`: `max_age_s` later.
+    pub fn expiry_s(&self, now_ms: u64) -> u64 {
+        (now_ms / 1000).saturating_add(self.cfg.max_age_s)
     }
 
     /// Verify a cookie value at `now_ms`; returns the backend name it carries.
@@ -134,14 +159,8 @@ impl Signer {
     }
 
     /// Find the session cookie in a `Cookie` header and verify it against the backends.
-    pub fn verify_header(
-        &self,
-        cfg: &Cookie,
-        header: &str,
-        now_ms: u64,
-        backends: &[Backend],
-    ) -> CookieVerdict {
-        match find(header, &cfg.name) {
+    pub fn verify_header(&self, header: &str, now_ms: u64, backends: &[Backend]) -> CookieVerdict {
+        match find(header, &self.cfg.name) {
             Some(value) => self.verify_value(value, now_ms, backends).0,
             None => CookieVerdict::Absent,
         }
@@ -176,27 +195,27 @@ impl Signer {
             Err(r) => (CookieVerdict::Invalid(r), None),
         }
     }
-}
 
-/// Sign a cookie value naming `backend`, valid for `max_age_s` from `now_ms`
-/// (Unix ms). Keys on every call: hot paths keep a [`Signer`].
-pub fn sign(cfg: &Cookie, backend: &str, now_ms: u64) -> String {
-    Signer::new(cfg).sign(cfg, backend, now_ms)
-}
-
-/// Verify a cookie value at `now_ms`; returns the backend name it carries.
-pub fn verify(cfg: &Cookie, value: &str, now_ms: u64) -> Result<String, Rejection> {
-    Signer::new(cfg).verify(value, now_ms)
-}
-
-/// Find the session cookie in a `Cookie` header and verify it against the backends.
-pub fn verify_header(
-    cfg: &Cookie,
-    header: &str,
-    now_ms: u64,
-    backends: &[Backend],
-) -> CookieVerdict {
-    Signer::new(cfg).verify_header(cfg, header, now_ms, backends)
+    /// A `Set-Cookie` header value carrying `value` with the configured attributes.
+    pub fn set_cookie(&self, value: &str) -> String {
+        let cfg = &self.cfg;
+        let mut s = format!(
+            "{}={}; Path={}; Max-Age={}",
+            cfg.name, value, cfg.path, cfg.max_age_s
+        );
+        s.push_str(match cfg.same_site {
+            SameSite::Strict => "; SameSite=Strict",
+            SameSite::Lax => "; SameSite=Lax",
+            SameSite::None => "; SameSite=None",
+        });
+        if cfg.secure {
+            s.push_str("; Secure");
+        }
+        if cfg.http_only {
+            s.push_str("; HttpOnly");
+        }
+        s
+    }
 }
 
 /// The value of cookie `name` in a `Cookie` header (`a=1; b=2`), first match.
@@ -205,26 +224,6 @@ pub fn find<'h>(header: &'h str, name: &str) -> Option<&'h str> {
         let (k, v) = pair.split_once('=')?;
         (k.trim() == name).then(|| v.trim().trim_matches('"'))
     })
-}
-
-/// A `Set-Cookie` header value carrying `value` with the configured attributes.
-pub fn set_cookie_header(cfg: &Cookie, value: &str) -> String {
-    let mut s = format!(
-        "{}={}; Path={}; Max-Age={}",
-        cfg.name, value, cfg.path, cfg.max_age_s
-    );
-    s.push_str(match cfg.same_site {
-        SameSite::Strict => "; SameSite=Strict",
-        SameSite::Lax => "; SameSite=Lax",
-        SameSite::None => "; SameSite=None",
-    });
-    if cfg.secure {
-        s.push_str("; Secure");
-    }
-    if cfg.http_only {
-        s.push_str("; HttpOnly");
-    }
-    s
 }
 
 #[cfg(test)]

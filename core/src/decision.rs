@@ -1,11 +1,11 @@
 //! What a pick returns: the ranked list and why.
 
 use crate::config::Config;
-use serde::Serialize;
 
 /// Which RFWS tie-break step decided (paper steps 3–6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum TieBreak {
     /// One node had the best score outright (step 3).
     None,
@@ -18,8 +18,9 @@ pub enum TieBreak {
 }
 
 /// Why the first backend was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case", tag = "kind"))]
 pub enum Reason {
     /// A valid session cookie named a healthy backend (RFWS step 2).
     Cookie,
@@ -46,7 +47,8 @@ pub enum Reason {
 }
 
 /// The result of one pick.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Decision {
     /// Backend indices: the choice first, then fallbacks; unique, bounded.
     pub ranked: Vec<usize>,

@@ -1,4 +1,5 @@
-//! Decimal text to `f64`, for configuration values and load reports.
+//! Decimal text to `f64`, for configuration values and load reports; `f64`
+//! as an ordered integer key, for the selectors' indexes.
 //!
 //! `lexical-parse-float` built `compact`: correctly rounded, like
 //! `str::parse::<f64>` (the tests hold it to that), without the 10 KiB
@@ -10,9 +11,21 @@ pub(crate) fn parse_f64(text: &str) -> Option<f64> {
     lexical_parse_float::FromLexical::from_lexical(text.as_bytes()).ok()
 }
 
+/// A non-NaN `f64` (infinities included) as a `u64` that orders as the
+/// number does, `−0` equal to `+0`: a key for integer-ordered indexes.
+pub(crate) fn ordered(x: f64) -> u64 {
+    const SIGN: u64 = 1 << 63;
+    let b = (x + 0.0).to_bits();
+    if b & SIGN != 0 {
+        !b
+    } else {
+        b | SIGN
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_f64;
+    use super::{ordered, parse_f64};
     use crate::rng::{Rng, SplitMix64};
 
     #[track_caller]
@@ -56,5 +69,24 @@ mod tests {
             same(&t);
             same(&f64::from_bits(rng.next_u64()).to_string());
         }
+    }
+
+    #[test]
+    fn ordered_keys_sort_as_the_numbers() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -2.5,
+            -f64::MIN_POSITIVE,
+            0.0,
+            f64::MIN_POSITIVE,
+            1.0,
+            3.5e10,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(ordered(w[0]) < ordered(w[1]), "{} < {}", w[0], w[1]);
+        }
+        assert_eq!(ordered(-0.0), ordered(0.0));
     }
 }

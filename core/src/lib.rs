@@ -39,17 +39,17 @@ pub mod client;
 pub mod config;
 pub mod cookie;
 pub mod cookie_memo;
-pub mod crc32;
 pub mod decision;
 mod float;
+pub mod hash;
 pub mod health;
 mod json;
 pub mod load_report;
 pub mod rng;
 pub mod router;
 pub mod select;
-pub mod sim;
 pub mod ticket;
+#[cfg(feature = "serde")]
 pub mod vectors;
 
 pub use backend::BackendState;

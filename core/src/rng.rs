@@ -40,12 +40,22 @@ impl SplitMix64 {
 
 impl Rng for SplitMix64 {
     fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
+        mix(self.state)
     }
+}
+
+/// SplitMix64's increment, 2^64 / φ: also a good odd multiplier for spreading
+/// small integers (context ids, group numbers) before [`mix`].
+pub const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's finaliser (Stafford's "Mix13"): a bijection that spreads every
+/// input bit over the output; `mix(0) == 0`. The filter seeds its generator
+/// with it.
+pub const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -58,6 +68,14 @@ mod tests {
         let mut r = SplitMix64::new(1234567);
         assert_eq!(r.next_u64(), 6457827717110365317);
         assert_eq!(r.next_u64(), 3203168211198807973);
+    }
+
+    #[test]
+    fn mix_is_the_generators_finaliser() {
+        assert_eq!(mix(0), 0);
+        assert_ne!(mix(1), 1);
+        let seed = 1234567;
+        assert_eq!(mix(seed + GOLDEN_GAMMA), SplitMix64::new(seed).next_u64());
     }
 
     #[test]

@@ -82,7 +82,7 @@ struct EligibilityCache {
 impl core::fmt::Debug for Router {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Router")
-            .field("algorithm", &self.selector.name())
+            .field("algorithm", &self.config.algorithm.name())
             .field("states", &self.states)
             .finish()
     }
@@ -176,7 +176,7 @@ impl Router {
                 );
                 Decision {
                     ranked,
-                    algorithm: self.selector.name(),
+                    algorithm: self.config.algorithm.name(),
                     reason: Reason::Cookie,
                     scores: sel.scores,
                     panic,
@@ -184,7 +184,7 @@ impl Router {
             }
             None => Decision {
                 ranked: sel.ranked,
-                algorithm: self.selector.name(),
+                algorithm: self.config.algorithm.name(),
                 reason: sel.reason,
                 scores: sel.scores,
                 panic,
@@ -349,13 +349,13 @@ impl Router {
     /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are
     /// on (signed at most once per backend and second).
     pub fn session_cookie(&mut self, i: usize, now_ms: u64) -> Option<String> {
-        let cfg = self.config.cookie.as_ref()?;
+        let signer = self.signer.as_ref()?;
         let b = self.config.backends.get(i)?;
-        let expiry = (now_ms / 1000).saturating_add(cfg.max_age_s);
+        let expiry = signer.expiry_s(now_ms);
         if let Some(h) = self.memo.signed(i, expiry) {
             return Some(h.to_string());
         }
-        let h = cookie::set_cookie_header(cfg, &self.signer.as_ref()?.sign(cfg, &b.name, now_ms));
+        let h = signer.set_cookie(&signer.sign(&b.name, now_ms));
         self.memo.remember_signed(i, expiry, &h);
         Some(h)
     }

@@ -89,7 +89,7 @@ fn a_down_node_stays_out_in_panic_mode_and_loses_its_sessions() {
         true,
         r#""cookie": {"keys": ["a-signing-key-of-16+bytes"]},"#,
     );
-    let cookie = edgepick_core::cookie::sign(cfg.cookie.as_ref().unwrap(), "c", 1_000);
+    let cookie = edgepick_core::cookie::Signer::new(cfg.cookie.as_ref().unwrap()).sign("c", 1_000);
     let header = format!("edgepick={cookie}");
     let mut r = Router::new(cfg);
     let req = Request {

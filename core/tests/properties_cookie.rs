@@ -1,7 +1,7 @@
 //! The router's cookie memo (`cookie_memo.rs`) never changes an answer: over
 //! random sequences of requests carrying valid, tampered, expired, renamed
 //! and repeated cookies at increasing times, `Router::pick`'s verdict equals a
-//! fresh `cookie::verify_header`, and `Router::session_cookie` equals a fresh
+//! fresh `Signer::verify_header`, and `Router::session_cookie` equals a fresh
 //! signature.
 
 use edgepick_core::cookie::{self, CookieVerdict};
@@ -65,7 +65,7 @@ proptest! {
             let value = match m {
                 Make::Signed { name, age_s, old_key } => {
                     let k = if old_key { &old } else { &c };
-                    Some(cookie::sign(k, names[name], now - age_s * 1000))
+                    Some(cookie::Signer::new(k).sign(names[name], now - age_s * 1000))
                 }
                 Make::Repeat(i) => seen.get(i % seen.len().max(1)).cloned(),
                 Make::Tamper(i, at) => seen.get(i % seen.len().max(1)).map(|v| {
@@ -82,7 +82,7 @@ proptest! {
             let got = t.verdict();
             router.abandon(t);
             let want = match &header {
-                Some(h) => cookie::verify_header(&c, h, now, &cfg.backends),
+                Some(h) => cookie::Signer::new(&c).verify_header(h, now, &cfg.backends),
                 None => CookieVerdict::Absent,
             };
             prop_assert_eq!(got, want, "value {:?} at {}", value, now);
@@ -90,7 +90,8 @@ proptest! {
                 seen.push(v);
             }
             for (i, name) in names.iter().enumerate().take(3) {
-                let fresh = cookie::set_cookie_header(&c, &cookie::sign(&c, name, now));
+                let signer = cookie::Signer::new(&c);
+                let fresh = signer.set_cookie(&signer.sign(name, now));
                 prop_assert_eq!(router.session_cookie(i, now), Some(fresh));
             }
         }

@@ -2,7 +2,7 @@
 //! parsing.
 
 use edgepick_core::config::{Backend, Cookie, SameSite};
-use edgepick_core::cookie::{sign, verify};
+use edgepick_core::cookie::Signer;
 use edgepick_core::select::{IpHash, Ketama, Maglev};
 use edgepick_core::{BackendState, Candidates, Config, Key, Selector, SplitMix64};
 use proptest::prelude::*;
@@ -189,22 +189,22 @@ proptest! {
     fn cookie_round_trips(name in NAME, key in KEY, now_s in 0u64..4_000_000_000, age in 1u64..34_560_000) {
         let cfg = cookie_cfg(vec![key], age);
         let now = now_s * 1000;
-        let v = sign(&cfg, &name, now);
-        prop_assert_eq!(verify(&cfg, &v, now), Ok(name.clone()));
-        prop_assert_eq!(verify(&cfg, &v, now + age * 1000 - 1), Ok(name));
-        prop_assert!(verify(&cfg, &v, now + age * 1000).is_err());
+        let v = Signer::new(&cfg).sign(&name, now);
+        prop_assert_eq!(Signer::new(&cfg).verify(&v, now), Ok(name.clone()));
+        prop_assert_eq!(Signer::new(&cfg).verify(&v, now + age * 1000 - 1), Ok(name));
+        prop_assert!(Signer::new(&cfg).verify(&v, now + age * 1000).is_err());
     }
 
     /// Any single-bit flip anywhere in the value is rejected.
     #[test]
     fn cookie_bit_flip_is_rejected(name in NAME, key in KEY, at in any::<prop::sample::Index>(), bit in 0u8..8) {
         let cfg = cookie_cfg(vec![key], 3600);
-        let v = sign(&cfg, &name, 1_000_000);
+        let v = Signer::new(&cfg).sign(&name, 1_000_000);
         let mut bytes = v.into_bytes();
         let i = at.index(bytes.len());
         bytes[i] ^= 1 << bit;
         let flipped = String::from_utf8_lossy(&bytes);
-        prop_assert!(verify(&cfg, &flipped, 1_000_000).is_err(), "accepted {:?}", flipped);
+        prop_assert!(Signer::new(&cfg).verify(&flipped, 1_000_000).is_err(), "accepted {:?}", flipped);
     }
 
     /// A cookie signed with an old key verifies while that key is listed second,
@@ -212,9 +212,9 @@ proptest! {
     #[test]
     fn cookie_key_rotation(name in NAME, old in KEY, new in KEY) {
         prop_assume!(old != new);
-        let v = sign(&cookie_cfg(vec![old.clone()], 3600), &name, 0);
-        prop_assert_eq!(verify(&cookie_cfg(vec![new.clone(), old], 3600), &v, 0), Ok(name));
-        prop_assert!(verify(&cookie_cfg(vec![new], 3600), &v, 0).is_err());
+        let v = Signer::new(&cookie_cfg(vec![old.clone()], 3600)).sign(&name, 0);
+        prop_assert_eq!(Signer::new(&cookie_cfg(vec![new.clone(), old], 3600)).verify(&v, 0), Ok(name));
+        prop_assert!(Signer::new(&cookie_cfg(vec![new], 3600)).verify(&v, 0).is_err());
     }
 
     /// Arbitrary text never makes configuration parsing panic.

@@ -170,8 +170,8 @@ fn a_cookie_signed_with_an_older_key_is_re_signed() {
     ))
     .unwrap();
     let now = 1_800_000_000_000;
-    let stale = cookie::sign(old.cookie.as_ref().unwrap(), "b", now);
-    let fresh = cookie::sign(cfg.cookie.as_ref().unwrap(), "b", now);
+    let stale = cookie::Signer::new(old.cookie.as_ref().unwrap()).sign("b", now);
+    let fresh = cookie::Signer::new(cfg.cookie.as_ref().unwrap()).sign("b", now);
     let mut r = Router::new(cfg.clone());
     let mut rng = SplitMix64::new(1);
     for round in 0..2 {

@@ -113,7 +113,7 @@ fn a_cookie_signed_with_an_older_key_is_re_signed() {
         .unwrap();
     let (host, mut vm) = start(&config("round_robin", &keys));
     let now_ms = host.shared().now_nanos() / 1_000_000;
-    let stale = edgepick_core::cookie::sign(old.cookie.as_ref().unwrap(), "b", now_ms);
+    let stale = edgepick_core::cookie::Signer::new(old.cookie.as_ref().unwrap()).sign("b", now_ms);
     let header = format!("edgepick={stale}");
     let ex = send(&mut vm, Some(&header), |l| Some((l[0].clone(), 200)));
     assert_eq!(
@@ -132,7 +132,9 @@ fn a_cookie_signed_with_an_older_key_is_re_signed() {
             .unwrap();
     let now_ms = host.shared().now_nanos() / 1_000_000;
     assert_eq!(
-        edgepick_core::cookie::verify(new_only.cookie.as_ref().unwrap(), value, now_ms).as_deref(),
+        edgepick_core::cookie::Signer::new(new_only.cookie.as_ref().unwrap())
+            .verify(value, now_ms)
+            .as_deref(),
         Ok("b"),
         "re-signed with the newest key"
     );

@@ -222,7 +222,8 @@ fn a_signed_session_cookie_pins_the_client_and_a_tampered_one_is_ignored() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    let value = edgepick_core::cookie::sign(parsed.cookie.as_ref().unwrap(), "b", now_ms);
+    let value =
+        edgepick_core::cookie::Signer::new(parsed.cookie.as_ref().unwrap()).sign("b", now_ms);
     let mut tampered = value.clone().into_bytes();
     let last = tampered.len() - 1;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };

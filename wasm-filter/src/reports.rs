@@ -32,7 +32,7 @@ impl ReportSampling {
     /// yet, read) for a report.
     pub fn read(&self, served: Option<usize>) -> bool {
         match served.and_then(|i| self.quiet.get(i)) {
-            Some(&q) => q < QUIET_AFTER || q % QUIET_EVERY == 0,
+            Some(&q) => q < QUIET_AFTER || q.is_multiple_of(QUIET_EVERY),
             None => true,
         }
     }

@@ -1,7 +1,7 @@
 //! Configuration export and import between a topology and the core's document.
 
-use edgepick_core::sim::Topology;
 use edgepick_core::{Config, ConfigError};
+use edgepick_sim::Topology;
 use serde::Serialize;
 
 /// What the core said about a configuration document.

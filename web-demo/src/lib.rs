@@ -14,8 +14,8 @@
 pub mod golden;
 pub mod io;
 
-use edgepick_core::sim::{self, FaultAction, Simulation, Topology};
 use edgepick_core::ConfigError;
+use edgepick_sim::{self as sim, FaultAction, Simulation, Topology};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 

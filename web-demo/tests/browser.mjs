@@ -122,8 +122,7 @@ try {
   });
 
   await step('golden vectors', async () => {
-    const lead = path.join(repo, 'tests/golden/vectors.json');
-    const file = fs.existsSync(lead) ? lead : path.join(here, 'golden_sample.json');
+    const file = path.join(repo, 'tests/golden/vectors.json');
     await page.evaluate(() => { document.querySelector('details').open = true; });
     await page.fill('#golden-text', fs.readFileSync(file, 'utf8'));
     await page.click('#golden-btn');

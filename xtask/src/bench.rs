@@ -12,13 +12,13 @@
 
 pub(crate) use crate::bench_variants::variants;
 use crate::install;
-use crate::steps::{output, root, run, target_dir};
+use crate::steps::{output, target_dir};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub(crate) use crate::bench_setup::*;
-pub(crate) use crate::procs::{wait_port, Killed};
+use crate::procs::{wait_port, Killed};
 
 pub(crate) fn nginx(dir: &Path) -> Result<Killed> {
     let servers: String = BACKENDS
@@ -136,26 +136,6 @@ fn with_envoy(
     f()
 }
 
-pub(crate) fn build_minimal() -> Result<PathBuf> {
-    let manifest = root().join("xtask/minimal-filter/Cargo.toml");
-    let target = target_dir().join("minimal-filter");
-    run(
-        "build the minimal filter",
-        Command::new("cargo")
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "--target",
-                "wasm32-wasip1",
-                "--manifest-path",
-            ])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target),
-    )?;
-    Ok(target.join("wasm32-wasip1/release/minimal_filter.wasm"))
-}
-
 /// Run every variant and print the table.
 pub fn run_bench(args: &[String]) -> Result<()> {
     let secs: u64 = args
@@ -181,14 +161,14 @@ pub fn run_bench(args: &[String]) -> Result<()> {
             }
             p
         }
-        None => crate::test::build_filter()?,
+        None => crate::build::build_filter()?,
     };
-    let native = crate::test::build_native()?;
+    let native = crate::build::build_native()?;
     // Every Envoy started below (directly or under valgrind) finds the module here.
     if let Some(dir) = native.parent() {
         std::env::set_var("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", dir);
     }
-    let minimal = build_minimal()?;
+    let minimal = crate::build::build_minimal()?;
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     let _nginx = nginx(&dir)?;
@@ -262,7 +242,7 @@ fn print_table(rows: &[Result1]) {
             r.rps / floor
         );
     }
-    let p = crate::test::artifacts().join("edgepick_filter.wasm");
+    let p = crate::build::artifacts().join("edgepick_filter.wasm");
     if let Ok(m) = std::fs::metadata(&p) {
         println!(
             "\nedgepick_filter.wasm after wasm-opt: {:.1} KiB",

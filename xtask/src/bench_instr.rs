@@ -18,8 +18,9 @@
 //! requests valgrind let through: the same build measured 1 % apart
 //! between a quiet machine (~5,600 requests) and a busy one (~2,000).
 
-use crate::bench::{wait_port, Killed, Variant, ENVOY_PORT};
+use crate::bench::{Variant, ENVOY_PORT};
 use crate::install;
+use crate::procs::{wait_port, Killed};
 use crate::steps::{have, output, root};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

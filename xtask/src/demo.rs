@@ -2,7 +2,7 @@
 //! them, and the browser simulator — all on loopback, stopped by Ctrl-C.
 
 use crate::steps::{cargo, root, run, target_dir};
-use crate::{install, test};
+use crate::{build, install};
 use anyhow::{Context, Result};
 use edgepick_tests::harness::native::{Endpoint, NativeBuilder};
 use edgepick_tests::harness::{set_backend_binary, Backend, BackendOptions, EnvoyBuilder};
@@ -86,13 +86,13 @@ pub fn run_demo(args: &[String]) -> Result<()> {
     install::rust_targets()?;
     install::debian_tools()?;
     let envoy_bin = install::envoy()?;
-    let wasm = test::build_filter()?;
+    let wasm = build::build_filter()?;
     let module = if native {
-        Some(test::build_native()?)
+        Some(build::build_native()?)
     } else {
         None
     };
-    let www = test::build_web().map(|pkg| pkg.parent().map(Path::to_path_buf).unwrap_or(pkg))?;
+    let www = build::build_web().map(|pkg| pkg.parent().map(Path::to_path_buf).unwrap_or(pkg))?;
     run(
         "build edgepick-backend",
         cargo().args([
@@ -124,7 +124,7 @@ pub fn run_demo(args: &[String]) -> Result<()> {
     } else {
         config(&backends)
     };
-    let cfg_path = test::artifacts().join("demo-config.json");
+    let cfg_path = build::artifacts().join("demo-config.json");
     std::fs::write(&cfg_path, &cfg)?;
     let envoy = match &module {
         Some(m) => {

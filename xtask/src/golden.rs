@@ -92,7 +92,7 @@ fn cookie_for(config: &Value, backend: &str) -> Result<String> {
     Ok(format!(
         "{}={}",
         c.name,
-        edgepick_core::cookie::sign(c, backend, NOW_MS)
+        edgepick_core::cookie::Signer::new(c).sign(backend, NOW_MS)
     ))
 }
 

@@ -7,6 +7,7 @@ mod bench;
 mod bench_instr;
 mod bench_setup;
 mod bench_variants;
+mod build;
 mod demo;
 mod fuzz;
 mod golden;
@@ -66,12 +67,12 @@ fn run(args: Vec<String>) -> Result<()> {
         Some("build-filter") => {
             install::rust_targets()?;
             install::binaryen()?;
-            let out = test::build_filter()?;
+            let out = build::build_filter()?;
             println!("{}", out.display());
             Ok(())
         }
         Some("build-native") => {
-            let out = test::build_native()?;
+            let out = build::build_native()?;
             println!("{}", out.display());
             Ok(())
         }

@@ -20,6 +20,7 @@
 
 pub mod raw;
 mod read;
+#[cfg(feature = "serde")]
 mod serialize;
 mod shapes;
 mod validate;
@@ -146,14 +147,14 @@ pub enum Algorithm {
 impl Algorithm {
     /// Every algorithm name accepted in `algorithm.name`.
     pub const NAMES: [&'static str; 8] = [
-        "rfws",
-        "round_robin",
-        "random",
-        "weighted_random",
-        "least_connections",
-        "least_response_time",
-        "ip_hash",
-        "consistent_hash",
+        names::RFWS,
+        names::ROUND_ROBIN,
+        names::RANDOM,
+        names::WEIGHTED_RANDOM,
+        names::LEAST_CONNECTIONS,
+        names::LEAST_RESPONSE_TIME,
+        names::IP_HASH,
+        names::CONSISTENT_HASH,
     ];
 
     /// Whether picks read in-flight request counts (so a front end that keeps
@@ -170,16 +171,37 @@ impl Algorithm {
     /// The configuration name of this algorithm.
     pub fn name(&self) -> &'static str {
         match self {
-            Algorithm::Rfws { .. } => "rfws",
-            Algorithm::RoundRobin => "round_robin",
-            Algorithm::Random => "random",
-            Algorithm::WeightedRandom => "weighted_random",
-            Algorithm::LeastConnections { .. } => "least_connections",
-            Algorithm::LeastResponseTime { .. } => "least_response_time",
-            Algorithm::IpHash => "ip_hash",
-            Algorithm::ConsistentHash { .. } => "consistent_hash",
+            Algorithm::Rfws { .. } => names::RFWS,
+            Algorithm::RoundRobin => names::ROUND_ROBIN,
+            Algorithm::Random => names::RANDOM,
+            Algorithm::WeightedRandom => names::WEIGHTED_RANDOM,
+            Algorithm::LeastConnections { .. } => names::LEAST_CONNECTIONS,
+            Algorithm::LeastResponseTime { .. } => names::LEAST_RESPONSE_TIME,
+            Algorithm::IpHash => names::IP_HASH,
+            Algorithm::ConsistentHash { .. } => names::CONSISTENT_HASH,
         }
     }
+}
+
+/// Each algorithm's `algorithm.name`, spelled once: [`Algorithm::NAMES`],
+/// [`Algorithm::name`] and the parser use these.
+pub mod names {
+    /// [`Algorithm::Rfws`](super::Algorithm::Rfws), the default.
+    pub const RFWS: &str = "rfws";
+    /// [`Algorithm::RoundRobin`](super::Algorithm::RoundRobin).
+    pub const ROUND_ROBIN: &str = "round_robin";
+    /// [`Algorithm::Random`](super::Algorithm::Random).
+    pub const RANDOM: &str = "random";
+    /// [`Algorithm::WeightedRandom`](super::Algorithm::WeightedRandom).
+    pub const WEIGHTED_RANDOM: &str = "weighted_random";
+    /// [`Algorithm::LeastConnections`](super::Algorithm::LeastConnections).
+    pub const LEAST_CONNECTIONS: &str = "least_connections";
+    /// [`Algorithm::LeastResponseTime`](super::Algorithm::LeastResponseTime).
+    pub const LEAST_RESPONSE_TIME: &str = "least_response_time";
+    /// [`Algorithm::IpHash`](super::Algorithm::IpHash).
+    pub const IP_HASH: &str = "ip_hash";
+    /// [`Algorithm::ConsistentHash`](super::Algorithm::ConsistentHash).
+    pub const CONSISTENT_HASH: &str = "consistent_hash";
 }
 
 /// Source of a consistent-hash key. Written `header:NAME`, `cookie:NAME`, `path`
@@ -340,14 +362,16 @@ impl Config {
         validate::validate(raw, env)
     }
 
+    #[cfg(feature = "serde")]
     /// Serialise back to the JSON document format (round-trips through [`Config::from_json`]).
     pub fn to_json(&self) -> String {
-        serialize::to_value(self).to_string()
+        self.to_value().to_string()
     }
 
+    #[cfg(feature = "serde")]
     /// Pretty-printed JSON document.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(&serialize::to_value(self)).unwrap_or_default()
+        serde_json::to_string_pretty(&self.to_value()).unwrap_or_default()
     }
 
     /// Index of the backend with this name.

@@ -1,123 +1,103 @@
 //! Stage one: the JSON document exactly as written. No validation beyond types;
 //! unknown fields are rejected so a typo never silently falls back to a default.
 //!
-//! `Config::from_json` reads these through the table-driven reader in
-//! `config/read.rs` (no serde in the Envoy filter); the `Deserialize` derives
-//! stay as its reference, checked against it by `config/read_tests.rs`.
+//! Each struct is declared once, below: [`raw_structs!`](super::shapes) makes
+//! from it the struct, the table `Config::from_json` reads it by (the
+//! table-driven reader in `config/read.rs`; no serde in the Envoy filter) and
+//! the mover into the struct. Under `cfg(test)` the same declaration derives
+//! serde's `Deserialize`, the reference `config/read_tests.rs` holds the reader to.
 
-use serde::Deserialize;
+use super::shapes::raw_structs;
 
-/// The whole configuration document as written.
-#[derive(Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawConfig {
-    /// Document version; 1 when absent.
-    #[serde(default)]
-    pub version: Option<u32>,
-    /// `proxy` (default) or `redirect`.
-    #[serde(default)]
-    pub mode: Option<String>,
-    /// The selection algorithm and its parameters.
-    pub algorithm: Option<RawAlgorithm>,
-    /// The backend nodes.
-    #[serde(default)]
-    pub backends: Vec<RawBackend>,
-    /// Health checking.
-    #[serde(default)]
-    pub health: Option<RawHealth>,
-    /// Sticky session cookie; absent means no stickiness.
-    #[serde(default)]
-    pub cookie: Option<RawCookie>,
-    /// Client address settings.
-    #[serde(default)]
-    pub client: Option<RawClient>,
-    /// How many fallbacks follow the choice in the ranked list.
-    #[serde(default)]
-    pub fallbacks: Option<usize>,
-    /// Emit the opt-in `x-edgepick-decision` response header.
-    #[serde(default)]
-    pub decision_header: Option<bool>,
-}
+raw_structs! {
+    /// The whole configuration document as written.
+    RawConfig, SHAPE_CONFIG {
+        /// Document version; 1 when absent.
+        version: Option<u32>,
+        /// `proxy` (default) or `redirect`.
+        mode: Option<String>,
+        /// The selection algorithm and its parameters.
+        algorithm: Option<RawAlgorithm>,
+        /// The backend nodes.
+        backends: Vec<RawBackend>,
+        /// Health checking.
+        health: Option<RawHealth>,
+        /// Sticky session cookie; absent means no stickiness.
+        cookie: Option<RawCookie>,
+        /// Client address settings.
+        client: Option<RawClient>,
+        /// How many fallbacks follow the choice in the ranked list.
+        fallbacks: Option<usize>,
+        /// Emit the opt-in `x-edgepick-decision` response header.
+        decision_header: Option<bool>,
+    }
 
-/// `algorithm`: a name plus the parameters that name accepts.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawAlgorithm {
-    pub name: Option<String>,
-    pub tie_tolerance: Option<f64>,
-    pub load_threshold: Option<f64>,
-    pub choices: Option<u32>,
-    pub decay_ms: Option<f64>,
-    pub default_rtt_ms: Option<f64>,
-    pub key: Option<String>,
-    pub flavour: Option<String>,
-    pub table_size: Option<u64>,
-}
+    /// `algorithm`: a name plus the parameters that name accepts.
+    RawAlgorithm, SHAPE_ALGORITHM {
+        name: Option<String>,
+        tie_tolerance: Option<f64>,
+        load_threshold: Option<f64>,
+        choices: Option<u32>,
+        decay_ms: Option<f64>,
+        default_rtt_ms: Option<f64>,
+        key: Option<String>,
+        flavour: Option<String>,
+        table_size: Option<u64>,
+    }
 
-/// One entry of `backends`.
-#[derive(Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawBackend {
-    pub name: Option<String>,
-    pub address: Option<String>,
-    pub url: Option<String>,
-    pub weight: Option<u32>,
-    pub capacity: Option<u32>,
-    pub link: Option<RawLink>,
-    pub down: Option<bool>,
-}
+    /// One entry of `backends`.
+    RawBackend, SHAPE_BACKEND {
+        name: Option<String>,
+        address: Option<String>,
+        url: Option<String>,
+        weight: Option<u32>,
+        capacity: Option<u32>,
+        link: Option<RawLink>,
+        down: Option<bool>,
+    }
 
-/// `backends[i].link`: the route from the edge to the node.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLink {
-    pub bandwidth_mbps: Option<f64>,
-    pub hops: Option<u32>,
-    pub delay_ms: Option<f64>,
-    pub residual_mbps: Option<f64>,
-}
+    /// `backends[i].link`: the route from the edge to the node.
+    RawLink, SHAPE_LINK {
+        bandwidth_mbps: Option<f64>,
+        hops: Option<u32>,
+        delay_ms: Option<f64>,
+        residual_mbps: Option<f64>,
+    }
 
-/// `health`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawHealth {
-    pub heartbeat: Option<RawHeartbeat>,
-    pub max_fails: Option<u32>,
-    pub fail_timeout_ms: Option<u64>,
-    pub slow_start_ms: Option<u64>,
-    pub panic_threshold: Option<f64>,
-}
+    /// `health`.
+    RawHealth, SHAPE_HEALTH {
+        heartbeat: Option<RawHeartbeat>,
+        max_fails: Option<u32>,
+        fail_timeout_ms: Option<u64>,
+        slow_start_ms: Option<u64>,
+        panic_threshold: Option<f64>,
+    }
 
-/// `health.heartbeat`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawHeartbeat {
-    pub interval_ms: Option<u64>,
-    pub window_ms: Option<u64>,
-    pub threshold: Option<u32>,
-    pub path: Option<String>,
-    pub timeout_ms: Option<u64>,
-    pub cluster: Option<String>,
-}
+    /// `health.heartbeat`.
+    RawHeartbeat, SHAPE_HEARTBEAT {
+        interval_ms: Option<u64>,
+        window_ms: Option<u64>,
+        threshold: Option<u32>,
+        path: Option<String>,
+        timeout_ms: Option<u64>,
+        cluster: Option<String>,
+    }
 
-/// `cookie`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCookie {
-    pub name: Option<String>,
-    pub keys: Option<Vec<String>>,
-    pub max_age_s: Option<u64>,
-    pub path: Option<String>,
-    pub same_site: Option<String>,
-    pub secure: Option<bool>,
-    pub http_only: Option<bool>,
-    pub strip: Option<bool>,
-    pub keys_env: Option<Vec<String>>,
-}
+    /// `cookie`.
+    RawCookie, SHAPE_COOKIE {
+        name: Option<String>,
+        keys: Option<Vec<String>>,
+        max_age_s: Option<u64>,
+        path: Option<String>,
+        same_site: Option<String>,
+        secure: Option<bool>,
+        http_only: Option<bool>,
+        strip: Option<bool>,
+        keys_env: Option<Vec<String>>,
+    }
 
-/// `client`.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawClient {
-    pub trusted_hops: Option<u8>,
+    /// `client`.
+    RawClient, SHAPE_CLIENT {
+        trusted_hops: Option<u8>,
+    }
 }

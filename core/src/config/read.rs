@@ -1,8 +1,8 @@
 //! Reading the raw document: one table-driven reader over JSON events
 //! ([`crate::json`]) instead of serde's generated visitors.
 //!
-//! Every raw struct is a `Shape` (`shapes.rs`: its field names and how each
-//! is read). The reader walks the events against the shapes into a tree of
+//! Every raw struct has a `Shape` (`shapes.rs`: its field names and how each
+//! is read, generated with the struct in `raw.rs`). The reader walks the events against the shapes into a tree of
 //! values, then moves that into the [`raw`](super::raw) structs. It accepts what
 //! `#[derive(Deserialize)]` with `deny_unknown_fields` accepted — `null` is an
 //! absent field, integers must fit their type, unknown and repeated keys are
@@ -14,7 +14,7 @@
 //! `read_tests.rs` holds the reader to the derive on thousands of documents.
 
 use super::raw::RawConfig;
-use super::shapes::{config, Fields, Kind, Shape, Val, CONFIG};
+use super::shapes::{Fields, Kind, RawStruct, Shape, Val};
 use super::ConfigError;
 use crate::float::parse_f64;
 use crate::json::{Event, Events};
@@ -31,9 +31,9 @@ pub(super) fn from_str(text: &str) -> Result<RawConfig> {
         path: String::new(),
     };
     let first = r.next()?;
-    let fields = r.object(&CONFIG, first)?;
+    let fields = r.object(RawConfig::SHAPE, first)?;
     match r.next()? {
-        Event::Eof => Ok(config(fields)),
+        Event::Eof => Ok(RawConfig::from_fields(fields)),
         _ => Err(r.fail("trailing characters".to_string())),
     }
 }

@@ -4,7 +4,22 @@
 use super::*;
 use serde_json::{json, Map, Value};
 
-pub(super) fn to_value(c: &Config) -> Value {
+impl Config {
+    /// The JSON document as a [`Value`] (what [`Config::to_json`] writes).
+    pub fn to_value(&self) -> Value {
+        to_value(self)
+    }
+}
+
+impl Algorithm {
+    /// The `algorithm` object of the JSON document, e.g. `{"name": "rfws",
+    /// "tie_tolerance": 0.05, "load_threshold": 0.9}`: every parameter written.
+    pub fn to_value(&self) -> Value {
+        algorithm(self)
+    }
+}
+
+fn to_value(c: &Config) -> Value {
     let mut doc = Map::new();
     doc.insert("version".into(), json!(1));
     doc.insert(
@@ -35,16 +50,16 @@ fn algorithm(a: &Algorithm) -> Value {
             tie_tolerance,
             load_threshold,
         } => {
-            json!({"name": "rfws", "tie_tolerance": tie_tolerance, "load_threshold": load_threshold})
+            json!({"name": a.name(), "tie_tolerance": tie_tolerance, "load_threshold": load_threshold})
         }
         Algorithm::LeastConnections { choices: Some(k) } => {
-            json!({"name": "least_connections", "choices": k})
+            json!({"name": a.name(), "choices": k})
         }
         Algorithm::LeastResponseTime {
             decay_ms,
             default_rtt_ms,
         } => {
-            json!({"name": "least_response_time", "decay_ms": decay_ms, "default_rtt_ms": default_rtt_ms})
+            json!({"name": a.name(), "decay_ms": decay_ms, "default_rtt_ms": default_rtt_ms})
         }
         Algorithm::ConsistentHash { key, flavour } => {
             let key = match key {
@@ -55,14 +70,14 @@ fn algorithm(a: &Algorithm) -> Value {
             };
             match flavour {
                 HashFlavour::Ketama => {
-                    json!({"name": "consistent_hash", "key": key, "flavour": "ketama"})
+                    json!({"name": a.name(), "key": key, "flavour": "ketama"})
                 }
                 HashFlavour::Maglev { table_size } => {
-                    json!({"name": "consistent_hash", "key": key, "flavour": "maglev", "table_size": table_size})
+                    json!({"name": a.name(), "key": key, "flavour": "maglev", "table_size": table_size})
                 }
             }
         }
-        other => json!({ "name": other.name() }),
+        _ => json!({ "name": a.name() }),
     }
 }
 

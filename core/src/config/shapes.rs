@@ -1,9 +1,11 @@
-//! The raw structs as tables: each is a [`Shape`] (its field names and how
-//! each is read), which `read.rs` walks a document against into a [`Val`]
-//! tree; [`config`] then moves that tree into the [`raw`](super::raw) structs.
-//! A field added to a raw struct goes in its shape and its mover below.
-
-use super::raw::*;
+//! The raw structs as tables. [`raw_structs!`] declares each raw struct once
+//! and generates from that one list the struct, its [`Shape`] (field names and
+//! how each is read, which `read.rs` walks a document against into a [`Val`]
+//! tree) and [`RawStruct::from_fields`], which moves that tree into the struct, and
+//! [`RawStruct::given`], which names the fields a document gave.
+//! A field's kind follows from its Rust type ([`Slot::KIND`]); a field's
+//! position in the table and in the mover are the same list's, so reordering
+//! or adding a field cannot put a value in the wrong place.
 
 /// How a field is read. Every field is optional (absent or `null`) except a
 /// [`Kind::Seq`], which is absent or an array.
@@ -49,91 +51,58 @@ pub(super) enum Val {
 /// A struct's fields, in declaration order; `None` when absent or null.
 pub(super) type Fields = Vec<Option<Val>>;
 
-macro_rules! shape {
-    ($id:ident, $name:literal, [$($f:literal: $k:expr),* $(,)?]) => {
-        pub(super) static $id: Shape = Shape {
-            expecting: concat!("struct ", $name),
-            fields: &[$($f),*],
-            kinds: &[$($k),*],
-        };
-    };
+/// A raw struct read from an object.
+pub(super) trait RawStruct: Sized {
+    /// Its table.
+    const SHAPE: &'static Shape;
+    /// Move the fields read against [`Self::SHAPE`] into the struct.
+    fn from_fields(f: Fields) -> Self;
+    /// The names of the fields the document gave, in declaration order.
+    fn given(&self) -> Vec<&'static str>;
 }
 
-shape!(CONFIG, "RawConfig", [
-    "version": Kind::U32,
-    "mode": Kind::Str,
-    "algorithm": Kind::Struct(&ALGORITHM),
-    "backends": Kind::Seq(&BACKEND),
-    "health": Kind::Struct(&HEALTH),
-    "cookie": Kind::Struct(&COOKIE),
-    "client": Kind::Struct(&CLIENT),
-    "fallbacks": Kind::Usize,
-    "decision_header": Kind::Bool,
-]);
-shape!(ALGORITHM, "RawAlgorithm", [
-    "name": Kind::Str,
-    "tie_tolerance": Kind::F64,
-    "load_threshold": Kind::F64,
-    "choices": Kind::U32,
-    "decay_ms": Kind::F64,
-    "default_rtt_ms": Kind::F64,
-    "key": Kind::Str,
-    "flavour": Kind::Str,
-    "table_size": Kind::U64,
-]);
-shape!(BACKEND, "RawBackend", [
-    "name": Kind::Str,
-    "address": Kind::Str,
-    "url": Kind::Str,
-    "weight": Kind::U32,
-    "capacity": Kind::U32,
-    "link": Kind::Struct(&LINK),
-    "down": Kind::Bool,
-]);
-shape!(LINK, "RawLink", [
-    "bandwidth_mbps": Kind::F64,
-    "hops": Kind::U32,
-    "delay_ms": Kind::F64,
-    "residual_mbps": Kind::F64,
-]);
-shape!(HEALTH, "RawHealth", [
-    "heartbeat": Kind::Struct(&HEARTBEAT),
-    "max_fails": Kind::U32,
-    "fail_timeout_ms": Kind::U64,
-    "slow_start_ms": Kind::U64,
-    "panic_threshold": Kind::F64,
-]);
-shape!(HEARTBEAT, "RawHeartbeat", [
-    "interval_ms": Kind::U64,
-    "window_ms": Kind::U64,
-    "threshold": Kind::U32,
-    "path": Kind::Str,
-    "timeout_ms": Kind::U64,
-    "cluster": Kind::Str,
-]);
-shape!(COOKIE, "RawCookie", [
-    "name": Kind::Str,
-    "keys": Kind::Strs,
-    "max_age_s": Kind::U64,
-    "path": Kind::Str,
-    "same_site": Kind::Str,
-    "secure": Kind::Bool,
-    "http_only": Kind::Bool,
-    "strip": Kind::Bool,
-    "keys_env": Kind::Strs,
-]);
-shape!(CLIENT, "RawClient", ["trusted_hops": Kind::U8]);
-
-// Moving the fields into the raw structs. Each getter takes the value the
-// shape declared for that position.
-
-trait FromVal: Sized {
+/// A value a [`Val`] holds; `KIND` says how the reader reads it.
+pub(super) trait FromVal: Sized {
+    const KIND: Kind;
     fn from_val(v: Val) -> Option<Self>;
+}
+
+/// A raw struct's field type: `Option<T>` (absent or `null` is `None`) or a
+/// `Vec` of raw structs (absent is empty).
+pub(super) trait Slot: Sized {
+    const KIND: Kind;
+    fn from_slot(v: Option<Val>) -> Self;
+    /// Whether the document gave the field.
+    fn is_given(&self) -> bool;
+}
+
+impl<T: FromVal> Slot for Option<T> {
+    const KIND: Kind = T::KIND;
+    fn from_slot(v: Option<Val>) -> Self {
+        v.and_then(T::from_val)
+    }
+    fn is_given(&self) -> bool {
+        self.is_some()
+    }
+}
+
+impl<T: RawStruct> Slot for Vec<T> {
+    const KIND: Kind = Kind::Seq(T::SHAPE);
+    fn from_slot(v: Option<Val>) -> Self {
+        match v {
+            Some(Val::Seq(list)) => list.into_iter().map(T::from_fields).collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn is_given(&self) -> bool {
+        !self.is_empty()
+    }
 }
 
 macro_rules! from_val {
     ($($t:ty => $variant:ident),* $(,)?) => {$(
         impl FromVal for $t {
+            const KIND: Kind = Kind::$variant;
             fn from_val(v: Val) -> Option<Self> {
                 match v {
                     Val::$variant(x) => Some(x),
@@ -153,92 +122,65 @@ from_val!(
     bool => Bool,
     String => Str,
     Vec<String> => Strs,
-    Fields => Struct,
-    Vec<Fields> => Seq,
 );
 
-fn at<T: FromVal>(f: &mut Fields, i: usize) -> Option<T> {
-    f.get_mut(i).and_then(Option::take).and_then(T::from_val)
-}
+/// Declares raw structs: for each, the struct (with serde's `Deserialize`
+/// derive under `cfg(test)`, the differential test's reference), a static
+/// [`Shape`] named by the second identifier, and [`RawStruct`] / [`FromVal`].
+macro_rules! raw_structs {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident, $shape:ident {
+            $($(#[$fdoc:meta])* $field:ident: $ty:ty,)*
+        }
+    )*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Default, PartialEq)]
+        #[cfg_attr(test, derive(serde::Deserialize), serde(deny_unknown_fields, default))]
+        pub struct $name {
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
 
-pub(super) fn config(mut f: Fields) -> RawConfig {
-    RawConfig {
-        version: at(&mut f, 0),
-        mode: at(&mut f, 1),
-        algorithm: at(&mut f, 2).map(algorithm),
-        backends: at::<Vec<Fields>>(&mut f, 3)
-            .unwrap_or_default()
-            .into_iter()
-            .map(backend)
-            .collect(),
-        health: at(&mut f, 4).map(health),
-        cookie: at(&mut f, 5).map(cookie),
-        client: at(&mut f, 6).map(|mut c: Fields| RawClient {
-            trusted_hops: at(&mut c, 0),
-        }),
-        fallbacks: at(&mut f, 7),
-        decision_header: at(&mut f, 8),
-    }
-}
+        static $shape: $crate::config::shapes::Shape = $crate::config::shapes::Shape {
+            expecting: concat!("struct ", stringify!($name)),
+            fields: &[$(stringify!($field)),*],
+            kinds: &[$(<$ty as $crate::config::shapes::Slot>::KIND),*],
+        };
 
-fn algorithm(mut f: Fields) -> RawAlgorithm {
-    RawAlgorithm {
-        name: at(&mut f, 0),
-        tie_tolerance: at(&mut f, 1),
-        load_threshold: at(&mut f, 2),
-        choices: at(&mut f, 3),
-        decay_ms: at(&mut f, 4),
-        default_rtt_ms: at(&mut f, 5),
-        key: at(&mut f, 6),
-        flavour: at(&mut f, 7),
-        table_size: at(&mut f, 8),
-    }
-}
+        impl $crate::config::shapes::RawStruct for $name {
+            const SHAPE: &'static $crate::config::shapes::Shape = &$shape;
+            fn from_fields(f: $crate::config::shapes::Fields) -> Self {
+                use $crate::config::shapes::Slot;
+                // Struct fields are evaluated in the order written: the
+                // table's order.
+                let mut f = f.into_iter();
+                $name {
+                    $($field: Slot::from_slot(f.next().flatten()),)*
+                }
+            }
 
-fn backend(mut f: Fields) -> RawBackend {
-    RawBackend {
-        name: at(&mut f, 0),
-        address: at(&mut f, 1),
-        url: at(&mut f, 2),
-        weight: at(&mut f, 3),
-        capacity: at(&mut f, 4),
-        link: at(&mut f, 5).map(|mut l: Fields| RawLink {
-            bandwidth_mbps: at(&mut l, 0),
-            hops: at(&mut l, 1),
-            delay_ms: at(&mut l, 2),
-            residual_mbps: at(&mut l, 3),
-        }),
-        down: at(&mut f, 6),
-    }
-}
+            fn given(&self) -> Vec<&'static str> {
+                use $crate::config::shapes::Slot;
+                let mut out = Vec::new();
+                $(if self.$field.is_given() {
+                    out.push(stringify!($field));
+                })*
+                out
+            }
+        }
 
-fn health(mut f: Fields) -> RawHealth {
-    RawHealth {
-        heartbeat: at(&mut f, 0).map(|mut h: Fields| RawHeartbeat {
-            interval_ms: at(&mut h, 0),
-            window_ms: at(&mut h, 1),
-            threshold: at(&mut h, 2),
-            path: at(&mut h, 3),
-            timeout_ms: at(&mut h, 4),
-            cluster: at(&mut h, 5),
-        }),
-        max_fails: at(&mut f, 1),
-        fail_timeout_ms: at(&mut f, 2),
-        slow_start_ms: at(&mut f, 3),
-        panic_threshold: at(&mut f, 4),
-    }
+        impl $crate::config::shapes::FromVal for $name {
+            const KIND: $crate::config::shapes::Kind =
+                $crate::config::shapes::Kind::Struct(&$shape);
+            fn from_val(v: $crate::config::shapes::Val) -> Option<Self> {
+                match v {
+                    $crate::config::shapes::Val::Struct(f) => {
+                        Some(<Self as $crate::config::shapes::RawStruct>::from_fields(f))
+                    }
+                    _ => None,
+                }
+            }
+        }
+    )*};
 }
-
-fn cookie(mut f: Fields) -> RawCookie {
-    RawCookie {
-        name: at(&mut f, 0),
-        keys: at(&mut f, 1),
-        max_age_s: at(&mut f, 2),
-        path: at(&mut f, 3),
-        same_site: at(&mut f, 4),
-        secure: at(&mut f, 5),
-        http_only: at(&mut f, 6),
-        strip: at(&mut f, 7),
-        keys_env: at(&mut f, 8),
-    }
-}
+pub(super) use raw_structs;

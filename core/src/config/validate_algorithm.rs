@@ -1,6 +1,8 @@
 //! Stage two, continued: the algorithm and its parameters.
 
+use super::names;
 use super::raw::*;
+use super::shapes::RawStruct;
 use super::validate::{finite, Result};
 use super::*;
 
@@ -11,36 +13,20 @@ pub const MAX_MAGLEV_TABLE: u64 = 1_000_003;
 
 /// Rejects a parameter given to an algorithm that does not take it.
 fn only(name: &str, raw: &RawAlgorithm, allowed: &[&str]) -> Result<()> {
-    let given: [(&str, bool); 7] = [
-        ("tie_tolerance", raw.tie_tolerance.is_some()),
-        ("load_threshold", raw.load_threshold.is_some()),
-        ("choices", raw.choices.is_some()),
-        ("decay_ms", raw.decay_ms.is_some()),
-        ("default_rtt_ms", raw.default_rtt_ms.is_some()),
-        ("key", raw.key.is_some()),
-        ("flavour", raw.flavour.is_some()),
-    ];
-    for (param, present) in given {
-        if present && !allowed.contains(&param) {
-            return Err(ConfigError::new(
-                format!("algorithm.{param}"),
-                format!("not a parameter of {name}"),
-            ));
-        }
-    }
-    if raw.table_size.is_some() && !allowed.contains(&"table_size") {
-        return Err(ConfigError::new(
-            "algorithm.table_size",
+    let mut given = raw.given().into_iter().filter(|&f| f != "name");
+    match given.find(|f| !allowed.contains(f)) {
+        Some(param) => Err(ConfigError::new(
+            format!("algorithm.{param}"),
             format!("not a parameter of {name}"),
-        ));
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 pub(super) fn algorithm(raw: RawAlgorithm) -> Result<Algorithm> {
-    let name = raw.name.clone().unwrap_or_else(|| "rfws".to_string());
+    let name = raw.name.clone().unwrap_or_else(|| names::RFWS.to_string());
     let alg = match name.as_str() {
-        "rfws" => {
+        names::RFWS => {
             only(&name, &raw, &["tie_tolerance", "load_threshold"])?;
             let tie_tolerance =
                 finite("algorithm.tie_tolerance", raw.tie_tolerance.unwrap_or(0.05))?;
@@ -65,16 +51,16 @@ pub(super) fn algorithm(raw: RawAlgorithm) -> Result<Algorithm> {
                 load_threshold,
             }
         }
-        "round_robin" | "random" | "weighted_random" | "ip_hash" => {
+        names::ROUND_ROBIN | names::RANDOM | names::WEIGHTED_RANDOM | names::IP_HASH => {
             only(&name, &raw, &[])?;
             match name.as_str() {
-                "round_robin" => Algorithm::RoundRobin,
-                "random" => Algorithm::Random,
-                "weighted_random" => Algorithm::WeightedRandom,
+                names::ROUND_ROBIN => Algorithm::RoundRobin,
+                names::RANDOM => Algorithm::Random,
+                names::WEIGHTED_RANDOM => Algorithm::WeightedRandom,
                 _ => Algorithm::IpHash,
             }
         }
-        "least_connections" => {
+        names::LEAST_CONNECTIONS => {
             only(&name, &raw, &["choices"])?;
             if let Some(c) = raw.choices {
                 if !(2..=64).contains(&c) {
@@ -88,7 +74,7 @@ pub(super) fn algorithm(raw: RawAlgorithm) -> Result<Algorithm> {
                 choices: raw.choices,
             }
         }
-        "least_response_time" => {
+        names::LEAST_RESPONSE_TIME => {
             only(&name, &raw, &["decay_ms", "default_rtt_ms"])?;
             let decay_ms = finite("algorithm.decay_ms", raw.decay_ms.unwrap_or(10_000.0))?;
             if decay_ms <= 0.0 {
@@ -112,7 +98,7 @@ pub(super) fn algorithm(raw: RawAlgorithm) -> Result<Algorithm> {
                 default_rtt_ms,
             }
         }
-        "consistent_hash" => {
+        names::CONSISTENT_HASH => {
             only(&name, &raw, &["key", "flavour", "table_size"])?;
             let key = hash_key(raw.key.as_deref().unwrap_or("client_address"))?;
             let flavour = match raw.flavour.as_deref().unwrap_or("ketama") {
@@ -195,5 +181,8 @@ fn comma_list(items: &[&str]) -> String {
 }
 
 fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
 }

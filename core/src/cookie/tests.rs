@@ -40,7 +40,7 @@ const K2: &str = "fedcba9876543210-old";
 #[test]
 fn round_trip_and_format() {
     let c = cfg(&[K1]);
-    let v = sign(&c, "b-1", NOW);
+    let v = Signer::new(&c).sign("b-1", NOW);
     assert!(v.starts_with(&format!(
         "v1.{}.{}.",
         B64::encode_string(b"b-1"),
@@ -51,44 +51,62 @@ fn round_trip_and_format() {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
         "cookie-safe: {v}"
     );
-    assert_eq!(verify(&c, &v, NOW), Ok("b-1".to_string()));
+    assert_eq!(Signer::new(&c).verify(&v, NOW), Ok("b-1".to_string()));
 }
 
 #[test]
 fn expiry() {
     let c = cfg(&[K1]);
-    let v = sign(&c, "a", NOW);
-    assert!(verify(&c, &v, NOW + 3_599_999).is_ok());
-    assert_eq!(verify(&c, &v, NOW + 3_600_000), Err(Rejection::Expired));
-    assert_eq!(verify(&c, &v, u64::MAX), Err(Rejection::Expired));
+    let v = Signer::new(&c).sign("a", NOW);
+    assert!(Signer::new(&c).verify(&v, NOW + 3_599_999).is_ok());
+    assert_eq!(
+        Signer::new(&c).verify(&v, NOW + 3_600_000),
+        Err(Rejection::Expired)
+    );
+    assert_eq!(
+        Signer::new(&c).verify(&v, u64::MAX),
+        Err(Rejection::Expired)
+    );
 }
 
 #[test]
 fn tampering_is_rejected() {
     let c = cfg(&[K1]);
-    let v = sign(&c, "a", NOW);
+    let v = Signer::new(&c).sign("a", NOW);
     // Another backend name under the old MAC.
     let forged = v.replacen(&B64::encode_string(b"a"), &B64::encode_string(b"b"), 1);
-    assert_eq!(verify(&c, &forged, NOW), Err(Rejection::BadSignature));
+    assert_eq!(
+        Signer::new(&c).verify(&forged, NOW),
+        Err(Rejection::BadSignature)
+    );
     // A later expiry under the old MAC.
     let expiry = (NOW / 1000 + 3600).to_string();
     let later = v.replacen(&expiry, &(NOW / 1000 + 999_999).to_string(), 1);
-    assert_eq!(verify(&c, &later, NOW), Err(Rejection::BadSignature));
+    assert_eq!(
+        Signer::new(&c).verify(&later, NOW),
+        Err(Rejection::BadSignature)
+    );
     // Signed with a key we do not hold.
     assert_eq!(
-        verify(&c, &sign(&cfg(&[K2]), "a", NOW), NOW),
+        Signer::new(&c).verify(&Signer::new(&cfg(&[K2])).sign("a", NOW), NOW),
         Err(Rejection::BadSignature)
     );
 }
 
 #[test]
 fn key_rotation() {
-    let old = sign(&cfg(&[K2]), "a", NOW);
-    assert_eq!(verify(&cfg(&[K1, K2]), &old, NOW), Ok("a".into()));
-    assert_eq!(verify(&cfg(&[K1]), &old, NOW), Err(Rejection::BadSignature));
+    let old = Signer::new(&cfg(&[K2])).sign("a", NOW);
+    assert_eq!(
+        Signer::new(&cfg(&[K1, K2])).verify(&old, NOW),
+        Ok("a".into())
+    );
+    assert_eq!(
+        Signer::new(&cfg(&[K1])).verify(&old, NOW),
+        Err(Rejection::BadSignature)
+    );
     // New cookies are signed with the first key.
-    let new = sign(&cfg(&[K1, K2]), "a", NOW);
-    assert_eq!(verify(&cfg(&[K1]), &new, NOW), Ok("a".into()));
+    let new = Signer::new(&cfg(&[K1, K2])).sign("a", NOW);
+    assert_eq!(Signer::new(&cfg(&[K1])).verify(&new, NOW), Ok("a".into()));
 }
 
 /// `value` with its tag's unused low bits set: decodes to the same bytes
@@ -105,7 +123,7 @@ fn non_canonical(value: &str) -> String {
 #[test]
 fn malformed_values() {
     let c = cfg(&[K1]);
-    let good = sign(&c, "a", NOW);
+    let good = Signer::new(&c).sign("a", NOW);
     let (payload, tag) = good.rsplit_once('.').unwrap();
     let cases = [
         String::new(),
@@ -124,7 +142,11 @@ fn malformed_values() {
         non_canonical(&good),          // stray bits after the last byte
     ];
     for v in &cases {
-        assert_eq!(verify(&c, v, NOW), Err(Rejection::Malformed), "{v:?}");
+        assert_eq!(
+            Signer::new(&c).verify(v, NOW),
+            Err(Rejection::Malformed),
+            "{v:?}"
+        );
     }
     // A name that is not base64 or not UTF-8 but correctly signed.
     for name_b64 in ["*", "_w"] {
@@ -132,7 +154,7 @@ fn malformed_values() {
         let keyed = <HmacSha256 as Mac>::new_from_slice(K1.as_bytes()).unwrap();
         let tag = B64::encode_string(&Signer::mac(&keyed, &payload).finalize().into_bytes());
         assert_eq!(
-            verify(&c, &format!("{payload}.{tag}"), NOW),
+            Signer::new(&c).verify(&format!("{payload}.{tag}"), NOW),
             Err(Rejection::Malformed),
             "{name_b64}"
         );
@@ -143,26 +165,26 @@ fn malformed_values() {
 fn header_verdicts() {
     let c = cfg(&[K1]);
     let b = backends(&["a", "b"]);
-    let vb = sign(&c, "b", NOW);
+    let vb = Signer::new(&c).sign("b", NOW);
     assert_eq!(
-        verify_header(&c, &format!("x=1; edgepick={vb}"), NOW, &b),
+        Signer::new(&c).verify_header(&format!("x=1; edgepick={vb}"), NOW, &b),
         CookieVerdict::Valid(1)
     );
     assert_eq!(
-        verify_header(&c, "x=1; y=2", NOW, &b),
+        Signer::new(&c).verify_header("x=1; y=2", NOW, &b),
         CookieVerdict::Absent
     );
-    let gone = sign(&c, "zz", NOW);
+    let gone = Signer::new(&c).sign("zz", NOW);
     assert_eq!(
-        verify_header(&c, &format!("edgepick={gone}"), NOW, &b),
+        Signer::new(&c).verify_header(&format!("edgepick={gone}"), NOW, &b),
         CookieVerdict::Invalid(Rejection::UnknownBackend)
     );
     assert_eq!(
-        verify_header(&c, "edgepick=nope", NOW, &b),
+        Signer::new(&c).verify_header("edgepick=nope", NOW, &b),
         CookieVerdict::Invalid(Rejection::Malformed)
     );
     assert_eq!(
-        verify_header(&c, &format!("edgepick={vb}"), NOW + 3_600_000, &b),
+        Signer::new(&c).verify_header(&format!("edgepick={vb}"), NOW + 3_600_000, &b),
         CookieVerdict::Invalid(Rejection::Expired)
     );
 }
@@ -186,7 +208,7 @@ fn find_handles_spacing_and_quotes() {
 fn set_cookie_attributes() {
     let mut c = cfg(&[K1]);
     assert_eq!(
-        set_cookie_header(&c, "V"),
+        Signer::new(&c).set_cookie("V"),
         "edgepick=V; Path=/; Max-Age=3600; SameSite=Lax; HttpOnly"
     );
     c.same_site = SameSite::None;
@@ -194,11 +216,13 @@ fn set_cookie_attributes() {
     c.http_only = false;
     c.path = "/app".into();
     assert_eq!(
-        set_cookie_header(&c, "V"),
+        Signer::new(&c).set_cookie("V"),
         "edgepick=V; Path=/app; Max-Age=3600; SameSite=None; Secure"
     );
     c.same_site = SameSite::Strict;
-    assert!(set_cookie_header(&c, "V").contains("; SameSite=Strict"));
+    assert!(Signer::new(&c)
+        .set_cookie("V")
+        .contains("; SameSite=Strict"));
 }
 
 #[test]
@@ -206,8 +230,8 @@ fn verify_value_key_names_the_signing_key() {
     let (old, both) = (cfg(&[K2]), cfg(&[K1, K2]));
     let bs = backends(&["a"]);
     let signer = Signer::new(&both);
-    let fresh = signer.sign(&both, "a", NOW);
-    let stale = Signer::new(&old).sign(&old, "a", NOW);
+    let fresh = signer.sign("a", NOW);
+    let stale = Signer::new(&old).sign("a", NOW);
     let key = |v: &str| signer.verify_value_key(v, NOW, &bs);
     assert_eq!(key(&fresh).0, CookieVerdict::Valid(0));
     assert_eq!(key(&fresh).1.map(|(_, k)| k), Some(0));

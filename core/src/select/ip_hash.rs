@@ -91,10 +91,6 @@ fn rehash(hash: u64, bytes: &[u8]) -> u64 {
 }
 
 impl Selector for IpHash {
-    fn name(&self) -> &'static str {
-        "ip_hash"
-    }
-
     // The round-robin fallback keeps a list of eligible peers.
     fn reweighed(&mut self) {
         self.rr.reweighed();

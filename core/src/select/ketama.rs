@@ -22,8 +22,8 @@
 
 use super::{Candidates, Key, Ranked, RoundRobin, Selection, Selector};
 use crate::config::Backend;
-use crate::crc32;
 use crate::decision::Reason;
+use crate::hash::crc32;
 use crate::rng::Rng;
 
 /// Points per unit of weight (nginx, libketama).
@@ -130,10 +130,6 @@ impl Ketama {
 }
 
 impl Selector for Ketama {
-    fn name(&self) -> &'static str {
-        "consistent_hash"
-    }
-
     // The round-robin fallback keeps a list of eligible peers.
     fn reweighed(&mut self) {
         self.rr.reweighed();

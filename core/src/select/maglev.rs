@@ -22,6 +22,7 @@
 use super::{Candidates, Key, Ranked, RoundRobin, Selection, Selector};
 use crate::config::Backend;
 use crate::decision::Reason;
+use crate::hash::xxh64;
 use crate::rng::Rng;
 
 /// Slots walked past ineligible backends before falling back to round robin.
@@ -127,10 +128,6 @@ fn permutation(e: &Entry, m: u64) -> usize {
 }
 
 impl Selector for Maglev {
-    fn name(&self) -> &'static str {
-        "consistent_hash"
-    }
-
     // The round-robin fallback keeps a list of eligible peers.
     fn reweighed(&mut self) {
         self.rr.reweighed();
@@ -195,91 +192,6 @@ impl Selector for Maglev {
     }
 }
 
-/// XXH64 (Yann Collet, <https://github.com/Cyan4973/xxHash>, `XXH64` in
-/// `xxhash.h`), the hash Envoy's `HashUtil::xxHash64` computes. One-shot only.
-mod xxh64 {
-    const P1: u64 = 0x9E37_79B1_85EB_CA87;
-    const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
-    const P3: u64 = 0x1656_67B1_9E37_79F9;
-    const P4: u64 = 0x85EB_CA77_C2B2_AE63;
-    const P5: u64 = 0x27D4_EB2F_1656_67C5;
-
-    fn u64_at(b: &[u8], i: usize) -> u64 {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[i..i + 8]);
-        u64::from_le_bytes(w)
-    }
-
-    fn u32_at(b: &[u8], i: usize) -> u64 {
-        let mut w = [0u8; 4];
-        w.copy_from_slice(&b[i..i + 4]);
-        u64::from(u32::from_le_bytes(w))
-    }
-
-    fn round(acc: u64, input: u64) -> u64 {
-        acc.wrapping_add(input.wrapping_mul(P2))
-            .rotate_left(31)
-            .wrapping_mul(P1)
-    }
-
-    fn merge(acc: u64, v: u64) -> u64 {
-        (acc ^ round(0, v)).wrapping_mul(P1).wrapping_add(P4)
-    }
-
-    /// XXH64 of `input` with `seed`.
-    pub(super) fn hash(input: &[u8], seed: u64) -> u64 {
-        let len = input.len();
-        let mut i = 0;
-        let mut h = if len >= 32 {
-            let mut v = [
-                seed.wrapping_add(P1).wrapping_add(P2),
-                seed.wrapping_add(P2),
-                seed,
-                seed.wrapping_sub(P1),
-            ];
-            while i + 32 <= len {
-                for (k, acc) in v.iter_mut().enumerate() {
-                    *acc = round(*acc, u64_at(input, i + 8 * k));
-                }
-                i += 32;
-            }
-            let h = v[0]
-                .rotate_left(1)
-                .wrapping_add(v[1].rotate_left(7))
-                .wrapping_add(v[2].rotate_left(12));
-            v.iter()
-                .fold(h.wrapping_add(v[3].rotate_left(18)), |h, &x| merge(h, x))
-        } else {
-            seed.wrapping_add(P5)
-        };
-        h = h.wrapping_add(len as u64);
-        while i + 8 <= len {
-            h = (h ^ round(0, u64_at(input, i)))
-                .rotate_left(27)
-                .wrapping_mul(P1)
-                .wrapping_add(P4);
-            i += 8;
-        }
-        if i + 4 <= len {
-            h = (h ^ u32_at(input, i).wrapping_mul(P1))
-                .rotate_left(23)
-                .wrapping_mul(P2)
-                .wrapping_add(P3);
-            i += 4;
-        }
-        for &b in &input[i..] {
-            h = (h ^ u64::from(b).wrapping_mul(P5))
-                .rotate_left(11)
-                .wrapping_mul(P1);
-        }
-        h ^= h >> 33;
-        h = h.wrapping_mul(P2);
-        h ^= h >> 29;
-        h = h.wrapping_mul(P3);
-        h ^ (h >> 32)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,23 +241,6 @@ mod tests {
             &mut SplitMix64::new(7),
             limit,
         )
-    }
-
-    #[test]
-    fn xxh64_reference_vectors() {
-        assert_eq!(xxh64::hash(b"", 0), 0xEF46_DB37_51D8_E999);
-        assert_eq!(xxh64::hash(b"a", 0), 0xD24E_C4F1_A98C_6E5B);
-        assert_eq!(xxh64::hash(b"abc", 0), 0x44BC_2CF5_AD77_0999);
-        assert_eq!(xxh64::hash(&[b'a'; 32], 0), 0x856E_8432_98F9_9AD7);
-        assert_eq!(
-            xxh64::hash(b"Nobody inspects the spammish repetition", 0),
-            0xFBCE_A83C_8A37_8BF1
-        );
-        assert_eq!(
-            xxh64::hash(b"The quick brown fox jumps over the lazy dog", 0),
-            0x0B24_2D36_1FDA_71BC
-        );
-        assert_eq!(xxh64::hash(b"Hello, World!", 42), 0xC2E0_FE28_B251_2846);
     }
 
     #[test]

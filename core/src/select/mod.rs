@@ -37,9 +37,10 @@ pub(crate) use forward_to_index;
 mod ip_hash;
 mod ketama;
 mod least_conn;
+mod least_response_time;
 mod maglev;
-mod peak_ewma;
 mod random;
+mod rank;
 mod rfws;
 mod round_robin;
 #[cfg(test)]
@@ -49,9 +50,10 @@ mod tourney;
 pub use ip_hash::IpHash;
 pub use ketama::Ketama;
 pub use least_conn::LeastConnections;
+pub use least_response_time::LeastResponseTime;
 pub use maglev::Maglev;
-pub use peak_ewma::LeastResponseTime;
 pub use random::{Random, WeightedRandom};
+pub use rank::Ranked;
 pub use rfws::Rfws;
 pub use round_robin::RoundRobin;
 
@@ -130,9 +132,6 @@ impl Selection {
 
 /// One selection algorithm.
 pub trait Selector: Send {
-    /// The configuration name (`rfws`, `ip_hash`, …).
-    fn name(&self) -> &'static str;
-
     /// Backend `i`'s live state changed since the last pick (in-flight count,
     /// latency, load report, throughput, passive health). Selectors that keep
     /// an index over the backends (RFWS, least connections, least response
@@ -210,65 +209,5 @@ pub fn build_reference(algorithm: &Algorithm, backends: &[Backend]) -> Box<dyn S
             default_rtt_ms,
         } => Box::new(LeastResponseTime::reference(*decay_ms, *default_rtt_ms)),
         _ => build(algorithm, backends),
-    }
-}
-
-/// Collects a ranked list: skips duplicates and ineligible backends, stops at
-/// the limit (pingora's `UniqueIterator` with `max_iterations`). Duplicates are
-/// found by scanning the list itself (at most 17 long), so building one costs
-/// O(limit), not O(backends).
-#[derive(Debug)]
-pub struct Ranked<'a> {
-    eligible: &'a [bool],
-    limit: usize,
-    /// The list so far.
-    pub list: Vec<usize>,
-}
-
-impl<'a> Ranked<'a> {
-    /// An empty list over `eligible`, holding at most `limit`.
-    pub fn new(eligible: &'a [bool], limit: usize) -> Self {
-        Ranked {
-            eligible,
-            limit,
-            list: Vec::with_capacity(limit.min(eligible.len())),
-        }
-    }
-
-    /// Add `i` unless seen, ineligible or full. Returns true when added.
-    pub fn push(&mut self, i: usize) -> bool {
-        if self.is_full()
-            || !self.eligible.get(i).copied().unwrap_or(false)
-            || self.list.contains(&i)
-        {
-            return false;
-        }
-        self.list.push(i);
-        true
-    }
-
-    /// True when the limit is reached.
-    pub fn is_full(&self) -> bool {
-        self.list.len() >= self.limit
-    }
-
-    /// Fill remaining places with eligible backends in cyclic order after `start`.
-    pub fn fill_cyclic(&mut self, start: usize) {
-        let n = self.eligible.len();
-        if n == 0 {
-            return;
-        }
-        // `(start + k) % n` for `k` in `1..=n`, without a division per step.
-        let mut j = start % n;
-        for _ in 0..n {
-            if self.is_full() {
-                break;
-            }
-            j += 1;
-            if j == n {
-                j = 0;
-            }
-            self.push(j);
-        }
     }
 }

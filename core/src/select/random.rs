@@ -5,18 +5,16 @@
 //!
 //! Draws use rejection: pick a position uniformly (or by weight) over *all*
 //! backends and accept it if it is eligible and not yet taken; after
-//! [`TRIES`] misses, count what is left and draw exactly among it. A draw that
+//! [`TRIES`](super::rank::TRIES) misses, count what is left and draw exactly among it. A draw that
 //! is accepted is uniform over (proportional to weight among) the acceptable
 //! backends, and the exact fallback is too, so the result is exactly uniform
 //! (weighted) whichever path ran. When most backends are eligible — the usual
 //! case — a uniform pick costs O(limit) whatever the number of backends.
 
+use super::rank::{draw_eligible, TRIES};
 use super::{Candidates, Key, Selection, Selector};
 use crate::decision::Reason;
 use crate::rng::Rng;
-
-/// Rejection attempts before drawing exactly among what is left.
-const TRIES: usize = 8;
 
 /// Uniform random over eligible backends; fallbacks are further distinct draws.
 #[derive(Debug, Clone, Copy)]
@@ -28,37 +26,7 @@ pub struct Random;
 #[derive(Debug, Clone, Copy)]
 pub struct WeightedRandom;
 
-/// A uniformly drawn eligible backend not in `taken`, or `None` when there is none.
-/// Shared by the samplers (least connections with `choices`, least response time).
-pub(super) fn draw_eligible(
-    c: &Candidates<'_>,
-    rng: &mut dyn Rng,
-    taken: &[usize],
-) -> Option<usize> {
-    let n = c.eligible.len();
-    if n == 0 {
-        return None;
-    }
-    let acceptable = |i: usize| c.eligible[i] && !taken.contains(&i);
-    for _ in 0..TRIES {
-        let i = rng.below(n as u64) as usize;
-        if acceptable(i) {
-            return Some(i);
-        }
-    }
-    let left = (0..n).filter(|&i| acceptable(i)).count();
-    if left == 0 {
-        return None;
-    }
-    let r = rng.below(left as u64) as usize;
-    (0..n).filter(|&i| acceptable(i)).nth(r)
-}
-
 impl Selector for Random {
-    fn name(&self) -> &'static str {
-        "random"
-    }
-
     fn select(
         &mut self,
         c: &Candidates<'_>,
@@ -141,10 +109,6 @@ fn draw_weighted(
 }
 
 impl Selector for WeightedRandom {
-    fn name(&self) -> &'static str {
-        "weighted_random"
-    }
-
     fn select(
         &mut self,
         c: &Candidates<'_>,

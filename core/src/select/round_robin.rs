@@ -108,10 +108,6 @@ impl RoundRobin {
 }
 
 impl Selector for RoundRobin {
-    fn name(&self) -> &'static str {
-        "round_robin"
-    }
-
     fn reweighed(&mut self) {
         self.stale = true;
     }
@@ -197,7 +193,7 @@ mod tests {
             for step in 0..3_000 {
                 // Now and then a node fails, recovers or ramps (slow start),
                 // reported as the router reports it.
-                if rng.next_u64() % 7 == 0 {
+                if rng.next_u64().is_multiple_of(7) {
                     let i = (rng.next_u64() % n as u64) as usize;
                     f.eligible[i] = !f.eligible[i];
                     f.weights[i] = 1.0 + (rng.next_u64() % 40) as f64 / 10.0;

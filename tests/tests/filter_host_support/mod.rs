@@ -134,7 +134,8 @@ pub fn cookie_names(host: &Host, cookie: &str) -> String {
         .strip_prefix("edgepick=")
         .unwrap_or_else(|| panic!("{cookie} is not an edgepick cookie"));
     let now_ms = host.shared().now_nanos() / 1_000_000;
-    edgepick_core::cookie::verify(cfg.cookie.as_ref().unwrap(), value, now_ms)
+    edgepick_core::cookie::Signer::new(cfg.cookie.as_ref().unwrap())
+        .verify(value, now_ms)
         .unwrap_or_else(|e| panic!("the filter's cookie {cookie} does not verify: {e:?}"))
 }
 

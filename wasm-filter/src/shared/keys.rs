@@ -9,7 +9,7 @@ pub struct Keys {
 impl Keys {
     /// Keys for plugin `plugin` whose backends are `(name, address)` pairs.
     pub fn new<'a>(plugin: &str, backends: impl IntoIterator<Item = (&'a str, String)>) -> Keys {
-        let mut h = edgepick_core::crc32::Hasher::new();
+        let mut h = edgepick_core::hash::crc32::Hasher::new();
         for (name, addr) in backends {
             h.update(name.as_bytes());
             h.update(b"=");

@@ -38,36 +38,11 @@ mod index;
 #[cfg(test)]
 mod tests;
 
-use super::random::draw_eligible;
+use super::rank::{draw_eligible, offer};
 use super::{Candidates, Key, Selection, Selector};
 use crate::decision::Reason;
 use crate::rng::Rng;
 use index::Index;
-
-/// Put `item` into `top` (best first, at most `k` long) when it is among the
-/// `k` best seen under the strict order `better`; earlier items win ties.
-/// O(1) for an item that does not make it, O(k) for one that does.
-pub(super) fn offer<T: Copy>(
-    top: &mut Vec<T>,
-    k: usize,
-    item: T,
-    mut better: impl FnMut(&T, &T) -> bool,
-) {
-    if k == 0 {
-        return;
-    }
-    if top.len() >= k {
-        if !better(&item, &top[k - 1]) {
-            return;
-        }
-        top.truncate(k - 1);
-    }
-    let mut pos = top.len();
-    while pos > 0 && better(&item, &top[pos - 1]) {
-        pos -= 1;
-    }
-    top.insert(pos, item);
-}
 
 /// One backend's load as a fraction kept apart: `(inflight + 1) / weight`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -242,10 +217,6 @@ impl LeastConnections {
 }
 
 impl Selector for LeastConnections {
-    fn name(&self) -> &'static str {
-        "least_connections"
-    }
-
     super::forward_to_index!();
 
     fn select(

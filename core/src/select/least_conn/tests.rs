@@ -30,17 +30,6 @@ fn fractional_weights_fall_back_to_the_scan() {
 }
 
 #[test]
-fn offer_keeps_the_k_best_in_order() {
-    let mut top = Vec::new();
-    for x in [5, 3, 9, 1, 3, 7] {
-        offer(&mut top, 3, x, |a, b| a < b);
-    }
-    assert_eq!(top, [1, 3, 3]);
-    offer(&mut top, 0, 0, |a, b| a < b);
-    assert_eq!(top, [1, 3, 3]);
-}
-
-#[test]
 fn lowest_load_wins_and_fallbacks_ascend() {
     let f = Fixture::new(4)
         .inflight(0, 5)

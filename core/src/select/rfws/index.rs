@@ -34,20 +34,10 @@
 
 use super::{offer, open_before, Candidates, Node, Route};
 use crate::backend::LOAD_REPORT_TTL_MS;
+use crate::float::ordered;
 use crate::select::changes::Changes;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
-
-/// A finite `f64` as a `u64` that orders as the number does (`−0` = `+0`).
-fn ordered(x: f64) -> u64 {
-    const SIGN: u64 = 1 << 63;
-    let b = (x + 0.0).to_bits();
-    if b & SIGN != 0 {
-        !b
-    } else {
-        b | SIGN
-    }
-}
 
 /// Place in `open`: `A` descending, then index.
 fn open_key(n: &Node) -> (u64, usize) {

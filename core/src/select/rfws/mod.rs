@@ -69,7 +69,7 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
-use super::least_conn::offer;
+use super::rank::offer;
 use super::{Candidates, Key, Selection, Selector};
 use crate::backend::BackendState;
 use crate::config::Backend;
@@ -323,10 +323,6 @@ impl Rfws {
 }
 
 impl Selector for Rfws {
-    fn name(&self) -> &'static str {
-        "rfws"
-    }
-
     super::forward_to_index!();
 
     fn select(

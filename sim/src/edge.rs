@@ -1,11 +1,11 @@
-//! The edge's side of a request: one [`Router::pick`](crate::Router::pick)
+//! The edge's side of a request: one [`Router::pick`](edgepick_core::Router::pick)
 //! per attempt, its [`Ticket`] kept by request slot until the attempt's
-//! answer (or failure) closes it with [`Router::finish`](crate::Router::finish).
+//! answer (or failure) closes it with [`Router::finish`](edgepick_core::Router::finish).
 
 use super::engine::{Req, Simulation};
 use super::flow::client_ip;
-use crate::router::{Outcome, Request};
-use crate::ticket::Ticket;
+use edgepick_core::router::{Outcome, Request};
+use edgepick_core::ticket::Ticket;
 
 impl Simulation {
     /// Ask the router; keeps the client's session cookie up to date (the

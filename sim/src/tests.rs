@@ -293,7 +293,7 @@ fn topology_errors_name_the_field_and_config_round_trips() {
     assert_eq!(e.to_config().unwrap_err().field, "algorithm.name");
     let t = topo(Method::Redirect, 3, 10.0);
     let cfg = t.to_config().unwrap();
-    let back = crate::Config::from_json(&cfg.to_json_pretty()).unwrap();
+    let back = edgepick_core::Config::from_json(&cfg.to_json_pretty()).unwrap();
     assert_eq!(back, cfg);
     let mut t2 = topo(Method::Proxy, 3, 10.0);
     assert!(t2.apply_config(&back).is_empty());

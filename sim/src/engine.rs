@@ -1,16 +1,16 @@
 //! The simulation's state and clock: [`Simulation::new`], [`Simulation::run_until`],
-//! live controls (kill, revive, degrade, overload, reconfigure) and snapshots.
+//! live controls (kill, revive, degrade, overload, reconfigure); snapshots are
+//! in `view.rs`.
 //! The request path itself is in `flow.rs`.
 
-use super::metrics::{BucketView, Metrics};
+use super::metrics::Metrics;
 use super::queue::{Ev, EventQueue, Micros};
 use super::topology::{FaultAction, Topology};
-use crate::backend::LoadSample;
-use crate::config::ConfigError;
-use crate::rng::SplitMix64;
-use crate::router::Router;
-use crate::ticket::Ticket;
-use serde::Serialize;
+use edgepick_core::backend::LoadSample;
+use edgepick_core::config::ConfigError;
+use edgepick_core::rng::SplitMix64;
+use edgepick_core::router::Router;
+use edgepick_core::ticket::Ticket;
 use std::collections::VecDeque;
 
 /// "No node" marker in compact request and client records.
@@ -95,56 +95,6 @@ pub struct Simulation {
     pub(super) events: u64,
     /// Metrics so far.
     pub metrics: Metrics,
-}
-
-/// One node as the page shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeView {
-    /// Name.
-    pub name: String,
-    /// Running (not killed).
-    pub alive: bool,
-    /// Eligible in the edge's view (heartbeats and passive checks).
-    pub healthy: bool,
-    /// The heartbeat fault flag `W_F`.
-    pub faulty: bool,
-    /// Requests the edge has outstanding to it.
-    pub inflight: u32,
-    /// Requests being served.
-    pub busy: u32,
-    /// Requests waiting.
-    pub queued: u32,
-    /// (busy + queued) / (workers + queue).
-    pub load: f64,
-    /// Overload factor (1 = normal).
-    pub overload: f64,
-    /// Link degrade factor (1 = normal).
-    pub degrade: f64,
-    /// Requests sent to it so far.
-    pub sent: u64,
-}
-
-/// The whole system at one instant.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    /// Simulated time, ms.
-    pub t_ms: f64,
-    /// Requests generated.
-    pub generated: u64,
-    /// Answered.
-    pub ok: u64,
-    /// Dropped by full queues.
-    pub dropped: u64,
-    /// Failed.
-    pub failed: u64,
-    /// In the system now.
-    pub in_flight: u32,
-    /// Events processed so far.
-    pub events: u64,
-    /// Closed and open buckets.
-    pub buckets: usize,
-    /// Per node.
-    pub nodes: Vec<NodeView>,
 }
 
 fn server_state(seed: u64, i: usize) -> ServerState {
@@ -358,7 +308,7 @@ impl Simulation {
         );
     }
 
-    fn healthy(&self) -> Vec<bool> {
+    pub(super) fn healthy(&self) -> Vec<bool> {
         let now_ms = self.now / 1000;
         let h = &self.router.config().health;
         self.router
@@ -411,51 +361,5 @@ impl Simulation {
         }
         self.topo = topo;
         Ok(())
-    }
-
-    /// The system now.
-    pub fn snapshot(&self) -> Snapshot {
-        let healthy = self.healthy();
-        let nodes = self
-            .servers
-            .iter()
-            .zip(&self.topo.servers)
-            .zip(self.router.states())
-            .enumerate()
-            .map(|(i, ((s, spec), st))| {
-                let used = (s.running.len() + s.waiting.len()) as f64;
-                NodeView {
-                    name: spec.name.clone(),
-                    alive: s.alive,
-                    healthy: healthy[i],
-                    faulty: st.health.faulty,
-                    inflight: st.inflight,
-                    busy: s.running.len() as u32,
-                    queued: s.waiting.len() as u32,
-                    load: used / f64::from((spec.workers + spec.queue).max(1)),
-                    overload: s.slow,
-                    degrade: s.link,
-                    sent: self.metrics.sent[i],
-                }
-            })
-            .collect();
-        Snapshot {
-            t_ms: self.now_ms(),
-            generated: self.metrics.generated,
-            ok: self.metrics.ok,
-            dropped: self.metrics.dropped,
-            failed: self.metrics.failed,
-            in_flight: self.live,
-            events: self.events,
-            buckets: self.metrics.buckets.len(),
-            nodes,
-        }
-    }
-
-    /// Buckets from index `from` on.
-    pub fn series(&self, from: usize) -> Vec<BucketView> {
-        (from..self.metrics.buckets.len())
-            .filter_map(|i| self.metrics.view(i))
-            .collect()
     }
 }

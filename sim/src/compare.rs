@@ -2,7 +2,7 @@
 
 use super::engine::Simulation;
 use super::topology::Topology;
-use crate::config::ConfigError;
+use edgepick_core::config::ConfigError;
 use serde::Serialize;
 use serde_json::{json, Value};
 

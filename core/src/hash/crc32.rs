@@ -6,7 +6,7 @@
 //! strings hashed here are short.
 //!
 //! ```
-//! use edgepick_core::crc32;
+//! use edgepick_core::hash::crc32;
 //! assert_eq!(crc32::hash(b"123456789"), 0xcbf4_3926);
 //! let mut h = crc32::Hasher::new();
 //! h.update(b"1234");

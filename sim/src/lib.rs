@@ -3,7 +3,7 @@
 //!
 //! * Time is virtual (microseconds inside, milliseconds outside); events sit in a
 //!   binary heap ordered by (time, sequence), so a seed always gives the same run.
-//! * Every routing decision is [`crate::Router::pick`], the code the Envoy filter
+//! * Every routing decision is [`edgepick_core::Router::pick`], the code the Envoy filter
 //!   runs; each request's ticket is closed with `Router::finish`, live nodes send
 //!   heartbeats (with a load report) and the edge runs `evaluate_health`, so
 //!   fault detection is the paper's.
@@ -13,7 +13,7 @@
 //!   scheduled in the topology or applied live.
 //!
 //! ```
-//! use edgepick_core::sim::{Simulation, Topology, Server};
+//! use edgepick_sim::{Simulation, Topology, Server};
 //! let mut topo = Topology::default();
 //! topo.algorithm = serde_json::json!({"name": "round_robin"});
 //! topo.servers = vec![Server { name: "a".into(), ..Server::default() }, Server { name: "b".into(), ..Server::default() }];
@@ -27,10 +27,13 @@
 mod compare;
 mod edge;
 mod engine;
+mod export;
 mod flow;
 mod metrics;
 mod queue;
 mod topology;
+mod validate;
+mod view;
 
 #[cfg(test)]
 mod tests;
@@ -38,10 +41,11 @@ mod tests;
 mod tie_tests;
 
 pub use compare::{catalogue, compare, CompareRow};
-pub use engine::{NodeView, Simulation, Snapshot};
+pub use engine::Simulation;
 pub use metrics::{BucketView, End, Histogram, Metrics};
 pub use queue::{Ev, EventQueue, Micros};
 pub use topology::{
     ClientGroup, Edge, FaultAction, HealthParams, LinkSpec, Method, ScheduledFault, Server,
     Topology, SIM_COOKIE_KEY,
 };
+pub use view::{NodeView, Snapshot};

@@ -1,10 +1,11 @@
 //! The scenario a simulation runs: client groups, the edge node, web server
 //! nodes, the links between them, the load-balancing method, the algorithm and
 //! scheduled faults. It is one JSON document (the browser page edits it and
-//! shares it in the URL) and maps onto the core [`Config`] the Envoy filter reads
-//! ([`Topology::to_config`], [`Topology::apply_config`]).
+//! shares it in the URL; checked by [`Topology::validate`]) and maps onto the
+//! core [`Config`](edgepick_core::Config) the Envoy filter reads
+//! ([`Topology::to_config`], [`Topology::apply_config`], in `export.rs`).
 
-use crate::config::{Config, ConfigError, Mode};
+use edgepick_core::config::names;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -283,7 +284,7 @@ impl Default for Topology {
             seed: 1,
             method: Method::Proxy,
             dns_ttl_ms: 5000,
-            algorithm: json!({"name": "rfws"}),
+            algorithm: json!({"name": names::RFWS}),
             sticky: false,
             health: HealthParams::default(),
             bucket_ms: 500,
@@ -297,194 +298,3 @@ impl Default for Topology {
 
 /// Signing key used for the simulated session cookie.
 pub const SIM_COOKIE_KEY: &str = "edgepick-simulator-demo-key";
-
-fn bad(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        field: field.into(),
-        problem: problem.into(),
-    }
-}
-
-fn positive(field: String, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(bad(field, "must be a finite number greater than 0"))
-    }
-}
-
-fn non_negative(field: String, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(bad(field, "must be a finite number ≥ 0"))
-    }
-}
-
-fn check_link(at: &str, l: &LinkSpec) -> Result<(), ConfigError> {
-    positive(format!("{at}.link.bandwidth_mbps"), l.bandwidth_mbps)?;
-    non_negative(format!("{at}.link.delay_ms"), l.delay_ms)?;
-    if l.hops == 0 {
-        return Err(bad(format!("{at}.link.hops"), "must be at least 1"));
-    }
-    Ok(())
-}
-
-impl Topology {
-    /// Parse a topology document; errors name the field.
-    pub fn from_json(text: &str) -> Result<Topology, ConfigError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let t: Topology = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            bad(
-                if path == "." {
-                    "(document)".into()
-                } else {
-                    path
-                },
-                e.into_inner().to_string(),
-            )
-        })?;
-        t.validate()?;
-        Ok(t)
-    }
-
-    /// Check the simulation-only fields (the core checks the rest in [`Topology::to_config`]).
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.servers.is_empty() {
-            return Err(bad("servers", "at least one web server node is needed"));
-        }
-        if self.bucket_ms == 0 {
-            return Err(bad("bucket_ms", "must be at least 1"));
-        }
-        positive("edge.bandwidth_mbps".into(), self.edge.bandwidth_mbps)?;
-        non_negative("edge.l7_overhead_ms".into(), self.edge.l7_overhead_ms)?;
-        non_negative("edge.l4_overhead_ms".into(), self.edge.l4_overhead_ms)?;
-        positive(
-            "edge.connect_timeout_ms".into(),
-            self.edge.connect_timeout_ms,
-        )?;
-        for (i, g) in self.clients.iter().enumerate() {
-            let at = format!("clients[{i}]");
-            non_negative(format!("{at}.rate"), g.rate)?;
-            if g.clients == 0 {
-                return Err(bad(format!("{at}.clients"), "must be at least 1"));
-            }
-            if !(0.0..=1.0).contains(&g.session_share) {
-                return Err(bad(format!("{at}.session_share"), "must be in [0, 1]"));
-            }
-            non_negative(format!("{at}.request_kb"), g.request_kb)?;
-            non_negative(format!("{at}.response_kb"), g.response_kb)?;
-            check_link(&at, &g.link)?;
-        }
-        for (i, s) in self.servers.iter().enumerate() {
-            let at = format!("servers[{i}]");
-            positive(format!("{at}.rate"), s.rate)?;
-            if s.workers == 0 {
-                return Err(bad(format!("{at}.workers"), "must be at least 1"));
-            }
-            check_link(&at, &s.link)?;
-        }
-        for (i, f) in self.faults.iter().enumerate() {
-            if !self.servers.iter().any(|s| s.name == f.target) {
-                return Err(bad(
-                    format!("faults[{i}].target"),
-                    format!("no server named {:?}", f.target),
-                ));
-            }
-            if !(f.factor.is_finite() && f.factor >= 1.0) {
-                return Err(bad(format!("faults[{i}].factor"), "must be ≥ 1"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The core configuration document for this topology (what the filter reads).
-    pub fn config_json(&self) -> Value {
-        let mode = if self.method == Method::Redirect {
-            "redirect"
-        } else {
-            "proxy"
-        };
-        let backends: Vec<Value> = self
-            .servers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                json!({
-                    "name": s.name,
-                    "address": format!("10.1.{}.{}:80", i / 250, i % 250 + 1),
-                    "url": format!("http://{}.example", s.name.to_ascii_lowercase()),
-                    "weight": s.weight,
-                    "capacity": (s.workers + s.queue).max(1),
-                    "link": {
-                        "bandwidth_mbps": s.link.bandwidth_mbps,
-                        "hops": s.link.hops,
-                        "delay_ms": s.link.delay_ms,
-                        "residual_mbps": s.link.bandwidth_mbps,
-                    },
-                })
-            })
-            .collect();
-        let h = &self.health;
-        let mut doc = json!({
-            "version": 1,
-            "mode": mode,
-            "algorithm": self.algorithm,
-            "backends": backends,
-            "health": {
-                "heartbeat": {"interval_ms": h.interval_ms, "window_ms": h.window_ms, "threshold": h.threshold},
-                "max_fails": h.max_fails,
-                "fail_timeout_ms": h.fail_timeout_ms,
-                "panic_threshold": h.panic_threshold,
-            },
-        });
-        if self.sticky {
-            doc["cookie"] =
-                json!({"name": "edgepick", "keys": [SIM_COOKIE_KEY], "max_age_s": 3600});
-        }
-        doc
-    }
-
-    /// The validated core [`Config`]; errors name the field in the exported document.
-    pub fn to_config(&self) -> Result<Config, ConfigError> {
-        Config::from_json(&self.config_json().to_string())
-    }
-
-    /// Take algorithm, stickiness, fault detection, mode and per-backend
-    /// weight and link from an imported configuration. Backends are matched to
-    /// servers by name; returns the names that matched no server.
-    pub fn apply_config(&mut self, cfg: &Config) -> Vec<String> {
-        let doc: Value = serde_json::from_str(&cfg.to_json()).unwrap_or(Value::Null);
-        self.algorithm = doc["algorithm"].clone();
-        self.sticky = cfg.cookie.is_some();
-        if cfg.mode == Mode::Redirect {
-            self.method = Method::Redirect;
-        } else if self.method == Method::Redirect {
-            self.method = Method::Proxy;
-        }
-        if let Some(hb) = &cfg.health.heartbeat {
-            self.health.interval_ms = hb.interval_ms;
-            self.health.window_ms = hb.window_ms;
-            self.health.threshold = hb.threshold;
-        }
-        self.health.max_fails = cfg.health.max_fails;
-        self.health.fail_timeout_ms = cfg.health.fail_timeout_ms;
-        self.health.panic_threshold = cfg.health.panic_threshold;
-        let mut unmatched = Vec::new();
-        for b in &cfg.backends {
-            match self.servers.iter_mut().find(|s| s.name == b.name) {
-                Some(s) => {
-                    s.weight = b.weight;
-                    s.link = LinkSpec {
-                        bandwidth_mbps: b.link.bandwidth_mbps,
-                        delay_ms: b.link.delay_ms,
-                        hops: b.link.hops,
-                    };
-                }
-                None => unmatched.push(b.name.clone()),
-            }
-        }
-        unmatched
-    }
-}

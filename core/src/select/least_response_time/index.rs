@@ -31,21 +31,10 @@
 //! factor `1 + 1e-9` of the `k`-th (usually none).
 
 use super::LeastResponseTime;
+use crate::float::ordered;
 use crate::select::changes::Changes;
 use crate::select::Candidates;
 use std::collections::BTreeSet;
-
-/// A finite or infinite `f64` as a `u64` that orders as the number does
-/// (`−0` = `+0`).
-fn ordered(x: f64) -> u64 {
-    const SIGN: u64 = 1 << 63;
-    let b = (x + 0.0).to_bits();
-    if b & SIGN != 0 {
-        !b
-    } else {
-        b | SIGN
-    }
-}
 
 /// Where a backend is.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,4 +1,4 @@
-//! The request path: a client sends, the edge picks with [`crate::Router`] (every
+//! The request path: a client sends, the edge picks with [`edgepick_core::Router`] (every
 //! routing decision), the request crosses its link, queues at the server, is
 //! served, and the response returns the way the method dictates.
 //!
@@ -12,7 +12,7 @@ use super::engine::{Path, Req, Simulation, NONE};
 use super::metrics::End;
 use super::queue::{Ev, Micros};
 use super::topology::{LinkSpec, Method};
-use crate::rng::Rng;
+use edgepick_core::rng::Rng;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Size of small messages (302, DNS answer, 503, reset), bytes.

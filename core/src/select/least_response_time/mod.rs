@@ -23,8 +23,7 @@
 
 mod index;
 
-use super::least_conn::offer;
-use super::random::draw_eligible;
+use super::rank::{draw_eligible, offer};
 use super::{Candidates, Key, Selection, Selector};
 use crate::decision::Reason;
 use crate::rng::Rng;
@@ -116,10 +115,6 @@ fn before(a: &(usize, f64), b: &(usize, f64)) -> bool {
 }
 
 impl Selector for LeastResponseTime {
-    fn name(&self) -> &'static str {
-        "least_response_time"
-    }
-
     super::forward_to_index!();
 
     fn select(

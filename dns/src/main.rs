@@ -1,0 +1,29 @@
+//! `edgepick-dns --config FILE`: serve the configuration's zone.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: edgepick-dns --config FILE   (SIGHUP or a change to FILE reloads it)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let path = match args.as_slice() {
+        [flag, file] if flag == "--config" || flag == "-c" => PathBuf::from(file),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let served = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(edgepick_dns::serve::run(path)));
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edgepick-dns: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

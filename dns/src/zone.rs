@@ -246,3 +246,7 @@ fn client_key(s: &Settings, q: &Question) -> (IpAddr, u8) {
 fn fqdn(n: &str) -> Name {
     Name::from_str(n).unwrap_or_else(|_| Name::root())
 }
+
+#[cfg(test)]
+#[path = "zone_tests.rs"]
+mod tests;

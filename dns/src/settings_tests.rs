@@ -91,7 +91,7 @@ fn every_bad_field_is_named() {
     );
     assert_eq!(
         region(r#"{"name": "e", "links": {"b": {"colour": 1}}}"#),
-        "dns.regions[0].links.b"
+        "dns.regions[0].links.b.colour"
     );
 }
 

@@ -6,8 +6,11 @@ use crate::metrics::Metrics;
 use crate::zone::{Answer, Question, Zone, MAX_UDP_PAYLOAD, PLAIN_UDP_PAYLOAD};
 use hickory_proto::op::{Edns, Header, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
+use hickory_proto::rr::Record;
+use hickory_proto::serialize::binary::BinEncoder;
 use hickory_proto::xfer::Protocol;
-use hickory_server::authority::MessageResponseBuilder;
+use hickory_proto::ProtoError;
+use hickory_server::authority::{MessageResponse, MessageResponseBuilder};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -93,6 +96,97 @@ fn response_edns(request: &Request, answer: Option<&Answer>, max_size: usize) ->
     Some(edns)
 }
 
+/// A response ready to send: header, answer (none when the question was
+/// refused before the zone saw it) and EDNS record.
+pub struct Prepared {
+    /// The response header.
+    pub header: Header,
+    /// The zone's answer.
+    pub answer: Option<Answer>,
+    /// The response OPT record.
+    pub edns: Option<Edns>,
+}
+
+/// Answer `request` with `zone` at `now_ms`, counting it in `metrics`.
+pub fn prepare(zone: &Zone, metrics: &Metrics, request: &Request, now_ms: u64) -> Prepared {
+    let mut header = Header::response_from_request(request.header());
+    header.set_recursion_available(false);
+    let q = match question(request) {
+        Ok(q) => q,
+        Err(rcode) => {
+            header.set_response_code(rcode);
+            metrics.response(rcode_label(rcode), false);
+            let edns = response_edns(request, None, PLAIN_UDP_PAYLOAD);
+            return Prepared {
+                header,
+                answer: None,
+                edns,
+            };
+        }
+    };
+    let answer = zone.answer(&q, now_ms);
+    if let Some(p) = &answer.pick {
+        let b = answer
+            .backends
+            .first()
+            .and_then(|&i| zone.settings.base.backends.get(i));
+        metrics.answer(b.map_or("(none)", |b| b.name.as_str()), p.reason);
+    }
+    metrics.response(rcode_label(answer.rcode), answer.truncated);
+    header.set_response_code(answer.rcode);
+    header.set_authoritative(answer.authoritative);
+    header.set_truncated(answer.truncated);
+    let edns = response_edns(request, Some(&answer), q.max_size);
+    Prepared {
+        header,
+        answer: Some(answer),
+        edns,
+    }
+}
+
+/// The response hickory-server sends for `p`.
+fn build<'q, 'a>(
+    request: &'q Request,
+    p: &'a Prepared,
+) -> MessageResponse<
+    'q,
+    'a,
+    impl Iterator<Item = &'a Record> + Send + 'a,
+    impl Iterator<Item = &'a Record> + Send + 'a,
+    impl Iterator<Item = &'a Record> + Send + 'a,
+    impl Iterator<Item = &'a Record> + Send + 'a,
+> {
+    let mut b = MessageResponseBuilder::from_message_request(request);
+    if let Some(e) = &p.edns {
+        b.edns(e.clone());
+    }
+    let (answers, authority) = match &p.answer {
+        Some(a) => (a.answers.as_slice(), a.authority.as_slice()),
+        None => (&[][..], &[][..]),
+    };
+    b.build(
+        p.header,
+        answers.iter(),
+        [].iter(),
+        authority.iter(),
+        [].iter(),
+    )
+}
+
+/// The bytes sent for `request` over UDP: what hickory's response handle
+/// encodes, with the same size limit (the response's EDNS payload, else
+/// hickory's 4096 bytes; the zone keeps plain UDP answers within 512).
+/// For the fuzz target and tests.
+pub fn encode_udp(zone: &Zone, request: &Request, now_ms: u64) -> Result<Vec<u8>, ProtoError> {
+    let p = prepare(zone, &Metrics::default(), request, now_ms);
+    let max = p.edns.as_ref().map_or(4096, Edns::max_payload);
+    let mut buf = Vec::with_capacity(512);
+    let mut enc = BinEncoder::new(&mut buf);
+    enc.set_max_size(max);
+    build(request, &p).destructive_emit(&mut enc)?;
+    Ok(buf)
+}
+
 #[async_trait::async_trait]
 impl RequestHandler for Handler {
     async fn handle_request<R: ResponseHandler>(
@@ -101,55 +195,15 @@ impl RequestHandler for Handler {
         mut response: R,
     ) -> ResponseInfo {
         let shared = &self.0;
-        let mut header = Header::response_from_request(request.header());
-        let q = match question(request) {
-            Ok(q) => q,
-            Err(rcode) => {
-                header.set_response_code(rcode);
-                shared.metrics.response(rcode_label(rcode), false);
-                let mut b = MessageResponseBuilder::from_message_request(request);
-                if let Some(e) = response_edns(request, None, PLAIN_UDP_PAYLOAD) {
-                    b.edns(e);
-                }
-                let msg = b.build_no_records(header);
-                return response
-                    .send_response(msg)
-                    .await
-                    .unwrap_or_else(|_| header.into());
-            }
-        };
-        let zone = shared.zone();
-        let answer = zone.answer(&q, shared.now_ms());
-        if let Some(p) = &answer.pick {
-            let b = answer
-                .backends
-                .first()
-                .and_then(|&i| zone.settings.base.backends.get(i));
-            shared
-                .metrics
-                .answer(b.map_or("(none)", |b| b.name.as_str()), p.reason);
-        }
-        shared
-            .metrics
-            .response(rcode_label(answer.rcode), answer.truncated);
-        header.set_response_code(answer.rcode);
-        header.set_authoritative(answer.authoritative);
-        header.set_truncated(answer.truncated);
-        header.set_recursion_available(false);
-        let mut b = MessageResponseBuilder::from_message_request(request);
-        if let Some(e) = response_edns(request, Some(&answer), q.max_size) {
-            b.edns(e);
-        }
-        let msg = b.build(
-            header,
-            answer.answers.iter(),
-            [],
-            answer.authority.iter(),
-            [],
-        );
+        let p = prepare(&shared.zone(), &shared.metrics, request, shared.now_ms());
+        let header = p.header;
         response
-            .send_response(msg)
+            .send_response(build(request, &p))
             .await
             .unwrap_or_else(|_| header.into())
     }
 }
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;

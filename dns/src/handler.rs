@@ -65,7 +65,7 @@ pub fn question(request: &Request) -> Result<Question, ResponseCode> {
     }
     let info = request.request_info().map_err(|_| ResponseCode::FormErr)?;
     let ecs = match request.edns().map(|e| e.option(EdnsCode::Subnet)) {
-        Some(Some(EdnsOption::Subnet(s))) => Some(s.clone()),
+        Some(Some(EdnsOption::Subnet(s))) => Some(*s),
         _ => None,
     };
     let max_size = match (request.protocol(), request.edns()) {
@@ -90,7 +90,7 @@ fn response_edns(request: &Request, answer: Option<&Answer>, max_size: usize) ->
     request.edns()?;
     let mut edns = Edns::new();
     edns.set_max_payload(u16::try_from(max_size.min(MAX_UDP_PAYLOAD)).unwrap_or(512));
-    if let Some(ecs) = answer.and_then(|a| a.ecs.clone()) {
+    if let Some(ecs) = answer.and_then(|a| a.ecs) {
         edns.options_mut().insert(EdnsOption::Subnet(ecs));
     }
     Some(edns)

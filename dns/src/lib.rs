@@ -27,6 +27,7 @@
 
 pub mod handler;
 pub mod metrics;
+mod names;
 pub mod pool;
 pub mod probe;
 pub mod serve;

@@ -14,11 +14,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let served = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(edgepick_dns::serve::run(path)));
+    let served = edgepick_dns::serve::load(&path).and_then(|zone| {
+        let mut rt = tokio::runtime::Builder::new_multi_thread();
+        if let Some(n) = zone.settings.threads {
+            rt.worker_threads(n);
+        }
+        let rt = rt.enable_all().build()?;
+        rt.block_on(edgepick_dns::serve::run(path, zone))
+    });
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 /// The counters; cheap to update from any thread.
 #[derive(Default)]
 pub struct Metrics {
-    answers: Mutex<BTreeMap<(String, &'static str), u64>>,
+    answers: Mutex<BTreeMap<String, BTreeMap<&'static str, u64>>>,
     responses: Mutex<BTreeMap<&'static str, u64>>,
     counters: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -30,12 +30,12 @@ impl Metrics {
     /// An answer led by `backend` for `reason`.
     pub fn answer(&self, backend: &str, reason: &'static str) {
         if let Ok(mut m) = self.answers.lock() {
-            match m.get_mut(&(backend.to_string(), reason)) {
-                Some(n) => *n += 1,
-                None => {
-                    m.insert((backend.to_string(), reason), 1);
-                }
-            }
+            // No allocation once the backend has been counted.
+            let by_reason = match m.get_mut(backend) {
+                Some(r) => r,
+                None => m.entry(backend.to_string()).or_default(),
+            };
+            *by_reason.entry(reason).or_insert(0) += 1;
         }
     }
 
@@ -60,12 +60,14 @@ impl Metrics {
         let mut s = String::new();
         let _ = writeln!(s, "# TYPE edgepick_dns_answers_total counter");
         if let Ok(m) = self.answers.lock() {
-            for ((b, r), n) in m.iter() {
-                let _ = writeln!(
-                    s,
-                    "edgepick_dns_answers_total{{backend=\"{}\",reason=\"{r}\"}} {n}",
-                    esc(b)
-                );
+            for (b, reasons) in m.iter() {
+                for (r, n) in reasons {
+                    let _ = writeln!(
+                        s,
+                        "edgepick_dns_answers_total{{backend=\"{}\",reason=\"{r}\"}} {n}",
+                        esc(b)
+                    );
+                }
             }
         }
         let _ = writeln!(s, "# TYPE edgepick_dns_responses_total counter");

@@ -30,9 +30,8 @@ pub fn load(path: &Path) -> Result<Zone> {
     ))
 }
 
-/// Serve `path`'s configuration until the process ends.
-pub async fn run(path: PathBuf) -> Result<()> {
-    let zone = load(&path)?;
+/// Serve `zone` (loaded from `path`, which reloads re-read) until the process ends.
+pub async fn run(path: PathBuf, zone: Zone) -> Result<()> {
     let listen = zone.settings.listen;
     let metrics_addr = zone.settings.metrics;
     let shared = Arc::new(Shared {

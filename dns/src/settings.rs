@@ -4,6 +4,7 @@
 //! links in place); this module validates the `dns` section itself. Every
 //! error names its field.
 
+use crate::names::{fqdn, names, nameservers, zone_name};
 use crate::subnet::Subnet;
 use edgepick_core::{Config, ConfigError};
 use serde::Deserialize;
@@ -20,6 +21,8 @@ pub const DEFAULT_CHANGING_TTL_S: u32 = 1;
 pub const MAX_TTL_S: u32 = 3600;
 /// Most names one document may serve.
 pub const MAX_NAMES: usize = 256;
+/// Most worker threads.
+pub const MAX_THREADS: usize = 256;
 /// Most regions one document may define.
 pub const MAX_REGIONS: usize = 256;
 
@@ -40,6 +43,7 @@ struct RawDns {
     default_region: Option<String>,
     probe: Option<String>,
     seed: Option<u64>,
+    threads: Option<usize>,
 }
 
 /// One entry of `dns.regions` as written.
@@ -107,6 +111,8 @@ pub struct Settings {
     pub probe: Probe,
     /// Seed of the random source (random picks, RFWS step 6).
     pub seed: u64,
+    /// Worker threads answering queries (`None`: one per CPU); read at start.
+    pub threads: Option<usize>,
     /// The document's own links: clients in no region (unless `default_region`).
     pub base: Config,
     /// Regions, in configuration order.
@@ -202,6 +208,15 @@ impl Settings {
                 }
             },
             seed: raw.seed.unwrap_or(1),
+            threads: match raw.threads {
+                Some(t) if !(1..=MAX_THREADS).contains(&t) => {
+                    return Err(err(
+                        "dns.threads",
+                        format!("{t}: expected 1 to {MAX_THREADS}"),
+                    ))
+                }
+                t => t,
+            },
             zone,
             base,
             regions,
@@ -231,80 +246,6 @@ fn ttl(field: &str, v: Option<u32>, default: u32) -> Result<u32, ConfigError> {
 fn addr(field: &str, v: &str) -> Result<SocketAddr, ConfigError> {
     v.parse()
         .map_err(|_| err(field, format!("{v:?} is not an ip:port address")))
-}
-
-/// A domain name: LDH labels of 1..=63 bytes, 253 bytes at most; returned
-/// lower case with the trailing dot.
-fn check_name(field: &str, name: &str) -> Result<String, ConfigError> {
-    let n = name.trim_end_matches('.').to_ascii_lowercase();
-    let ok_label = |l: &str| {
-        (1..=63).contains(&l.len())
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    if n.is_empty() || n.len() > 253 || !n.split('.').all(ok_label) {
-        return Err(err(field, format!("{name:?} is not a domain name")));
-    }
-    Ok(format!("{n}."))
-}
-
-fn zone_name(v: Option<&str>) -> Result<String, ConfigError> {
-    check_name(
-        "dns.zone",
-        v.ok_or_else(|| {
-            err(
-                "dns.zone",
-                "missing: the zone this server is authoritative for",
-            )
-        })?,
-    )
-}
-
-/// A name relative to the zone (`www`), the apex (`@`) or absolute inside
-/// the zone (`www.example.test.`).
-fn fqdn(field: &str, v: &str, zone: &str) -> Result<String, ConfigError> {
-    if v == "@" {
-        return Ok(zone.to_string());
-    }
-    if v.ends_with('.') {
-        return check_name(field, v);
-    }
-    check_name(field, &format!("{v}.{zone}"))
-}
-
-fn in_zone(name: &str, zone: &str) -> bool {
-    name == zone || name.ends_with(&format!(".{zone}"))
-}
-
-fn names(v: Option<Vec<String>>, zone: &str) -> Result<Vec<String>, ConfigError> {
-    let v = v.ok_or_else(|| err("dns.names", "missing: the names answered with the backends"))?;
-    if v.is_empty() || v.len() > MAX_NAMES {
-        return Err(err("dns.names", format!("needs 1 to {MAX_NAMES} names")));
-    }
-    let mut out: Vec<String> = Vec::new();
-    for (i, n) in v.iter().enumerate() {
-        let field = format!("dns.names[{i}]");
-        let f = fqdn(&field, n, zone)?;
-        if !in_zone(&f, zone) {
-            return Err(err(field, format!("{f} is outside the zone {zone}")));
-        }
-        if out.contains(&f) {
-            return Err(err(field, format!("{f} is listed twice")));
-        }
-        out.push(f);
-    }
-    Ok(out)
-}
-
-fn nameservers(v: Option<Vec<String>>, zone: &str) -> Result<Vec<String>, ConfigError> {
-    let v = v.unwrap_or_else(|| vec![format!("ns1.{zone}")]);
-    if v.is_empty() || v.len() > 8 {
-        return Err(err("dns.nameservers", "needs 1 to 8 names"));
-    }
-    v.iter()
-        .enumerate()
-        .map(|(i, n)| fqdn(&format!("dns.nameservers[{i}]"), n, zone))
-        .collect()
 }
 
 /// Each region: its subnets, and the document validated again by the core

@@ -68,6 +68,10 @@ fn every_bad_field_is_named() {
         "dns.listen"
     );
     assert_eq!(
+        field(r#"{"zone": "example.test", "names": ["www"], "threads": 0}"#),
+        "dns.threads"
+    );
+    assert_eq!(
         field(r#"{"zone": "example.test", "names": ["www"], "default_region": "x"}"#),
         "dns.default_region"
     );

@@ -62,6 +62,10 @@ pub struct Zone {
     /// Backends' live state.
     pub pool: Mutex<Pool>,
     serial: u32,
+    /// `.` + the zone: the suffix of every name inside it.
+    suffix: String,
+    /// `settings.names` as record owner names.
+    owners: Vec<Name>,
 }
 
 impl Zone {
@@ -69,10 +73,14 @@ impl Zone {
     /// generation's checksum).
     pub fn new(settings: Settings, serial: u32) -> Zone {
         let pool = Mutex::new(Pool::new(&settings));
+        let suffix = format!(".{}", settings.zone);
+        let owners = settings.names.iter().map(|n| fqdn(n)).collect();
         Zone {
             settings,
             pool,
             serial,
+            suffix,
+            owners,
         }
     }
 
@@ -89,20 +97,22 @@ impl Zone {
             pick: None,
             backends: Vec::new(),
         };
-        let in_zone = q.name == s.zone || q.name.ends_with(&format!(".{}", s.zone));
+        let in_zone = q.name == s.zone || q.name.ends_with(&self.suffix);
         if !in_zone {
             out.rcode = ResponseCode::Refused;
             out.authoritative = false;
             return out;
         }
-        let served = s.names.contains(&q.name);
-        match q.qtype {
-            RecordType::SOA if q.name == s.zone => out.answers.push(self.soa()),
-            RecordType::NS if q.name == s.zone => out.answers.extend(self.ns()),
-            RecordType::A | RecordType::AAAA | RecordType::ANY if served => {
-                self.addresses(q, now_ms, &mut out)
+        let served = s.names.iter().position(|n| *n == q.name);
+        let apex = q.name == s.zone;
+        match (q.qtype, served) {
+            (RecordType::SOA, _) if apex => out.answers.push(self.soa()),
+            (RecordType::NS, _) if apex => out.answers.extend(self.ns()),
+            (RecordType::A | RecordType::AAAA | RecordType::ANY, Some(i)) => {
+                self.addresses(q, &self.owners[i], now_ms, &mut out)
             }
-            _ if served || q.name == s.zone || self.is_empty_non_terminal(&q.name) => {}
+            (_, Some(_)) => {}
+            _ if apex || self.is_empty_non_terminal(&q.name) => {}
             _ => out.rcode = ResponseCode::NXDomain,
         }
         if out.answers.is_empty() {
@@ -119,7 +129,7 @@ impl Zone {
         self.settings.names.iter().any(|n| n.ends_with(&suffix))
     }
 
-    fn addresses(&self, q: &Question, now_ms: u64, out: &mut Answer) {
+    fn addresses(&self, q: &Question, name: &Name, now_ms: u64, out: &mut Answer) {
         let s = &self.settings;
         let (client, scope) = client_key(s, q);
         out.ecs = q
@@ -139,7 +149,6 @@ impl Zone {
         };
         drop(pool);
         let want_v4 = q.qtype != RecordType::AAAA;
-        let name = fqdn(&q.name);
         let backends = &s.base.backends;
         out.backends = pick
             .ranked

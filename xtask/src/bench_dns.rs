@@ -4,9 +4,9 @@
 //! live HTTP backends and the same probe period. Reports queries/s, latency
 //! p50/p99/max (from dnsperf's per-query `-v` lines) and the ratio.
 //!
-//! Both servers get two packet threads (tokio's two workers on the two-core
-//! machine; gdnsd `udp_threads => 2`); dnsperf runs one client thread with
-//! 100 queries outstanding.
+//! edgepick-dns runs with two tokio workers (one per core) and with one;
+//! gdnsd with `udp_threads => 2`. dnsperf runs one client thread with 100
+//! queries outstanding.
 
 use crate::install;
 use crate::procs::Killed;
@@ -46,23 +46,26 @@ pub fn run_dns(secs: u64) -> Result<()> {
     let queries = dir.join("queries.txt");
     std::fs::write(&queries, "www.example.test A\n")?;
     let mut rows = Vec::new();
-    {
+    for (name, threads) in [
+        ("edgepick-dns (rfws, 2 thr)", 2),
+        ("edgepick-dns (rfws, 1 thr)", 1),
+    ] {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let _s = edgepick(&dir, addr, port)?;
-        rows.push(dnsperf("edgepick-dns (rfws)", addr, &queries, secs)?);
+        let _s = edgepick(&dir, addr, port, threads)?;
+        rows.push(dnsperf(name, addr, &queries, secs)?);
     }
     {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let _s = gdnsd(&dir.join("gdnsd"), addr, port)?;
-        rows.push(dnsperf("gdnsd 3.8 (multifo)", addr, &queries, secs)?);
+        rows.push(dnsperf("gdnsd 3.8 (multifo, 2 thr)", addr, &queries, secs)?);
     }
     println!(
-        "\n{:<22} {:>10} {:>9} {:>9} {:>9} {:>6}",
+        "\n{:<28} {:>10} {:>9} {:>9} {:>9} {:>6}",
         "server", "queries/s", "p50 ms", "p99 ms", "max ms", "lost"
     );
     for r in &rows {
         println!(
-            "{:<22} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>6}",
+            "{:<28} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>6}",
             r.name, r.qps, r.p50_ms, r.p99_ms, r.max_ms, r.lost
         );
     }
@@ -108,7 +111,7 @@ fn backends(dir: &Path, port: u16) -> Result<Killed> {
     Ok(guard)
 }
 
-fn edgepick(dir: &Path, addr: SocketAddr, port: u16) -> Result<Killed> {
+fn edgepick(dir: &Path, addr: SocketAddr, port: u16, threads: usize) -> Result<Killed> {
     let links = [(100, 2), (100, 1), (10, 4)];
     let backends: Vec<String> = IPS
         .iter()
@@ -121,7 +124,7 @@ fn edgepick(dir: &Path, addr: SocketAddr, port: u16) -> Result<Killed> {
     let doc = format!(
         r#"{{"algorithm": {{"name": "rfws"}}, "backends": [{}],
           "health": {{"heartbeat": {{"interval_ms": 2000, "window_ms": 2500, "threshold": 1, "timeout_ms": 1000, "path": "/health"}}}},
-          "dns": {{"zone": "example.test", "names": ["www"], "listen": "{addr}", "ttl_s": 5}}}}"#,
+          "dns": {{"zone": "example.test", "names": ["www"], "listen": "{addr}", "ttl_s": 5, "threads": {threads}}}}}"#,
         backends.join(",")
     );
     let config = dir.join("edgepick-dns.json");

@@ -50,6 +50,7 @@ pub fn rcode_label(r: ResponseCode) -> &'static str {
         ResponseCode::NXDomain => "nxdomain",
         ResponseCode::NotImp => "notimp",
         ResponseCode::Refused => "refused",
+        ResponseCode::BADVERS => "badvers",
         _ => "other",
     }
 }
@@ -62,6 +63,9 @@ pub struct Handler(pub Arc<Shared>);
 pub fn question(request: &Request) -> Result<Question, ResponseCode> {
     if request.message_type() != MessageType::Query || request.op_code() != OpCode::Query {
         return Err(ResponseCode::NotImp);
+    }
+    if request.edns().is_some_and(|e| e.version() > 0) {
+        return Err(ResponseCode::BADVERS); // RFC 6891 §6.1.3: we speak EDNS 0
     }
     let info = request.request_info().map_err(|_| ResponseCode::FormErr)?;
     let ecs = match request.edns().map(|e| e.option(EdnsCode::Subnet)) {
@@ -116,7 +120,10 @@ pub fn prepare(zone: &Zone, metrics: &Metrics, request: &Request, now_ms: u64) -
         Err(rcode) => {
             header.set_response_code(rcode);
             metrics.response(rcode_label(rcode), false);
-            let edns = response_edns(request, None, PLAIN_UDP_PAYLOAD);
+            let mut edns = response_edns(request, None, PLAIN_UDP_PAYLOAD);
+            if let Some(e) = edns.as_mut() {
+                e.set_rcode_high(rcode.high());
+            }
             return Prepared {
                 header,
                 answer: None,

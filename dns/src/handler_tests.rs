@@ -21,6 +21,10 @@ fn zone() -> Zone {
 }
 
 fn request(edns: Option<(u16, Option<&str>)>) -> Request {
+    request_v(edns, 0)
+}
+
+fn request_v(edns: Option<(u16, Option<&str>)>, version: u8) -> Request {
     let mut m = Message::new();
     m.set_id(7);
     m.add_query(Query::query(
@@ -30,6 +34,7 @@ fn request(edns: Option<(u16, Option<&str>)>) -> Request {
     if let Some((payload, ecs)) = edns {
         let mut e = Edns::new();
         e.set_max_payload(payload);
+        e.set_version(version);
         if let Some(s) = ecs {
             e.options_mut()
                 .insert(EdnsOption::Subnet(s.parse::<ClientSubnet>().unwrap()));
@@ -76,4 +81,13 @@ fn other_opcodes_are_not_implemented() {
     let req = Request::new(msg, "127.0.0.1:5300".parse().unwrap(), Protocol::Udp);
     let out = Message::from_vec(&encode_udp(&zone(), &req, 0).unwrap()).unwrap();
     assert_eq!(out.response_code(), ResponseCode::NotImp);
+}
+
+#[test]
+fn an_edns_version_above_0_gets_badvers() {
+    let bytes = encode_udp(&zone(), &request_v(Some((1232, None)), 1), 0).unwrap();
+    let m = Message::from_vec(&bytes).unwrap();
+    // 16 is BADVERS (and, in TSIG, BADSIG: hickory decodes it so).
+    assert_eq!(u16::from(m.response_code()), 16);
+    assert!(m.answers().is_empty());
 }

@@ -179,3 +179,48 @@ fn answers_fit_the_payload_and_set_tc_when_records_are_left_out() {
     assert!(!big.truncated);
     assert_eq!(big.answers.len(), 17);
 }
+
+#[test]
+fn every_algorithm_answers_only_configured_addresses_within_the_bound() {
+    use edgepick_core::{Algorithm, Rng, SplitMix64};
+    let mut rng = SplitMix64::new(3);
+    for name in Algorithm::NAMES {
+        let extra = if name == "consistent_hash" {
+            r#", "key": "client_address""#
+        } else {
+            ""
+        };
+        let doc = DOC
+            .replace(r#""name": "rfws""#, &format!(r#""name": "{name}"{extra}"#))
+            .replace(r#""ttl_s": 7,"#, r#""ttl_s": 7, "seed": 9,"#);
+        let z = zone(&doc);
+        let configured: Vec<String> = z
+            .settings
+            .base
+            .backends
+            .iter()
+            .map(|b| b.address.ip().to_string())
+            .collect();
+        for k in 0..200 {
+            let r = rng.next_u64().to_be_bytes();
+            let src = format!("127.{}.{}.{}", r[0], r[1], r[2]);
+            let ecs = format!("127.{}.{}.0/24", r[3], r[4]);
+            let a = ask(
+                &z,
+                "www.example.test.",
+                RecordType::A,
+                &src,
+                (k % 2 == 0).then_some(ecs.as_str()),
+            );
+            let got = addrs(&a);
+            assert!(
+                !got.is_empty() && got.len() <= 1 + z.settings.base.fallbacks,
+                "{name}: {got:?}"
+            );
+            assert!(
+                got.iter().all(|g| configured.contains(g)),
+                "{name}: {got:?}"
+            );
+        }
+    }
+}

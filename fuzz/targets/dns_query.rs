@@ -21,7 +21,9 @@ static ZONE: LazyLock<Zone> = LazyLock::new(|| {
     let mut backends: Vec<String> = (1..=9)
         .map(|i| format!(r#"{{"name": "v4-{i}", "address": "127.0.1.{i}:80"}}"#))
         .collect();
-    backends.extend((1..=9).map(|i| format!(r#"{{"name": "v6-{i}", "address": "[2001:db8::{i}]:80"}}"#)));
+    backends.extend(
+        (1..=9).map(|i| format!(r#"{{"name": "v6-{i}", "address": "[2001:db8::{i}]:80"}}"#)),
+    );
     let doc = format!(
         r#"{{"algorithm": {{"name": "rfws"}}, "fallbacks": 16, "backends": [{}],
             "dns": {{"zone": "example.test", "names": ["@", "www", "a.b.c"],
@@ -29,14 +31,21 @@ static ZONE: LazyLock<Zone> = LazyLock::new(|| {
                            "links": {{"v4-3": {{"hops": 1, "bandwidth_mbps": 5000}}}}}}]}}}}"#,
         backends.join(",")
     );
-    Zone::new(Settings::from_json(&doc).expect("the fuzz zone is valid"), 1)
+    Zone::new(
+        Settings::from_json(&doc).expect("the fuzz zone is valid"),
+        1,
+    )
 });
 
 fuzz_target!(|data: &[u8]| {
     let Some((&src, packet)) = data.split_first() else {
         return;
     };
-    let ip: IpAddr = if src % 2 == 0 { [127, 5, src, 1].into() } else { "2001:db8:5::1".parse().unwrap() };
+    let ip: IpAddr = if src % 2 == 0 {
+        [127, 5, src, 1].into()
+    } else {
+        "2001:db8:5::1".parse().unwrap()
+    };
     let Ok(msg) = MessageRequest::from_bytes(packet) else {
         return; // hickory-server answers FORMERR before the handler
     };
@@ -47,7 +56,11 @@ fuzz_target!(|data: &[u8]| {
     };
     // Bounded: within the UDP limit, or (a refusal echoing a long question
     // section) no larger than the query itself plus a header's worth.
-    let limit = if request.edns().is_some() { MAX_UDP_PAYLOAD } else { 512 };
+    let limit = if request.edns().is_some() {
+        MAX_UDP_PAYLOAD
+    } else {
+        512
+    };
     assert!(
         bytes.len() <= limit.max(packet.len() + 64),
         "{} bytes sent for a {}-byte query",
@@ -55,7 +68,13 @@ fuzz_target!(|data: &[u8]| {
         packet.len()
     );
     let sent = Message::from_vec(&bytes).expect("what is sent decodes");
-    let configured: Vec<IpAddr> = ZONE.settings.base.backends.iter().map(|b| b.address.ip()).collect();
+    let configured: Vec<IpAddr> = ZONE
+        .settings
+        .base
+        .backends
+        .iter()
+        .map(|b| b.address.ip())
+        .collect();
     for r in sent.answers() {
         let ip = match r.data() {
             RData::A(a) => IpAddr::V4(a.0),

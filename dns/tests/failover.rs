@@ -86,6 +86,7 @@ fn a_killed_backend_leaves_the_answers_and_a_ttl_client_follows() {
     assert_eq!(first.ip(), b);
     assert!(http_ok(first));
 
+    let cached_until = client.cached.map(|(_, until)| until).unwrap();
     bs[1].kill();
     let killed = Instant::now();
     let mut left = None;
@@ -124,10 +125,12 @@ fn a_killed_backend_leaves_the_answers_and_a_ttl_client_follows() {
         "the TTL client was served again {again:?} after the kill, {failures} failed requests"
     );
     assert_ne!(addr.ip(), b);
-    assert!(
-        failures > 0,
-        "the client kept its cached answer for a while"
-    );
+    if killed + Duration::from_millis(300) < cached_until {
+        assert!(
+            failures > 0,
+            "the client kept its cached answer while it was fresh"
+        );
+    }
     assert!(again <= bound + Duration::from_secs(TTL_S) + Duration::from_millis(SLACK_MS));
     for w in client.lookups.windows(2) {
         assert!(

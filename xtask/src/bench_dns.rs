@@ -69,10 +69,10 @@ pub fn run_dns(secs: u64) -> Result<()> {
             r.name, r.qps, r.p50_ms, r.p99_ms, r.max_ms, r.lost
         );
     }
-    println!(
-        "edgepick-dns / gdnsd queries/s: {:.2}",
-        rows[0].qps / rows[1].qps
-    );
+    let gdnsd = rows.last().map_or(f64::NAN, |r| r.qps);
+    for r in &rows[..rows.len() - 1] {
+        println!("{} / gdnsd queries/s: {:.2}", r.name, r.qps / gdnsd);
+    }
     Ok(())
 }
 

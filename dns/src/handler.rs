@@ -180,12 +180,16 @@ fn build<'q, 'a>(
     )
 }
 
-/// The bytes sent for `request` over UDP: what hickory's response handle
-/// encodes, with the same size limit (the response's EDNS payload, else
-/// hickory's 4096 bytes; the zone keeps plain UDP answers within 512).
-/// For the fuzz target and tests.
-pub fn encode_udp(zone: &Zone, request: &Request, now_ms: u64) -> Result<Vec<u8>, ProtoError> {
-    let p = prepare(zone, &Metrics::default(), request, now_ms);
+/// The bytes sent for `request` over UDP, encoded as hickory's response
+/// handle encodes them, with its size limit (the response's EDNS payload,
+/// else 4096 bytes; the zone keeps plain UDP answers within 512).
+pub fn encode_udp(
+    zone: &Zone,
+    metrics: &Metrics,
+    request: &Request,
+    now_ms: u64,
+) -> Result<Vec<u8>, ProtoError> {
+    let p = prepare(zone, metrics, request, now_ms);
     let max = p.edns.as_ref().map_or(4096, Edns::max_payload);
     let mut buf = Vec::with_capacity(512);
     let mut enc = BinEncoder::new(&mut buf);

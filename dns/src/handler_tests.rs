@@ -48,7 +48,7 @@ fn request_v(edns: Option<(u16, Option<&str>)>, version: u8) -> Request {
 
 #[test]
 fn plain_udp_fits_512_bytes_with_tc() {
-    let bytes = encode_udp(&zone(), &request(None), 0).unwrap();
+    let bytes = encode_udp(&zone(), &Metrics::default(), &request(None), 0).unwrap();
     assert!(bytes.len() <= 512, "{} bytes", bytes.len());
     let m = Message::from_vec(&bytes).unwrap();
     assert!(m.truncated() && m.authoritative() && !m.answers().is_empty());
@@ -57,7 +57,13 @@ fn plain_udp_fits_512_bytes_with_tc() {
 
 #[test]
 fn edns_answers_are_bounded_to_1232_bytes_and_echo_the_subnet_scope() {
-    let bytes = encode_udp(&zone(), &request(Some((65_000, Some("127.8.9.0/24")))), 0).unwrap();
+    let bytes = encode_udp(
+        &zone(),
+        &Metrics::default(),
+        &request(Some((65_000, Some("127.8.9.0/24")))),
+        0,
+    )
+    .unwrap();
     assert!(bytes.len() <= MAX_UDP_PAYLOAD, "{} bytes", bytes.len());
     let m = Message::from_vec(&bytes).unwrap();
     assert_eq!((m.truncated(), m.answers().len()), (false, 17));
@@ -79,13 +85,20 @@ fn other_opcodes_are_not_implemented() {
     ));
     let msg = MessageRequest::from_bytes(&m.to_vec().unwrap()).unwrap();
     let req = Request::new(msg, "127.0.0.1:5300".parse().unwrap(), Protocol::Udp);
-    let out = Message::from_vec(&encode_udp(&zone(), &req, 0).unwrap()).unwrap();
+    let out =
+        Message::from_vec(&encode_udp(&zone(), &Metrics::default(), &req, 0).unwrap()).unwrap();
     assert_eq!(out.response_code(), ResponseCode::NotImp);
 }
 
 #[test]
 fn an_edns_version_above_0_gets_badvers() {
-    let bytes = encode_udp(&zone(), &request_v(Some((1232, None)), 1), 0).unwrap();
+    let bytes = encode_udp(
+        &zone(),
+        &Metrics::default(),
+        &request_v(Some((1232, None)), 1),
+        0,
+    )
+    .unwrap();
     let m = Message::from_vec(&bytes).unwrap();
     // 16 is BADVERS (and, in TSIG, BADSIG: hickory decodes it so).
     assert_eq!(u16::from(m.response_code()), 16);

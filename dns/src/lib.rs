@@ -8,7 +8,8 @@
 //! It reads the filter's JSON configuration document plus a `dns` section
 //! ([`settings`]); health comes from its own active probes through the core's
 //! heartbeat model ([`probe`]); [`zone`] answers one question without I/O;
-//! [`handler`] is the hickory-server glue; [`serve`] runs it all.
+//! [`handler`] is the hickory-server glue (TCP through its `ServerFuture`,
+//! UDP through [`udp`]'s threads); [`serve`] runs it all.
 //!
 //! ```
 //! use edgepick_dns::{settings::Settings, zone::{Question, Zone}};
@@ -33,4 +34,5 @@ pub mod probe;
 pub mod serve;
 pub mod settings;
 pub mod subnet;
+pub mod udp;
 pub mod zone;

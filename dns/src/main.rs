@@ -15,11 +15,11 @@ fn main() -> ExitCode {
         }
     };
     let served = edgepick_dns::serve::load(&path).and_then(|zone| {
-        let mut rt = tokio::runtime::Builder::new_multi_thread();
-        if let Some(n) = zone.settings.threads {
-            rt.worker_threads(n);
-        }
-        let rt = rt.enable_all().build()?;
+        // TCP, probes, metrics and reloads; UDP has threads of its own.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
         rt.block_on(edgepick_dns::serve::run(path, zone))
     });
     match served {

@@ -1,4 +1,5 @@
-//! The running server: UDP and TCP listeners (hickory-server), the probe
+//! The running server: UDP threads ([`crate::udp`]) and the TCP listener
+//! (hickory-server), the probe
 //! loop, the metrics endpoint and reloads (SIGHUP or the file changing).
 
 use crate::handler::{Handler, Shared};
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 
 /// How long a TCP client may stay idle.
 const TCP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,11 +41,13 @@ pub async fn run(path: PathBuf, zone: Zone) -> Result<()> {
         started: Instant::now(),
     });
     let mut server = ServerFuture::new(Handler(Arc::clone(&shared)));
-    server.register_socket(
-        UdpSocket::bind(listen)
-            .await
-            .with_context(|| format!("binding UDP {listen}"))?,
-    );
+    let udp = std::net::UdpSocket::bind(listen).with_context(|| format!("binding UDP {listen}"))?;
+    let threads = shared
+        .zone()
+        .settings
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    crate::udp::spawn(udp, &shared, threads).context("starting the UDP threads")?;
     server.register_listener(
         TcpListener::bind(listen)
             .await
@@ -62,7 +65,7 @@ pub async fn run(path: PathBuf, zone: Zone) -> Result<()> {
     tokio::spawn(watch(path.clone(), Arc::clone(&shared)));
     let z = shared.zone();
     eprintln!(
-        "edgepick-dns: serving {} ({} names, {} backends, algorithm {}) on {listen} (UDP and TCP) from {}",
+        "edgepick-dns: serving {} ({} names, {} backends, algorithm {}) on {listen} (UDP: {threads} threads; TCP) from {}",
         z.settings.zone,
         z.settings.names.len(),
         z.settings.base.backends.len(),

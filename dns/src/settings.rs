@@ -111,7 +111,7 @@ pub struct Settings {
     pub probe: Probe,
     /// Seed of the random source (random picks, RFWS step 6).
     pub seed: u64,
-    /// Worker threads answering queries (`None`: one per CPU); read at start.
+    /// Threads answering UDP queries (`None`: one per CPU); read at start.
     pub threads: Option<usize>,
     /// The document's own links: clients in no region (unless `default_region`).
     pub base: Config,

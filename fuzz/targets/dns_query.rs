@@ -1,18 +1,17 @@
-//! edgepick-dns's query path: a UDP packet from any source decoded as
-//! hickory-server decodes it, answered by the zone, encoded as it is sent.
+//! edgepick-dns's UDP path (`udp::respond`): a packet from any source
+//! decoded as hickory-server decodes it, answered, encoded as it is sent.
 //! Nothing panics; what is sent decodes, stays within the UDP limit, and
 //! every address in it is a configured backend's.
 #![no_main]
 
-use edgepick_dns::handler::encode_udp;
+use edgepick_dns::metrics::Metrics;
 use edgepick_dns::settings::Settings;
+use edgepick_dns::udp::respond;
 use edgepick_dns::zone::{Zone, MAX_UDP_PAYLOAD};
 use hickory_proto::op::Message;
 use hickory_proto::rr::RData;
 use hickory_proto::serialize::binary::BinDecodable;
-use hickory_proto::xfer::Protocol;
 use hickory_server::authority::MessageRequest;
-use hickory_server::server::Request;
 use libfuzzer_sys::fuzz_target;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
@@ -46,21 +45,20 @@ fuzz_target!(|data: &[u8]| {
     } else {
         "2001:db8:5::1".parse().unwrap()
     };
-    let Ok(msg) = MessageRequest::from_bytes(packet) else {
-        return; // hickory-server answers FORMERR before the handler
-    };
-    let request = Request::new(msg, SocketAddr::new(ip, 5300), Protocol::Udp);
     let now = u64::from(src) * 1000;
-    let Ok(bytes) = encode_udp(&ZONE, &request, now) else {
-        return; // hickory-server sends its SERVFAIL fallback
+    let Some(bytes) = respond(
+        &ZONE,
+        &Metrics::default(),
+        packet,
+        SocketAddr::new(ip, 5300),
+        now,
+    ) else {
+        return; // a response or a runt: nothing sent
     };
     // Bounded: within the UDP limit, or (a refusal echoing a long question
     // section) no larger than the query itself plus a header's worth.
-    let limit = if request.edns().is_some() {
-        MAX_UDP_PAYLOAD
-    } else {
-        512
-    };
+    let edns = MessageRequest::from_bytes(packet).is_ok_and(|m| m.edns().is_some());
+    let limit = if edns { MAX_UDP_PAYLOAD } else { 512 };
     assert!(
         bytes.len() <= limit.max(packet.len() + 64),
         "{} bytes sent for a {}-byte query",
@@ -68,6 +66,7 @@ fuzz_target!(|data: &[u8]| {
         packet.len()
     );
     let sent = Message::from_vec(&bytes).expect("what is sent decodes");
+    assert_eq!(sent.id(), u16::from_be_bytes([packet[0], packet[1]]));
     let configured: Vec<IpAddr> = ZONE
         .settings
         .base

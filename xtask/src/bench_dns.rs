@@ -1,8 +1,9 @@
 //! `cargo xtask bench --dns [--duration S]`: dnsperf (Debian) against
 //! edgepick-dns (release, RFWS answers with the ranked list) and gdnsd
 //! (multifo) in the same run on loopback, for the same name, the same three
-//! live HTTP backends and the same probe period. Reports queries/s, latency
-//! p50/p99/max (from dnsperf's per-query `-v` lines) and the ratio.
+//! live HTTP backends and the same probe period, in three alternating
+//! rounds. Reports queries/s (the median round), latency p50/p99/max over
+//! all rounds (from dnsperf's per-query `-v` lines) and the ratio.
 //!
 //! edgepick-dns runs with two tokio workers (one per core) and with one;
 //! gdnsd with `udp_threads => 2`. dnsperf runs one client thread with 100
@@ -18,6 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const IPS: [&str; 3] = ["127.0.20.1", "127.0.20.2", "127.0.20.3"];
+/// dnsperf runs per server, alternating.
+const ROUNDS: usize = 3;
 
 struct Row {
     name: &'static str,
@@ -45,20 +48,33 @@ pub fn run_dns(secs: u64) -> Result<()> {
     let _backends = backends(&dir, port)?;
     let queries = dir.join("queries.txt");
     std::fs::write(&queries, "www.example.test A\n")?;
-    let mut rows = Vec::new();
-    for (name, threads) in [
-        ("edgepick-dns (rfws, 2 thr)", 2),
-        ("edgepick-dns (rfws, 1 thr)", 1),
-    ] {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let _s = edgepick(&dir, addr, port, threads)?;
-        rows.push(dnsperf(name, addr, &queries, secs)?);
+    // Every server runs throughout (idle but for its probes when not
+    // measured); the rounds alternate so a change in the machine's load
+    // falls on each alike. Queries/s: the median round; latency: all rounds.
+    let addr = || free_port().map(|p| SocketAddr::from(([127, 0, 0, 1], p)));
+    let (e2, e1, g) = (addr()?, addr()?, addr()?);
+    let _servers = [
+        edgepick(&dir.join("e2"), e2, port, 2)?,
+        edgepick(&dir.join("e1"), e1, port, 1)?,
+        gdnsd(&dir.join("gdnsd"), g, port)?,
+    ];
+    let servers = [
+        ("edgepick-dns (rfws, 2 thr)", e2),
+        ("edgepick-dns (rfws, 1 thr)", e1),
+        ("gdnsd 3.8 (multifo, 2 thr)", g),
+    ];
+    let mut runs: Vec<Vec<Run>> = servers.iter().map(|_| Vec::new()).collect();
+    for round in 1..=ROUNDS {
+        for (k, (name, a)) in servers.iter().enumerate() {
+            eprintln!("    round {round}/{ROUNDS}: {name}");
+            runs[k].push(dnsperf(*a, &queries, secs)?);
+        }
     }
-    {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let _s = gdnsd(&dir.join("gdnsd"), addr, port)?;
-        rows.push(dnsperf("gdnsd 3.8 (multifo, 2 thr)", addr, &queries, secs)?);
-    }
+    let rows: Vec<Row> = servers
+        .iter()
+        .zip(runs)
+        .map(|((name, _), r)| row(name, r))
+        .collect();
     println!(
         "\n{:<28} {:>10} {:>9} {:>9} {:>9} {:>6}",
         "server", "queries/s", "p50 ms", "p99 ms", "max ms", "lost"
@@ -127,6 +143,7 @@ fn edgepick(dir: &Path, addr: SocketAddr, port: u16, threads: usize) -> Result<K
           "dns": {{"zone": "example.test", "names": ["www"], "listen": "{addr}", "ttl_s": 5, "threads": {threads}}}}}"#,
         backends.join(",")
     );
+    std::fs::create_dir_all(dir)?;
     let config = dir.join("edgepick-dns.json");
     std::fs::write(&config, doc)?;
     let child = Command::new(target_dir().join("release/edgepick-dns"))
@@ -198,24 +215,41 @@ fn wait_dns(addr: SocketAddr, what: &str) -> Result<()> {
     bail!("{what} did not answer on {addr}")
 }
 
-fn dnsperf(name: &'static str, addr: SocketAddr, queries: &Path, secs: u64) -> Result<Row> {
+/// One dnsperf run: queries/s, every query's latency (ms), queries lost.
+struct Run {
+    qps: f64,
+    lat: Vec<f64>,
+    lost: u64,
+}
+
+/// The median round's queries/s and the latency percentiles of all rounds.
+fn row(name: &'static str, mut runs: Vec<Run>) -> Row {
+    runs.sort_by(|a, b| a.qps.total_cmp(&b.qps));
+    let qps = runs[runs.len() / 2].qps;
+    let lost = runs.iter().map(|r| r.lost).sum();
+    let mut lat: Vec<f64> = runs.into_iter().flat_map(|r| r.lat).collect();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize];
+    Row {
+        name,
+        qps,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: pct(1.0),
+        lost,
+    }
+}
+
+fn dnsperf(addr: SocketAddr, queries: &Path, secs: u64) -> Result<Run> {
     let out = Command::new("dnsperf")
-        .args([
-            "-s",
-            &addr.ip().to_string(),
-            "-p",
-            &addr.port().to_string(),
-            "-l",
-            &secs.to_string(),
-            "-v",
-            "-d",
-        ])
+        .args(["-s", &addr.ip().to_string(), "-p", &addr.port().to_string()])
+        .args(["-l", &secs.to_string(), "-v", "-d"])
         .arg(queries)
         .stderr(Stdio::null())
         .output()
         .context("running dnsperf")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut lat: Vec<f64> = text
+    let lat: Vec<f64> = text
         .lines()
         .filter(|l| l.starts_with("> "))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -234,14 +268,6 @@ fn dnsperf(name: &'static str, addr: SocketAddr, queries: &Path, secs: u64) -> R
     if lat.is_empty() {
         bail!("dnsperf printed no per-query latencies");
     }
-    lat.sort_by(f64::total_cmp);
-    let pct = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize];
-    Ok(Row {
-        name,
-        qps,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        max_ms: lat[lat.len() - 1],
-        lost: field("Queries lost").unwrap_or(0.0) as u64,
-    })
+    let lost = field("Queries lost").unwrap_or(0.0) as u64;
+    Ok(Run { qps, lat, lost })
 }

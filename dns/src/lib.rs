@@ -35,4 +35,5 @@ pub mod serve;
 pub mod settings;
 pub mod subnet;
 pub mod udp;
+pub mod udp_batch;
 pub mod zone;

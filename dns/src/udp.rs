@@ -1,8 +1,9 @@
-//! The UDP path: blocking threads receiving on one socket, each packet
-//! decoded as hickory-server decodes it ([`MessageRequest`]), answered and
-//! encoded through the same [`prepare`](crate::handler::prepare) step as the
-//! TCP path (hickory-server's `ServerFuture`), and sent back from the thread
-//! that received it.
+//! The UDP path: blocking threads receiving on one socket in batches
+//! ([`crate::udp_batch`]), each packet decoded as hickory-server decodes it
+//! ([`MessageRequest`]), answered and encoded through the same
+//! [`prepare`](crate::handler::prepare) step as the TCP path
+//! (hickory-server's `ServerFuture`), and sent back from the thread that
+//! received it.
 //!
 //! Why not hickory-server's UDP loop: it spawns a task per packet and hands
 //! each response to another task through a channel; on the 2-core machine
@@ -11,6 +12,7 @@
 
 use crate::handler::{encode_udp, Shared};
 use crate::metrics::Metrics;
+use crate::udp_batch::{Batch, BATCH};
 use crate::zone::Zone;
 use hickory_proto::op::MessageType;
 use hickory_proto::serialize::binary::BinDecodable;
@@ -35,14 +37,22 @@ pub fn spawn(socket: UdpSocket, shared: &Arc<Shared>, threads: usize) -> std::io
 }
 
 fn serve(sock: &UdpSocket, shared: &Shared) {
-    let mut buf = [0u8; MAX_QUERY];
+    let mut batch = Batch::new(MAX_QUERY);
+    let mut out = Vec::with_capacity(BATCH);
     loop {
-        let Ok((n, src)) = sock.recv_from(&mut buf) else {
-            continue;
-        };
+        let n = batch.receive(sock);
         let zone = shared.zone();
-        if let Some(out) = respond(&zone, &shared.metrics, &buf[..n], src, shared.now_ms()) {
-            let _ = sock.send_to(&out, src);
+        let now = shared.now_ms();
+        out.clear();
+        for i in 0..n {
+            if let Some((packet, src)) = batch.get(i) {
+                if let Some(bytes) = respond(&zone, &shared.metrics, packet, src, now) {
+                    out.push((i, bytes));
+                }
+            }
+        }
+        if !out.is_empty() {
+            batch.reply(sock, &mut out);
         }
     }
 }

@@ -144,6 +144,9 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
+    if args.iter().any(|a| a == "--dns") {
+        return crate::bench_dns::run_dns(secs);
+    }
     let instructions = args.iter().any(|a| a == "--instructions");
     install::rust_targets()?;
     install::debian_tools()?;

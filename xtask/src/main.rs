@@ -4,6 +4,7 @@
 //! from Debian's packages, npm packages).
 
 mod bench;
+mod bench_dns;
 mod bench_instr;
 mod bench_setup;
 mod bench_variants;
@@ -50,7 +51,8 @@ commands:
             --only TEXT (repeatable) runs the variants named with TEXT, plus
             native round robin and the minimal filter the ratios divide by;
             (--no-baselines: not those); --filter PATH measures that module
-            instead of building this tree's
+            instead of building this tree's; --dns: dnsperf against
+            edgepick-dns and gdnsd instead (queries/s, latency percentiles)
 ";
 
 fn main() {

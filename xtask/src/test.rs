@@ -81,7 +81,9 @@ pub fn all(args: &[String]) -> Result<()> {
     let envoy = install::envoy()?;
     let pkg = build_web()?;
     install::npm_packages()?;
-    let t = step("cargo test --workspace (unit, property, golden, host runner, real Envoy)");
+    let t = step(
+        "cargo test --workspace (unit, property, golden, host runner, real Envoy, DNS beside gdnsd)",
+    );
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     if quick {

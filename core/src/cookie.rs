@@ -133,6 +133,13 @@ impl Signer {
         Ok((name, expiry, key))
     }
 
+    /// [`Signer::verify`], also returning the index of the key that signed
+    /// the value (0: the newest, the one [`Signer::sign`] uses), for front
+    /// ends that know backends by name only (the native module's filter).
+    pub fn verify_with_key(&self, value: &str, now_ms: u64) -> Result<(String, usize), Rejection> {
+        self.check(value, now_ms).map(|(name, _, key)| (name, key))
+    }
+
     /// Find the session cookie in a `Cookie` header and verify it against the backends.
     pub fn verify_header(
         &self,
@@ -226,6 +233,8 @@ pub fn set_cookie_header(cfg: &Cookie, value: &str) -> String {
     }
     s
 }
+
+pub mod lines;
 
 #[cfg(test)]
 mod tests;

@@ -186,14 +186,24 @@ impl Picker {
             }
             None => &[],
         };
+        let cookie_lines = if needs.cookie {
+            c.header_values("cookie")
+        } else {
+            Vec::new()
+        };
+        let joined;
+        let cookie = match cookie_lines.as_slice() {
+            [] => None,
+            [one] => Some(one.as_ref()),
+            many => {
+                joined = many.join("; ");
+                Some(joined.as_str())
+            }
+        };
         let req = Request {
             peer: client,
             forwarded_for: None,
-            cookie: if needs.cookie {
-                c.header("cookie")
-            } else {
-                None
-            },
+            cookie,
             path: if needs.path {
                 c.header(":path").unwrap_or("/")
             } else {

@@ -12,7 +12,7 @@ mod common;
 use common::native::{endpoints, served, setup};
 use common::{backends, nginx_ip_hash};
 use edgepick_tests::harness::native::NativeBuilder;
-use edgepick_tests::harness::{backend_json, request_once};
+use edgepick_tests::harness::{backend_json, request_once, Client};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -98,4 +98,45 @@ fn ip_hash_over_the_cluster_hosts_maps_clients_as_nginx() {
         mismatches.len(),
         mismatches.join("\n")
     );
+}
+
+#[test]
+fn the_cookie_filter_names_unlisted_hosts_as_the_policy_does() {
+    setup();
+    let bs = backends(&["a", "b"]);
+    // No backends listed: a is named by its metadata, b by its address. The
+    // filter reads the serving host's metadata (http_get_metadata_string)
+    // and upstream.address; the policy must find the host by that name.
+    let mut eps = endpoints(&bs);
+    eps[0].metadata = Some(serde_json::json!({ "name": "meta-a" }));
+    let cfg = r#"{"algorithm":{"name":"round_robin"},
+        "cookie":{"name":"ep","keys":["native-metadata-key-0123456789"]}}"#;
+    let envoy = NativeBuilder::new(cfg, &eps).start().expect("envoy starts");
+    let parsed = edgepick_core::Config::from_json(cfg).expect("valid");
+    let cookie_cfg = parsed.cookie.as_ref().unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut cl = Client::new(envoy.listener(0));
+    let mut named = std::collections::BTreeMap::new();
+    for _ in 0..4 {
+        let r = cl.get("/m").expect("request");
+        let value = r
+            .set_cookie_value("ep")
+            .expect("a new client gets a cookie");
+        let name = edgepick_core::cookie::verify(cookie_cfg, &value, now_ms).expect("valid");
+        named.insert(r.served_by().unwrap().to_string(), (name, value));
+    }
+    let b_address = bs[1].addr().to_string();
+    assert_eq!(named["a"].0, "meta-a", "{named:?}");
+    assert_eq!(named["b"].0, b_address, "{named:?}");
+    for (node, (_, value)) in &named {
+        let header = format!("ep={value}");
+        for _ in 0..10 {
+            let r = cl.get_with("/m", &[("cookie", &header)]).expect("request");
+            assert_eq!(r.served_by(), Some(node.as_str()), "pinned by name");
+            assert_eq!(r.set_cookie_value("ep"), None, "held: not re-issued");
+        }
+    }
 }

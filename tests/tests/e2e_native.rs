@@ -112,7 +112,12 @@ fn the_cookie_filter_names_unlisted_hosts_as_the_policy_does() {
     let cfg = r#"{"algorithm":{"name":"round_robin"},
         "cookie":{"name":"ep","keys":["native-metadata-key-0123456789"]}}"#;
     let envoy = NativeBuilder::new(cfg, &eps).start().expect("envoy starts");
-    let parsed = edgepick_core::Config::from_json(cfg).expect("valid");
+    // Core's parser wants backends: any will do to read the cookie section.
+    let with_one = cfg.replace(
+        r#""algorithm""#,
+        r#""backends":[{"name":"x","address":"127.0.0.1:9"}],"algorithm""#,
+    );
+    let parsed = edgepick_core::Config::from_json(&with_one).expect("valid");
     let cookie_cfg = parsed.cookie.as_ref().unwrap();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -133,11 +133,16 @@ impl Signer {
         Ok((name, expiry, key))
     }
 
-    /// [`Signer::verify`], also returning the index of the key that signed
-    /// the value (0: the newest, the one [`Signer::sign`] uses), for front
-    /// ends that know backends by name only (the native module's filter).
-    pub fn verify_with_key(&self, value: &str, now_ms: u64) -> Result<(String, usize), Rejection> {
-        self.check(value, now_ms).map(|(name, _, key)| (name, key))
+    /// [`Signer::verify`], also returning the expiry (Unix seconds) and the
+    /// index of the key that signed the value (0: the newest, the one
+    /// [`Signer::sign`] uses), for front ends that know backends by name
+    /// only (the native module's filter).
+    pub fn verify_with_key(
+        &self,
+        value: &str,
+        now_ms: u64,
+    ) -> Result<(String, u64, usize), Rejection> {
+        self.check(value, now_ms)
     }
 
     /// Find the session cookie in a `Cookie` header and verify it against the backends.

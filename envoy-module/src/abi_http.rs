@@ -3,6 +3,7 @@
 //! [`crate::abi`]: one declaration per callback, each naming its ABI
 //! function. The event hooks Envoy calls are defined in `http.rs`.
 
+#[cfg(not(test))]
 use crate::abi::{EnvoyBuffer, ModuleBuffer};
 
 /// `envoy_dynamic_module_type_http_filter_config_envoy_ptr`.

@@ -22,14 +22,45 @@ use crate::hosts;
 use crate::settings::Settings;
 use edgepick_core::config::Cookie;
 use edgepick_core::cookie::{self, lines, Signer};
+use edgepick_core::cookie_memo::CookieMemo;
 use edgepick_core::ticket::cookie_to_send;
 use edgepick_core::CookieVerdict;
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `filter_name` of the role that sets the cookie.
 pub const COOKIE_FILTER: &str = "edgepick";
 /// `filter_name` of the role that strips it before the upstream.
 pub const STRIP_FILTER: &str = "edgepick_strip";
+
+/// Configurations whose memos one worker thread keeps (older ones are dropped).
+const MEMOS_PER_THREAD: usize = 8;
+
+/// A worker's remembered verifications for one configuration: core's memo
+/// over backend names interned in `names`.
+struct WorkerMemo {
+    /// [`Session::id`] of the configuration (never reused, unlike an address).
+    config: u64,
+    memo: CookieMemo,
+    names: Vec<String>,
+}
+
+impl WorkerMemo {
+    fn intern(&mut self, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            })
+    }
+}
+
+thread_local! {
+    static MEMOS: RefCell<Vec<WorkerMemo>> = const { RefCell::new(Vec::new()) };
+}
 
 /// What a filter instance does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +76,8 @@ pub enum Role {
 pub struct Session {
     /// What it does.
     pub role: Role,
+    /// Unique per configuration made (keys the per-worker memos).
+    id: u64,
     settings: Settings,
     cookie: Cookie,
     signer: Signer,
@@ -89,8 +122,10 @@ impl Session {
             ));
         }
         let signer = Signer::new(&cookie);
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(Session {
             role,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             settings,
             cookie,
             signer,
@@ -124,17 +159,52 @@ impl Session {
     }
 
     /// What the request's cookie says about backend `served` (index 0).
+    /// Valid values signed with the newest key are remembered per worker
+    /// (core's [`CookieMemo`]): a client holding its cookie costs one HMAC.
     fn verdict(&self, header: Option<&str>, served: &str, now_ms: u64) -> (CookieVerdict, bool) {
         let Some(value) = header.and_then(|h| cookie::find(h, &self.cookie.name)) else {
             return (CookieVerdict::Absent, false);
         };
+        let same = |name: &str| CookieVerdict::Valid(usize::from(name != served));
+        let now_s = now_ms / 1000;
+        let known = self.with_memo(|m| m.memo.valid(value, now_s).map(|i| same(&m.names[i])));
+        if let Some(v) = known {
+            return (v, false);
+        }
         match self.signer.verify_with_key(value, now_ms) {
-            Ok((name, key)) => {
-                let i = usize::from(name != served);
-                (CookieVerdict::Valid(i), key > 0)
+            Ok((name, expiry, key)) => {
+                if key == 0 {
+                    self.with_memo(|m| {
+                        let i = m.intern(&name);
+                        m.memo.remember_valid(value, i, expiry);
+                    });
+                }
+                (same(&name), key > 0)
             }
             Err(r) => (CookieVerdict::Invalid(r), false),
         }
+    }
+
+    /// Run `f` on this configuration's memo on the calling worker thread.
+    fn with_memo<R>(&self, f: impl FnOnce(&mut WorkerMemo) -> R) -> R {
+        MEMOS.with(|memos| {
+            let mut memos = memos.borrow_mut();
+            let at = match memos.iter().position(|m| m.config == self.id) {
+                Some(at) => at,
+                None => {
+                    if memos.len() >= MEMOS_PER_THREAD {
+                        memos.remove(0);
+                    }
+                    memos.push(WorkerMemo {
+                        config: self.id,
+                        memo: CookieMemo::default(),
+                        names: Vec::new(),
+                    });
+                    memos.len() - 1
+                }
+            };
+            f(&mut memos[at])
+        })
     }
 
     /// The request's `Cookie` lines without the balancer's cookie, or `None`

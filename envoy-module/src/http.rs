@@ -142,7 +142,11 @@ fn on_response(f: HttpFilterEnvoyPtr, s: &Stream) {
         .and_then(|v| text(v)?.parse().ok());
     let served = upstream_address(f).map(|address| Served {
         address,
-        metadata_name: host_name(f),
+        metadata_name: if s.session.names_by_metadata(address) {
+            host_name(f)
+        } else {
+            None
+        },
     });
     if let Some(h) = s
         .session

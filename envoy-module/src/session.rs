@@ -132,6 +132,15 @@ impl Session {
         })
     }
 
+    /// Whether the name of the host at `address` comes from its endpoint
+    /// metadata (the document does not list it): only then is the metadata
+    /// worth reading.
+    pub fn names_by_metadata(&self, address: &str) -> bool {
+        address
+            .parse()
+            .map_or(true, |a| self.settings.backend_at(&a).is_none())
+    }
+
     /// The cookie's name.
     pub fn cookie_name(&self) -> &str {
         &self.cookie.name

@@ -158,6 +158,18 @@ impl Signer {
         Ok((name, expiry, key))
     }
 
+    /// [`Signer::verify`], also returning the expiry (Unix seconds) and the
+    /// index of the key that signed the value (0: the newest, the one
+    /// [`Signer::sign`] uses), for front ends that know backends by name
+    /// only (the native module's filter).
+    pub fn verify_with_key(
+        &self,
+        value: &str,
+        now_ms: u64,
+    ) -> Result<(String, u64, usize), Rejection> {
+        self.check(value, now_ms)
+    }
+
     /// Find the session cookie in a `Cookie` header and verify it against the backends.
     pub fn verify_header(&self, header: &str, now_ms: u64, backends: &[Backend]) -> CookieVerdict {
         match find(header, &self.cfg.name) {
@@ -225,6 +237,8 @@ pub fn find<'h>(header: &'h str, name: &str) -> Option<&'h str> {
         (k.trim() == name).then(|| v.trim().trim_matches('"'))
     })
 }
+
+pub mod lines;
 
 #[cfg(test)]
 mod tests;

@@ -97,15 +97,7 @@ impl Ticket {
     /// served (`None`: unknown) and the answer's status (`None`: none seen, e.g.
     /// a redirect the edge answers itself). `None` means send no cookie.
     pub fn cookie_for(&self, served: Option<usize>, status: Option<u16>) -> Option<usize> {
-        let j = served?;
-        // Never pin a session to a node that has just answered 5xx.
-        if status.is_some_and(|s| s >= 500) {
-            return None;
-        }
-        match self.verdict {
-            CookieVerdict::Valid(i) if i == j && !self.stale_key => None,
-            _ => Some(j),
-        }
+        cookie_to_send(self.verdict, self.stale_key, served, status)
     }
 
     /// Ranked backends the retry walked past before reaching `served`: those
@@ -126,6 +118,30 @@ impl Ticket {
             Some(p) => &rest[..p],
             None => rest,
         }
+    }
+}
+
+/// The cookie rule every front end applies ([`Ticket::cookie_for`], and the
+/// native module's companion filter, which holds no ticket): the backend to
+/// pin the client to with a new `Set-Cookie`, given what the request's cookie
+/// said (`stale_key`: its valid value was signed with an older key), who
+/// served (`None`: unknown) and the status (`None`: none seen). `None`: send
+/// no cookie: the request's valid, newest-key cookie already names the
+/// server, or the server answered 5xx.
+pub fn cookie_to_send(
+    verdict: CookieVerdict,
+    stale_key: bool,
+    served: Option<usize>,
+    status: Option<u16>,
+) -> Option<usize> {
+    let j = served?;
+    // Never pin a session to a node that has just answered 5xx.
+    if status.is_some_and(|s| s >= 500) {
+        return None;
+    }
+    match verdict {
+        CookieVerdict::Valid(i) if i == j && !stale_key => None,
+        _ => Some(j),
     }
 }
 

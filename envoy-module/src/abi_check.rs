@@ -5,16 +5,25 @@
 //! differs from its own ("Dynamic module ABI version … is deprecated"). A
 //! callback that this Envoy does not have would only fail when first called
 //! (the module is loaded lazily), inside a request. So before answering, the
-//! module looks up every callback it declares ([`crate::abi::CALLBACKS`]) in
+//! module looks up every callback it declares ([`crate::abi::CALLBACKS`],
+//! [`crate::abi_http::CALLBACKS`]) in
 //! the Envoy process; when one is missing it writes a line naming them and
 //! the ABI it was written for, and answers null, which Envoy reports as
 //! "Failed to initialize dynamic module" and refuses the configuration.
 
-use crate::abi::{ABI_VERSION, CALLBACKS};
+use crate::abi::ABI_VERSION;
+
+/// Every declared callback: the policy's and the companion filter's.
+fn declared() -> impl Iterator<Item = &'static str> {
+    crate::abi::CALLBACKS
+        .iter()
+        .chain(crate::abi_http::CALLBACKS)
+        .copied()
+}
 
 /// The declared callbacks `present` does not find.
 pub fn missing(present: &dyn Fn(&str) -> bool) -> Vec<&'static str> {
-    CALLBACKS.iter().copied().filter(|s| !present(s)).collect()
+    declared().filter(|s| !present(s)).collect()
 }
 
 /// The refusal line for `missing` callbacks.
@@ -71,7 +80,7 @@ mod tests {
     #[test]
     fn every_declared_callback_is_checked() {
         assert!(missing(&|_| true).is_empty());
-        assert_eq!(missing(&|_| false).len(), CALLBACKS.len());
+        assert_eq!(missing(&|_| false).len(), declared().count());
         let gone = missing(&|s| s != "envoy_dynamic_module_callback_lb_get_host_stat");
         assert_eq!(gone, ["envoy_dynamic_module_callback_lb_get_host_stat"]);
         let line = refusal(&gone);
@@ -83,16 +92,19 @@ mod tests {
 
     #[test]
     fn the_list_names_every_extern_declaration() {
-        let src = include_str!("abi.rs");
-        let declared: Vec<&str> = src
+        let src = [include_str!("abi.rs"), include_str!("abi_http.rs")].concat();
+        let declared_fns: Vec<&str> = src
             .lines()
             .filter_map(|l| l.trim().strip_prefix("pub fn "))
             .filter_map(|l| l.split('(').next())
             .filter(|n| n.starts_with("envoy_dynamic_module_callback_"))
             .collect();
-        assert_eq!(declared.len(), CALLBACKS.len());
-        for d in declared {
-            assert!(CALLBACKS.contains(&d), "{d} is declared but not checked");
+        assert_eq!(declared_fns.len(), declared().count());
+        for d in declared_fns {
+            assert!(
+                declared().any(|c| c == d),
+                "{d} is declared but not checked"
+            );
         }
     }
 }

@@ -3,6 +3,8 @@
 //! the ABI: `(priority, index)` into that priority's list of all hosts, or
 //! into its healthy list where the name says so.
 
+use std::borrow::Cow;
+
 /// Envoy's view of the cluster and of the request being routed.
 pub trait Cluster {
     /// Number of priority levels.
@@ -31,6 +33,12 @@ pub trait Cluster {
     fn metadata_bool(&self, priority: u32, index: usize, ns: &str, key: &str) -> Option<bool>;
     /// First value of request header `name` (lower case).
     fn header(&self, name: &str) -> Option<&str>;
+    /// Every value of request header `name` (lower case), in order (HTTP/1.1
+    /// clients may send several `Cookie` lines, HTTP/2 clients one per
+    /// cookie); bytes that are not UTF-8 replaced, as the wasm filter reads them.
+    fn header_values(&self, name: &str) -> Vec<Cow<'_, str>> {
+        self.header(name).map(Cow::Borrowed).into_iter().collect()
+    }
     /// Envoy's retry predicates reject host `index` for this attempt.
     fn reject(&self, priority: u32, index: usize) -> bool;
 }

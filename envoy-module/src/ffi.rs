@@ -3,6 +3,7 @@
 
 use crate::abi::*;
 use crate::cluster::Cluster;
+use std::borrow::Cow;
 
 /// Envoy's load balancer and the request being routed.
 pub struct Envoy {
@@ -141,6 +142,37 @@ impl Cluster for Envoy {
         };
         text(ok, b)
     }
+    fn header_values(&self, name: &str) -> Vec<Cow<'_, str>> {
+        if self.ctx.is_null() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut count = 0usize;
+        let mut index = 0;
+        loop {
+            let mut b = EnvoyBuffer::empty();
+            // SAFETY: as in `header`; `count` is a valid out-pointer.
+            let ok = unsafe {
+                envoy_dynamic_module_callback_lb_context_get_downstream_header(
+                    self.ctx,
+                    ModuleBuffer::of(name),
+                    &mut b,
+                    index,
+                    &mut count,
+                )
+            };
+            if !ok {
+                break;
+            }
+            // SAFETY: Envoy filled `b`; the value lives as long as the request's headers.
+            out.push(String::from_utf8_lossy(unsafe { b.bytes() }));
+            index += 1;
+            if index >= count {
+                break;
+            }
+        }
+        out
+    }
     fn reject(&self, priority: u32, index: usize) -> bool {
         if self.ctx.is_null() {
             return false;
@@ -162,4 +194,14 @@ pub fn log(level: LogLevel, message: &str) {
             envoy_dynamic_module_callback_log(level, ModuleBuffer::of(message));
         }
     }
+}
+
+/// Wall-clock milliseconds since the Unix epoch (core's `now_ms`): the same
+/// clock the wasm filter reads from Envoy, so session cookies' expiry means
+/// the same in both.
+pub fn now_ms() -> u64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    u64::try_from(ms).unwrap_or(u64::MAX)
 }

@@ -75,13 +75,26 @@ pub fn backends(s: &Settings, c: &dyn Cluster, hosts: &[Host]) -> (Vec<Host>, Ve
     (order, entries)
 }
 
+/// The backend name of the host at `address`, as the policy names it (the
+/// name its session cookie carries): the configuration's entry for that
+/// address, else `metadata_name` (endpoint metadata `edgepick.name`), else
+/// the address itself.
+pub fn backend_name(s: &Settings, address: &SocketAddr, metadata_name: Option<&str>) -> String {
+    match s.backend_at(address) {
+        Some(b) => b.name.clone(),
+        None => unlisted_name(address, metadata_name),
+    }
+}
+
+fn unlisted_name(address: &SocketAddr, metadata_name: Option<&str>) -> String {
+    metadata_name.map_or_else(|| address.to_string(), str::to_string)
+}
+
 fn from_metadata(c: &dyn Cluster, h: &Host) -> Value {
     let (p, i) = (h.priority, h.index);
     let num = |k: &str| c.metadata_num(p, i, METADATA_NS, k);
     let mut e = Map::new();
-    let name = c
-        .metadata_str(p, i, METADATA_NS, "name")
-        .map_or_else(|| h.address.to_string(), str::to_string);
+    let name = unlisted_name(&h.address, c.metadata_str(p, i, METADATA_NS, "name"));
     e.insert("name".into(), json!(name));
     e.insert("address".into(), json!(h.address.to_string()));
     let weight = num("weight").unwrap_or(f64::from(c.weight(p, i).max(1)));

@@ -6,23 +6,13 @@
 //! panic in a pick is logged and answered with one of Envoy's healthy hosts.
 
 use crate::abi::*;
-use crate::ffi::{log, Envoy};
+use crate::ffi::{log, now_ms, Envoy};
 use crate::guard::{configure, guarded_choose};
 use crate::picker::Picker;
 use crate::settings::Settings;
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// Wall-clock milliseconds since the Unix epoch (core's `now_ms`): the same
-/// clock the wasm filter reads from Envoy, so session cookies' expiry means
-/// the same in both.
-fn now_ms() -> u64 {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    u64::try_from(ms).unwrap_or(u64::MAX)
-}
 
 fn log_line(level: LogLevel, message: &str) {
     log(level, message);

@@ -13,6 +13,11 @@
 //!   state fed from the hosts' outcome counters ([`sync`]); in-flight counts
 //!   are Envoy's per-host active requests.
 //! * Host churn rebuilds core's router, keeping the state of hosts that stay.
+//! * Sticky sessions: the policy reads the signed cookie when it picks; the
+//!   companion HTTP filter in the same library (`envoy.filters.http.dynamic_modules`,
+//!   `filter_name: edgepick`) sets it on the response only when it must
+//!   change, and a second role (`edgepick_strip`, an upstream HTTP filter)
+//!   strips it before the upstream ([`session`]).
 //! * No panic crosses the boundary ([`guard`]).
 //!
 //! ## ABI
@@ -40,15 +45,19 @@
 
 pub mod abi;
 pub mod abi_check;
+pub mod abi_http;
 pub mod cluster;
 pub mod guard;
 pub mod hosts;
 pub mod picker;
+pub mod session;
 pub mod settings;
 pub mod sync;
 
 #[cfg(all(not(test), not(target_family = "wasm")))]
 mod ffi;
+#[cfg(all(not(test), not(target_family = "wasm")))]
+mod http;
 #[cfg(all(not(test), not(target_family = "wasm")))]
 mod lb;
 

@@ -18,6 +18,19 @@ use std::sync::Arc;
 /// How often Envoy's per-host outcome counters are read into core's passive health, ms.
 pub const SCAN_MS: u64 = 250;
 
+/// In-flight counts (algorithms that read them) are Envoy's per-host active
+/// requests, read for every host on one pick in [`INFLIGHT_EVERY`] of a
+/// worker's picks, and at least every [`INFLIGHT_MAX_AGE_MS`]; between reads
+/// each of this worker's picks adds one to the host it chose. So the count a
+/// pick uses is Envoy's exact cross-worker count read at most
+/// `INFLIGHT_EVERY - 1` picks and `INFLIGHT_MAX_AGE_MS` ago, plus this
+/// worker's own picks since (requests answered since are not seen until the
+/// next read: the error only ever counts a host busier). Reading every host
+/// on every pick costs ~100 instructions per host (64 hosts: 6,400).
+pub const INFLIGHT_EVERY: u32 = 8;
+/// See [`INFLIGHT_EVERY`], ms.
+pub const INFLIGHT_MAX_AGE_MS: u64 = 20;
+
 /// What a request must supply for the configured algorithm.
 #[derive(Debug, Clone, Default)]
 struct Needs {
@@ -54,6 +67,36 @@ struct Pool {
     seen: Seen,
     needs: Needs,
     inflight: bool,
+    /// Picks since Envoy's active-request counts were read (`None`: never).
+    since_read: Option<u32>,
+    read_ms: u64,
+}
+
+impl Pool {
+    /// Bring core's in-flight counts up to date ([`INFLIGHT_EVERY`]).
+    fn refresh_inflight(&mut self, c: &dyn Cluster, now_ms: u64) {
+        let due = match self.since_read {
+            None => true,
+            Some(n) => n + 1 >= INFLIGHT_EVERY || now_ms >= self.read_ms + INFLIGHT_MAX_AGE_MS,
+        };
+        if !due {
+            self.since_read = self.since_read.map(|n| n + 1);
+            return;
+        }
+        for (i, h) in self.hosts.iter().enumerate() {
+            let n = c.active_requests(h.priority, h.index);
+            self.router
+                .set_inflight(i, u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        self.since_read = Some(0);
+        self.read_ms = now_ms;
+    }
+
+    /// This worker sent a request to host `i` (until the next read).
+    fn count_pick(&mut self, i: usize) {
+        let n = self.router.states().get(i).map_or(0, |s| s.inflight);
+        self.router.set_inflight(i, n.saturating_add(1));
+    }
 }
 
 /// A worker's policy.
@@ -129,6 +172,8 @@ impl Picker {
             seen,
             needs,
             inflight,
+            since_read: None,
+            read_ms: 0,
         });
         Ok(())
     }
@@ -160,11 +205,7 @@ impl Picker {
             false,
         );
         if pool.inflight {
-            for (i, h) in pool.hosts.iter().enumerate() {
-                let n = c.active_requests(h.priority, h.index);
-                pool.router
-                    .set_inflight(i, u32::try_from(n).unwrap_or(u32::MAX));
-            }
+            pool.refresh_inflight(c, now_ms);
         }
         let needs = &pool.needs;
         let trusted = usize::from(pool.router.config().trusted_hops);
@@ -186,14 +227,24 @@ impl Picker {
             }
             None => &[],
         };
+        let cookie_lines = if needs.cookie {
+            c.header_values("cookie")
+        } else {
+            Vec::new()
+        };
+        let joined;
+        let cookie = match cookie_lines.as_slice() {
+            [] => None,
+            [one] => Some(one.as_ref()),
+            many => {
+                joined = many.join("; ");
+                Some(joined.as_str())
+            }
+        };
         let req = Request {
             peer: client,
             forwarded_for: None,
-            cookie: if needs.cookie {
-                c.header("cookie")
-            } else {
-                None
-            },
+            cookie,
             path: if needs.path {
                 c.header(":path").unwrap_or("/")
             } else {
@@ -219,6 +270,9 @@ impl Picker {
         let Some(i) = chosen else {
             return (first_healthy(c, &mut self.next), fallback);
         };
+        if pool.inflight {
+            pool.count_pick(i);
+        }
         (healthy_index(c, &pool.hosts, &pool.seen, i), fallback)
     }
 }

@@ -10,11 +10,18 @@
 //!   (connect failures, request errors, successes) are read; new failures
 //!   count as core passive failures (nginx `max_fails`/`fail_timeout`), and a
 //!   success clears them.
+//! * Latency: Envoy gives a policy no per-host response times, so each scan
+//!   estimates one by Little's law from the same counters ([`littles_law_ms`]:
+//!   requests in flight over completions per interval) and feeds it to
+//!   core's latency measurement, as the wasm filter feeds measured ones: a
+//!   slow node holds its requests longer, and RFWS and least response time
+//!   move traffic off it.
 
 use crate::cluster::Cluster;
 use crate::hosts::Host;
 use crate::picker::SCAN_MS;
-use edgepick_core::Router;
+use edgepick_core::backend::MEASURE_TAU_MS;
+use edgepick_core::{Algorithm, Router};
 
 /// How often host health is re-read while some host is unhealthy, ms.
 pub const RECHECK_MS: u64 = 100;
@@ -28,6 +35,7 @@ pub struct Seen {
     checked_ms: u64,
     outcomes: Vec<(u64, u64, u64)>,
     next_scan_ms: u64,
+    scanned_ms: u64,
 }
 
 impl Seen {
@@ -102,29 +110,54 @@ pub fn health(
     }
     if fresh || now_ms >= seen.next_scan_ms {
         seen.next_scan_ms = now_ms.saturating_add(SCAN_MS);
-        scan(router, seen, c, hosts, now_ms, fresh);
+        let elapsed = now_ms.saturating_sub(seen.scanned_ms);
+        seen.scanned_ms = now_ms;
+        scan(router, seen, c, hosts, now_ms, (!fresh).then_some(elapsed));
     }
 }
 
-/// Fold new outcome counts into core's passive health.
+/// A host's mean response time by Little's law (L = λW): `inflight`
+/// requests in flight now, `completions` answered in the last `elapsed_ms`.
+/// Without completions a host still holding requests has kept them at least
+/// `elapsed_ms` (each), so that is its lower bound; an idle host says nothing.
+pub fn littles_law_ms(inflight: u64, completions: u64, elapsed_ms: u64) -> Option<f64> {
+    match (inflight, completions) {
+        (0, 0) => None,
+        (l, 0) => Some(l as f64 * elapsed_ms as f64),
+        (l, n) => Some(l as f64 * elapsed_ms as f64 / n as f64),
+    }
+}
+
+/// Fold new outcome counts into core's passive health and latency
+/// measurements (`elapsed`: ms since the last scan, `None` for a baseline).
 fn scan(
     router: &mut Router,
     seen: &mut Seen,
     c: &dyn Cluster,
     hosts: &[Host],
     now_ms: u64,
-    fresh: bool,
+    elapsed: Option<u64>,
 ) {
     let max_fails = router.config().health.max_fails;
+    let tau = match router.config().algorithm {
+        Algorithm::LeastResponseTime { decay_ms, .. } => decay_ms,
+        _ => MEASURE_TAU_MS,
+    };
     let mut events = Vec::new();
+    let mut latencies = Vec::new();
     for (j, h) in hosts.iter().enumerate() {
         let now = c.outcomes(h.priority, h.index);
         let was = std::mem::replace(&mut seen.outcomes[j], now);
-        if fresh {
+        let Some(elapsed) = elapsed else {
             continue;
-        }
+        };
         let failures = now.0.saturating_sub(was.0) + now.1.saturating_sub(was.1);
         let successes = now.2.saturating_sub(was.2);
+        let inflight = c.active_requests(h.priority, h.index);
+        let answered = now.1.saturating_sub(was.1) + successes;
+        if let Some(ms) = littles_law_ms(inflight, answered, elapsed) {
+            latencies.push((j, ms));
+        }
         let passive_fails = router.states()[j].health.passive.fails;
         if failures > 0 {
             events.push((j, true, failures.min(u64::from(max_fails.max(1)))));
@@ -132,14 +165,35 @@ fn scan(
             events.push((j, false, 1));
         }
     }
-    if events.is_empty() {
+    if events.is_empty() && latencies.is_empty() {
         return;
     }
     let health_cfg = router.config().health.clone();
     let states = router.states_mut();
+    for (j, ms) in latencies {
+        states[j].latency.observe(ms, now_ms, tau);
+    }
     for (j, failure, times) in events {
         for _ in 0..times {
             states[j].health.observe(failure, now_ms, &health_cfg);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::littles_law_ms;
+
+    #[test]
+    fn response_time_from_requests_in_flight_and_completions() {
+        // One request always in flight, 2 answered in 300 ms: 150 ms each.
+        assert_eq!(littles_law_ms(1, 2, 300), Some(150.0));
+        // Busy and fast: 8 in flight, 2,000 answered in 250 ms.
+        assert_eq!(littles_law_ms(8, 2000, 250), Some(1.0));
+        // Holding requests and answering none: at least the interval.
+        assert_eq!(littles_law_ms(2, 0, 250), Some(500.0));
+        // Idle: no evidence either way.
+        assert_eq!(littles_law_ms(0, 0, 250), None);
+        assert_eq!(littles_law_ms(0, 5, 250), Some(0.0));
     }
 }

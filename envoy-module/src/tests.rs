@@ -18,6 +18,7 @@ struct Fake {
     metadata: HashMap<(usize, String), f64>,
     connect_fails: Vec<u64>,
     header_reads: Cell<usize>,
+    active_reads: Cell<usize>,
 }
 
 impl Fake {
@@ -58,6 +59,7 @@ impl Cluster for Fake {
         self.hosts[i].2
     }
     fn active_requests(&self, _: u32, i: usize) -> u64 {
+        self.active_reads.set(self.active_reads.get() + 1);
         self.hosts[i].3
     }
     fn outcomes(&self, _: u32, i: usize) -> (u64, u64, u64) {
@@ -186,6 +188,40 @@ fn least_connections_reads_envoys_active_requests() {
     for t in 0..5 {
         assert_eq!(port(&pick(&mut p, &c, t)), 9002);
     }
+}
+
+#[test]
+fn active_requests_are_read_once_in_eight_picks_and_own_picks_count_between() {
+    use crate::picker::INFLIGHT_EVERY;
+    let mut c = Fake::new(4);
+    for h in &mut c.hosts[..3] {
+        h.3 = 2;
+    }
+    let mut p = picker(r#"{"algorithm":{"name":"least_connections"}}"#);
+    let every = INFLIGHT_EVERY as usize;
+    // Same clock: reads go by picks only. Between reads this worker's own
+    // picks count: 9004 (idle in Envoy's read) takes two, then the load
+    // spreads (without counting them all eight would go to 9004).
+    let first: Vec<u16> = (0..every).map(|_| port(&pick(&mut p, &c, 5))).collect();
+    assert_eq!(first[..2], [9004, 9004], "{first:?}");
+    let on_idle = first.iter().filter(|&&p| p == 9004).count();
+    assert!(on_idle <= 4, "own picks spread the load: {first:?}");
+    assert_eq!(c.active_reads.get(), 4, "one read of every host");
+    for _ in 0..every * 9 {
+        pick(&mut p, &c, 5);
+    }
+    assert_eq!(c.active_reads.get(), 4 * 10, "a read every {every} picks");
+    // Envoy's count moves (another worker loads 9001..9003): seen within
+    // INFLIGHT_EVERY picks, after which only 9004 is chosen.
+    for h in &mut c.hosts[..3] {
+        h.3 = 1_000;
+    }
+    let after: Vec<u16> = (0..every * 2).map(|_| port(&pick(&mut p, &c, 5))).collect();
+    assert!(after[every..].iter().all(|&p| p == 9004), "{after:?}");
+    // And at least every INFLIGHT_MAX_AGE_MS on a slow worker.
+    let reads = c.active_reads.get();
+    pick(&mut p, &c, 5 + crate::picker::INFLIGHT_MAX_AGE_MS);
+    assert_eq!(c.active_reads.get(), reads + 4);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::target::{Edge, Target};
 use common::{backends, setup};
 use edgepick_tests::harness::{backends_json, request_once, EnvoyBuilder};
 use std::time::{Duration, Instant};
@@ -96,17 +97,33 @@ fn each_bad_configuration_is_refused_naming_its_field() {
     assert!(envoy.is_running());
 }
 
-#[test]
-fn fail_closed_envoy_refuses_a_bad_configuration_at_start() {
-    let wasm = setup();
+on_both_targets!(a_bad_configuration_is_refused_at_start_naming_the_field);
+
+/// Envoy does not start half configured: the wasm filter fails closed, the
+/// native policy fails its cluster; either way the log names the field.
+fn a_bad_configuration_is_refused_at_start_naming_the_field(target: Target) {
     let bs = backends(&["a"]);
-    let cfg = format!(r#"{{"backends":{},"fallbacks":99}}"#, backends_json(&bs));
-    let err = EnvoyBuilder::new(&wasm, &cfg)
-        .start()
-        .expect_err("a fail-closed plugin with a bad configuration");
-    let msg = format!("{err:#}");
-    assert!(
-        msg.contains("edgepick: invalid configuration: fallbacks:"),
-        "{msg}"
-    );
+    let addresses = [bs[0].addr()];
+    for (cfg, field) in [
+        (
+            format!(r#"{{"backends":{},"fallbacks":99}}"#, backends_json(&bs)),
+            "fallbacks:",
+        ),
+        (
+            format!(
+                r#"{{"backends":{},"algorithm":{{"name":"rfws","load_threshold":1.5}}}}"#,
+                backends_json(&bs)
+            ),
+            "algorithm.load_threshold:",
+        ),
+    ] {
+        let err = Edge::new(&cfg, &addresses)
+            .try_start(target)
+            .expect_err("a bad configuration is refused");
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("edgepick: ") && msg.contains(field),
+            "{target:?}: Envoy's log names {field}\n{msg}"
+        );
+    }
 }

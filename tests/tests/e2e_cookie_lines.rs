@@ -3,13 +3,14 @@
 //! read them all (the session is honoured whichever line carries it) and
 //! strip only the balancer's cookie: every other cookie and line reaches the
 //! backend byte for byte, non-UTF-8 bytes included. With `"strip": false`
-//! every line reaches the backend unchanged.
+//! every line reaches the backend unchanged. On both targets: the native
+//! policy reads every line when it picks, its upstream filter strips.
 
 mod common;
 
-use common::setup;
+use common::target::{Edge, Target};
 use edgepick_tests::harness::capture::header_values;
-use edgepick_tests::harness::{Capture, Client, EnvoyBuilder, Response};
+use edgepick_tests::harness::{Capture, Client, Response};
 use std::collections::BTreeMap;
 
 const COOKIE: &str = "ep_sid";
@@ -49,17 +50,17 @@ fn received(backend: &Capture) -> Vec<Vec<u8>> {
         .collect()
 }
 
-#[test]
-fn every_cookie_line_is_read_and_only_the_balancer_cookie_is_stripped() {
-    let wasm = setup();
+on_both_targets!(every_cookie_line_is_read_and_only_the_balancer_cookie_is_stripped);
+
+fn every_cookie_line_is_read_and_only_the_balancer_cookie_is_stripped(target: Target) {
     let bs: Vec<Capture> = ["a", "b"]
         .iter()
         .map(|n| Capture::spawn(n).expect("capture backend"))
         .collect();
-    let envoy = EnvoyBuilder::new(&wasm, &config(&bs, true))
-        .add_listener(Some(&config(&bs, false)))
-        .start()
-        .expect("envoy starts");
+    let addresses: Vec<_> = bs.iter().map(Capture::addr).collect();
+    let envoy = Edge::new(&config(&bs, true), &addresses)
+        .and(&config(&bs, false))
+        .start(target);
     let by_name: BTreeMap<&str, &Capture> = bs.iter().map(|b| (b.name(), b)).collect();
 
     // A session on each node: round robin alternates new clients.

@@ -2,11 +2,13 @@
 //! would. The expectation comes from an independent implementation of nginx's
 //! algorithm written in `common` (from nginx's `ngx_http_upstream_ip_hash_module.c`,
 //! as summarised in shared/reference/algorithms.md), never from edgepick-core.
+//! On both targets.
 
 mod common;
 
-use common::{backends, nginx_ip_hash, setup};
-use edgepick_tests::harness::{backend_json, request_once, EnvoyBuilder};
+use common::target::{Edge, Target};
+use common::{backends, nginx_ip_hash};
+use edgepick_tests::harness::{backend_json, request_once};
 use std::net::{IpAddr, Ipv4Addr};
 
 #[test]
@@ -26,9 +28,9 @@ fn subnets() -> impl Iterator<Item = (u8, u8)> {
     (1..=20u8).flat_map(|a| (0..10u8).map(move |b| (a, b)))
 }
 
-#[test]
-fn clients_map_exactly_as_nginx_ip_hash() {
-    let wasm = setup();
+on_both_targets!(clients_map_exactly_as_nginx_ip_hash);
+
+fn clients_map_exactly_as_nginx_ip_hash(target: Target) {
     let bs = backends(&["a", "b", "c"]);
     let cfg = |weights: [u32; 3], extra: &str| {
         let list: Vec<String> = bs
@@ -43,11 +45,11 @@ fn clients_map_exactly_as_nginx_ip_hash() {
     };
     let equal = [1, 1, 1];
     let weighted = [3, 1, 2];
-    let envoy = EnvoyBuilder::new(&wasm, &cfg(equal, ""))
-        .add_listener(Some(&cfg(weighted, "")))
-        .add_listener(Some(&cfg(equal, r#","client":{"trusted_hops":1}"#)))
-        .start()
-        .expect("envoy starts");
+    let addresses: Vec<_> = bs.iter().map(|b| b.addr()).collect();
+    let envoy = Edge::new(&cfg(equal, ""), &addresses)
+        .and(&cfg(weighted, ""))
+        .and(&cfg(equal, r#","client":{"trusted_hops":1}"#))
+        .start(target);
 
     let mut mismatches = Vec::new();
     let mut expected_names = std::collections::BTreeSet::new();

@@ -1,11 +1,13 @@
 //! Sticky sessions: the signed cookie keeps a client on one node; when that node
 //! dies the client moves and gets a new cookie; tampered or forged cookies are
-//! ignored (served normally, a fresh valid cookie set).
+//! ignored (served normally, a fresh valid cookie set). On both targets: the
+//! native policy reads the cookie, its companion filter sets it.
 
 mod common;
 
-use common::{backends, setup};
-use edgepick_tests::harness::{backend_json, Client, EnvoyBuilder, Response};
+use common::backends;
+use common::target::{Edge, Target};
+use edgepick_tests::harness::{backend_json, Client, Response};
 use std::collections::BTreeSet;
 
 const COOKIE: &str = "ep_sid";
@@ -19,9 +21,9 @@ fn with_cookie(client: &mut Client, value: &str) -> Response {
     r
 }
 
-#[test]
-fn cookie_pins_moves_on_failure_and_rejects_tampering() {
-    let wasm = setup();
+on_both_targets!(cookie_pins_moves_on_failure_and_rejects_tampering);
+
+fn cookie_pins_moves_on_failure_and_rejects_tampering(target: Target) {
     let mut bs = backends(&["a", "b", "c"]);
     let list: Vec<String> = bs.iter().map(|b| backend_json(b, "")).collect();
     let cfg = format!(
@@ -30,9 +32,8 @@ fn cookie_pins_moves_on_failure_and_rejects_tampering() {
             "health":{{"max_fails":1,"fail_timeout_ms":10000}}}}"#,
         list.join(",")
     );
-    let envoy = EnvoyBuilder::new(&wasm, &cfg)
-        .start()
-        .expect("envoy starts");
+    let addresses: Vec<_> = bs.iter().map(|b| b.addr()).collect();
+    let envoy = Edge::new(&cfg, &addresses).start(target);
     let mut client = Client::new(envoy.listener(0));
 
     // Without a cookie round robin moves the client around, and every answer sets one.

@@ -5,7 +5,7 @@
 use crate::bench::fetch_cookie;
 use anyhow::Result;
 use edgepick_filter::headers::{UPSTREAM_FORMAT, UPSTREAM_HEADER};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 /// Ports of the nginx backends; a variant uses the first 3 or all 64.
@@ -175,10 +175,14 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
             }
         }));
     }
-    http_filters.push(json!({
+    let mut router = json!({
         "name": "envoy.filters.http.router",
         "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
-    }));
+    });
+    if let Setup::Module(cfg) = setup {
+        module_cookie_filters(cfg, &mut http_filters, &mut router);
+    }
+    http_filters.push(router);
     json!({
         "admin": { "address": sock(ADMIN_PORT) },
         // No periodic stats flush (every 5 s by default): a 10 s window
@@ -201,6 +205,34 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         }
     })
     .to_string()
+}
+
+/// The native module's session-cookie filters for a document with a cookie
+/// (as `deploy/envoy-native.yaml`): `edgepick` before the router, and
+/// `edgepick_strip` upstream unless the document says `"strip":false`.
+fn module_cookie_filters(cfg: &str, http_filters: &mut Vec<Value>, router: &mut Value) {
+    if !cfg.contains("\"cookie\"") {
+        return;
+    }
+    let filter = |role: &str| {
+        json!({
+            "name": "envoy.filters.http.dynamic_modules",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+                "dynamic_module_config": { "name": "edgepick_envoy" },
+                "filter_name": role,
+                "filter_config": { "@type": "type.googleapis.com/google.protobuf.StringValue", "value": cfg }
+            }
+        })
+    };
+    http_filters.push(filter("edgepick"));
+    if !cfg.contains("\"strip\":false") {
+        router["typed_config"]["upstream_http_filters"] = json!([
+            filter("edgepick_strip"),
+            { "name": "envoy.filters.http.upstream_codec",
+              "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec" } }
+        ]);
+    }
 }
 
 /// Envoy's command line for a bench variant: one worker, its own base id.

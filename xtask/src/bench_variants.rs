@@ -125,22 +125,48 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         ),
         client: Client::Plain,
     });
-    // The native load-balancing policy (no HTTP filter): the same documents.
-    for (name, n, alg) in [
-        ("module round_robin", FEW, "round_robin"),
-        ("module ip_hash", FEW, "ip_hash"),
-        ("module rfws", FEW, "rfws"),
-        ("module least_connections, 3", FEW, "least_connections"),
-        ("module rfws, 64 backends", MANY, "rfws"),
-        ("module least_connections, 64", MANY, "least_connections"),
+    // The native load-balancing policy: the same documents; with cookies,
+    // its companion filters as deploy/envoy-native.yaml runs them (the
+    // cookie filter, the upstream filter that strips the cookie).
+    for (name, n, alg, sticky) in [
+        ("module round_robin", FEW, "round_robin", false),
+        ("module ip_hash", FEW, "ip_hash", false),
+        ("module rfws", FEW, "rfws", false),
+        (
+            "module least_connections, 3",
+            FEW,
+            "least_connections",
+            false,
+        ),
+        ("module rfws, 64 backends", MANY, "rfws", false),
+        (
+            "module least_connections, 64",
+            MANY,
+            "least_connections",
+            false,
+        ),
+        ("module rfws + sticky (cookie held)", FEW, "rfws", true),
     ] {
         v.push(Variant {
             name,
             backends: n,
-            setup: Setup::Module(edgepick_config(alg, false, n)),
-            client: Client::Plain,
+            setup: Setup::Module(edgepick_config(alg, sticky, n)),
+            client: if sticky {
+                Client::HeldCookie
+            } else {
+                Client::Plain
+            },
         });
     }
+    // What the module's stripping filter costs: the same, cookie not stripped.
+    v.push(Variant {
+        name: "module rfws + sticky (held), cookie not stripped",
+        backends: FEW,
+        setup: Setup::Module(
+            edgepick_config("rfws", true, FEW).replace("\"keys\":", "\"strip\":false,\"keys\":"),
+        ),
+        client: Client::HeldCookie,
+    });
     // What stripping the balancer's cookie before the upstream costs, and
     // what the route's signal saves: with Envoy's attempt count instead the
     // filter reads two headers (the count, `:status`); with neither it also

@@ -208,6 +208,7 @@ impl NativeBuilder {
                 .and_then(|v| v.pointer("/client/trusted_hops")?.as_u64())
                 .unwrap_or(0);
             hcm["xff_num_trusted_hops"] = json!(hops);
+            session_filters(hcm, cfg)?;
             if self.cds {
                 // The clusters arrive by CDS after the listener is read.
                 at(hcm, "/route_config")?["validate_clusters"] = json!(false);
@@ -302,6 +303,40 @@ impl NativeBuilder {
         }
         Ok(envoy)
     }
+}
+
+/// The shipped session-cookie filters (the listener's `edgepick` filter and
+/// the router's upstream `edgepick_strip` filter) configured with `cfg`, or
+/// removed when its document has no cookie (or `"strip": false`).
+fn session_filters(hcm: &mut Value, cfg: &str) -> anyhow::Result<()> {
+    let doc: Value = serde_json::from_str(cfg).unwrap_or_default();
+    let cookie = doc.get("cookie").is_some();
+    let strip = cookie
+        && doc
+            .pointer("/cookie/strip")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+    let filters = at(hcm, "/http_filters")?
+        .as_array_mut()
+        .ok_or_else(|| anyhow!("http_filters is not a list"))?;
+    if filters.len() < 2 && !cookie {
+        return Ok(()); // a file without the session filters (the EDS example)
+    }
+    let router = filters
+        .last_mut()
+        .ok_or_else(|| anyhow!("no router filter"))?;
+    let upstream = at(router, "/typed_config/upstream_http_filters")?;
+    if strip {
+        *at(upstream, "/0/typed_config/filter_config/value")? = json!(cfg);
+    } else if let Some(list) = router["typed_config"].as_object_mut() {
+        list.remove("upstream_http_filters");
+    }
+    if cookie {
+        *at(&mut filters[0], "/typed_config/filter_config/value")? = json!(cfg);
+    } else {
+        filters.remove(0);
+    }
+    Ok(())
 }
 
 /// The EDS file of cluster `i` in Envoy's scratch directory.

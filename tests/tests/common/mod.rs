@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod native;
+pub mod target;
 
 use edgepick_tests::harness::{self, Backend, BackendOptions, Envoy, Response, Stats};
 use std::collections::BTreeMap;

@@ -14,8 +14,9 @@
 //!   estimates one by Little's law from the same counters ([`littles_law_ms`]:
 //!   requests in flight over completions per interval) and feeds it to
 //!   core's latency measurement, as the wasm filter feeds measured ones: a
-//!   slow node holds its requests longer, and RFWS and least response time
-//!   move traffic off it.
+//!   slow node holds its requests longer, and least response time moves
+//!   traffic off it (RFWS sees the same node through its in-flight load; its
+//!   route delay `D` is the configured one).
 
 use crate::cluster::Cluster;
 use crate::hosts::Host;

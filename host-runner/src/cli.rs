@@ -26,8 +26,14 @@ Examples (a module you downloaded, filter.wasm):
   edgepick-host tick --wasm service.wasm --ms 10000 --format text
   edgepick-host replay --wasm filter.wasm --config plugin.json --trace requests.jsonl
 
+Each request prints what went upstream (headers, body), what the client got
+(status, headers, body, or the module's local reply) and every log line in
+order; `--format text` shows them side by side. Callouts reach only clusters
+given with --scripted, --grpc-scripted or --upstream-map.
+
 A module importing something Envoy 1.40 does not provide is refused with
-Envoy's own message; a module Envoy loads, loads here."
+Envoy's own message; a module Envoy loads, loads here. More: the
+\"First day\" section of host-runner/README.md."
 )]
 pub struct Cli {
     #[command(subcommand)]

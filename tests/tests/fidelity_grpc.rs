@@ -1,4 +1,5 @@
-//! Fidelity of gRPC calls against real Envoy 1.40: `grpc_authz.wat` asks a
+//! Fidelity of gRPC calls (and of where callout answers go) against real
+//! Envoy 1.40: `grpc_authz.wat` asks a
 //! gRPC service about every request. In Envoy the service is a real gRPC
 //! server on loopback (HTTP/2) answering with a script; in the host the same
 //! script is the cluster's `Upstream::Grpc`. What the module saw (callback,
@@ -144,6 +145,39 @@ fn a_grpc_call_to_an_unknown_cluster_is_refused_as_in_envoy() {
     let seen = both(ScriptedGrpc::default(), "nowhere", &["/x"]);
     // ParseFailure: the name is neither a GrpcService nor a cluster.
     assert_eq!(seen, [(503, "dispatch 4".into())]);
+}
+
+#[test]
+fn http_callout_answers_reach_the_root_context_as_in_envoy() {
+    // Envoy makes every callout for the caller's root context: the answer
+    // comes there, not to the stream that called.
+    let wasm = wat_guest("callout_context");
+    let echo = Echo::start();
+    let envoy = envoy(&wasm, "", &echo, 1);
+    let mut config = HostConfig::default();
+    config
+        .clusters
+        .insert("edgepick".into(), Upstream::Address(echo.addr));
+    let host = host_for(&wasm, config);
+    let mut vm = host.start_vm().expect("vm starts");
+    let mut d = Vec::new();
+    let mut seen = Vec::new();
+    for path in ["/c1", "/c2"] {
+        let e = Observed::from_envoy(
+            &request_once(envoy.listener(0), None, path, &[]).expect("request through envoy"),
+        );
+        let h = host_run(&mut vm, &echo, &host_request(&envoy, path, LOCAL, &[]));
+        d.extend(differences(path, &e, &h, &[], &[]));
+        seen.push(e.local_body.unwrap_or_default());
+    }
+    assert_same(d);
+    assert_eq!(
+        seen,
+        [
+            "http ctx=root token=4 body=7",
+            "http ctx=root token=8 body=7"
+        ]
+    );
 }
 
 #[test]

@@ -210,22 +210,30 @@ impl Common {
             let addr = addr
                 .parse()
                 .with_context(|| format!("--upstream-map {m}: bad address"))?;
-            host.clusters
-                .insert(name.to_string(), Upstream::Address(addr));
+            add_cluster(&mut host, name.to_string(), Upstream::Address(addr))?;
         }
         for s in &self.scripted {
             let (name, answer) = scripted_http(s)?;
-            host.clusters.insert(name, Upstream::Scripted(answer));
+            add_cluster(&mut host, name, Upstream::Scripted(answer))?;
         }
         for s in &self.grpc_scripted {
             let (name, answer) = scripted_grpc(s)?;
-            host.clusters.insert(name, Upstream::Grpc(answer));
+            add_cluster(&mut host, name, Upstream::Grpc(answer))?;
         }
         if !self.wasm.exists() {
             bail!("wasm file {} not found", self.wasm.display());
         }
         Ok((Filter::from_file_with(&self.wasm, interrupt)?, host))
     }
+}
+
+/// Adds cluster `name`; a name given twice is an error, not a silent choice.
+fn add_cluster(host: &mut HostConfig, name: String, upstream: Upstream) -> Result<()> {
+    if host.clusters.contains_key(&name) {
+        bail!("cluster {name:?} is given more than once (--upstream-map, --scripted, --grpc-scripted)");
+    }
+    host.clusters.insert(name, upstream);
+    Ok(())
 }
 
 /// `--scripted NAME=STATUS[:BODY]`.

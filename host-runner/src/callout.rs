@@ -33,6 +33,7 @@ pub(crate) fn deliver(vm: &mut Vm, c: PendingCallout) -> Result<(), HostError> {
             }
         }
         Some(Upstream::Address(addr)) => http_exchange(*addr, &c),
+        Some(Upstream::Grpc(g)) => g.as_http(),
         None => local_reply(503, "no healthy upstream"),
     };
     let n_headers = answer.headers.as_ref().map_or(0, Vec::len) as u32;

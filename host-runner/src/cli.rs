@@ -4,7 +4,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use edgepick_host::report::Format;
-use edgepick_host::{Filter, HostConfig, Interrupt, ScriptedResponse, Upstream};
+use edgepick_host::{Filter, HostConfig, Interrupt, ScriptedGrpc, ScriptedResponse, Upstream};
 use std::path::PathBuf;
 
 /// Run proxy-wasm modules (ABI 0.2.0 / 0.2.1) natively, the way Envoy 1.40
@@ -21,11 +21,19 @@ Examples (a module you downloaded, filter.wasm):
       --method POST --path /api --header host:example.com --body '{\"a\":1}'
   edgepick-host run --wasm filter.wasm --config plugin.json \\
       --scripted auth=200:ok --format text
+  edgepick-host run --wasm authz.wasm --grpc-scripted authz=0@allow.bin \\
+      --property 'metadata.filter_metadata.envoy\\.lb.version=v2'
   edgepick-host tick --wasm service.wasm --ms 10000 --format text
   edgepick-host replay --wasm filter.wasm --config plugin.json --trace requests.jsonl
 
+Each request prints what went upstream (headers, body), what the client got
+(status, headers, body, or the module's local reply) and every log line in
+order; `--format text` shows them side by side. Callouts reach only clusters
+given with --scripted, --grpc-scripted or --upstream-map.
+
 A module importing something Envoy 1.40 does not provide is refused with
-Envoy's own message; a module Envoy loads, loads here."
+Envoy's own message; a module Envoy loads, loads here. More: the
+\"First day\" section of host-runner/README.md."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -149,6 +157,14 @@ pub(crate) struct Common {
     /// server: `name=200:body` (repeatable).
     #[arg(long = "scripted", value_name = "NAME=STATUS[:BODY]")]
     scripted: Vec<String>,
+    /// Answer gRPC calls to cluster NAME as a gRPC server would, without
+    /// one: `name=0:MESSAGE` (status OK and the response message's bytes),
+    /// `name=0@FILE` (the message read from FILE), `name=7:denied` (another
+    /// status and its status message), `name=0` (OK without a message,
+    /// which Envoy reports as status 13) (repeatable). gRPC to other
+    /// clusters is refused as Envoy refuses an unknown cluster.
+    #[arg(long = "grpc-scripted", value_name = "NAME=STATUS[:TEXT|@FILE]")]
+    grpc_scripted: Vec<String>,
     /// Envoy's fail_open: after a guest fault requests pass unfiltered
     /// instead of getting 503.
     #[arg(long)]
@@ -194,28 +210,111 @@ impl Common {
             let addr = addr
                 .parse()
                 .with_context(|| format!("--upstream-map {m}: bad address"))?;
-            host.clusters
-                .insert(name.to_string(), Upstream::Address(addr));
+            add_cluster(&mut host, name.to_string(), Upstream::Address(addr))?;
         }
         for s in &self.scripted {
-            let (name, answer) = s
-                .split_once('=')
-                .ok_or_else(|| anyhow!("--scripted {s}: expected NAME=STATUS[:BODY]"))?;
-            let (status, body) = answer.split_once(':').unwrap_or((answer, ""));
-            let status = status
-                .parse()
-                .with_context(|| format!("--scripted {s}: bad status {status:?}"))?;
-            let answer = ScriptedResponse {
-                status,
-                body: body.as_bytes().to_vec(),
-                ..ScriptedResponse::default()
-            };
-            host.clusters
-                .insert(name.to_string(), Upstream::Scripted(answer));
+            let (name, answer) = scripted_http(s)?;
+            add_cluster(&mut host, name, Upstream::Scripted(answer))?;
+        }
+        for s in &self.grpc_scripted {
+            let (name, answer) = scripted_grpc(s)?;
+            add_cluster(&mut host, name, Upstream::Grpc(answer))?;
         }
         if !self.wasm.exists() {
             bail!("wasm file {} not found", self.wasm.display());
         }
         Ok((Filter::from_file_with(&self.wasm, interrupt)?, host))
+    }
+}
+
+/// Adds cluster `name`; a name given twice is an error, not a silent choice.
+fn add_cluster(host: &mut HostConfig, name: String, upstream: Upstream) -> Result<()> {
+    if host.clusters.contains_key(&name) {
+        bail!("cluster {name:?} is given more than once (--upstream-map, --scripted, --grpc-scripted)");
+    }
+    host.clusters.insert(name, upstream);
+    Ok(())
+}
+
+/// `--scripted NAME=STATUS[:BODY]`.
+fn scripted_http(s: &str) -> Result<(String, ScriptedResponse)> {
+    let (name, answer) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--scripted {s}: expected NAME=STATUS[:BODY]"))?;
+    let (status, body) = answer.split_once(':').unwrap_or((answer, ""));
+    let status = status
+        .parse()
+        .with_context(|| format!("--scripted {s}: bad status {status:?}"))?;
+    let answer = ScriptedResponse {
+        status,
+        body: body.as_bytes().to_vec(),
+        ..ScriptedResponse::default()
+    };
+    Ok((name.to_string(), answer))
+}
+
+/// `--grpc-scripted NAME=STATUS[:TEXT|@FILE]`: with status 0 the text or
+/// file is the response message, with another status the status message.
+fn scripted_grpc(s: &str) -> Result<(String, ScriptedGrpc)> {
+    let (name, answer) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--grpc-scripted {s}: expected NAME=STATUS[:TEXT|@FILE]"))?;
+    let at = answer.find([':', '@']).unwrap_or(answer.len());
+    let (status, rest) = answer.split_at(at);
+    let status: u32 = status
+        .parse()
+        .ok()
+        .filter(|s| *s <= 16)
+        .ok_or_else(|| anyhow!("--grpc-scripted {s}: bad gRPC status {status:?} (0 to 16)"))?;
+    let text = match rest.split_at(rest.len().min(1)) {
+        (":", text) => Some(text.as_bytes().to_vec()),
+        ("@", file) => Some(
+            std::fs::read(file).with_context(|| format!("--grpc-scripted {s}: reading {file}"))?,
+        ),
+        _ => None,
+    };
+    let answer = if status == 0 {
+        ScriptedGrpc {
+            status,
+            message: text,
+            status_message: String::new(),
+        }
+    } else {
+        ScriptedGrpc {
+            status,
+            message: None,
+            status_message: String::from_utf8_lossy(&text.unwrap_or_default()).into_owned(),
+        }
+    };
+    Ok((name.to_string(), answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_scripts_parse_or_name_the_problem() {
+        let (name, a) = scripted_grpc("auth=0:yes").unwrap();
+        assert_eq!(
+            (name.as_str(), a.message.as_deref()),
+            ("auth", Some(&b"yes"[..]))
+        );
+        let (_, a) = scripted_grpc("auth=7:denied").unwrap();
+        assert_eq!(
+            (a.status, a.status_message.as_str(), a.message),
+            (7, "denied", None)
+        );
+        let (_, a) = scripted_grpc("auth=0").unwrap();
+        assert_eq!((a.status, a.message), (0, None));
+        let e = scripted_grpc("auth=99:x").unwrap_err().to_string();
+        assert!(e.contains("bad gRPC status \"99\""), "{e}");
+        let e = scripted_grpc("auth").unwrap_err().to_string();
+        assert!(e.contains("expected NAME=STATUS"), "{e}");
+        let e = format!(
+            "{:#}",
+            scripted_grpc("auth=0@/nonexistent/m.bin").unwrap_err()
+        );
+        assert!(e.contains("reading /nonexistent/m.bin"), "{e}");
     }
 }

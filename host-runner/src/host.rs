@@ -178,13 +178,19 @@ pub struct ScriptedResponse {
     pub latency_ms: u64,
 }
 
-/// Where a cluster named in `proxy_http_call` leads.
+/// Where a cluster named in `proxy_http_call` or `proxy_grpc_call` leads.
 #[derive(Debug, Clone)]
 pub enum Upstream {
-    /// A real HTTP/1.1 server on loopback.
+    /// A real HTTP/1.1 server on loopback. gRPC is not carried to it: a
+    /// gRPC call naming it is refused as Envoy refuses an unknown cluster,
+    /// with a host log line saying why.
     Address(SocketAddr),
-    /// A scripted response.
+    /// A scripted HTTP response (gRPC calls refused as for `Address`).
     Scripted(ScriptedResponse),
+    /// A scripted gRPC answer, delivered as Envoy's gRPC client delivers it
+    /// (see [`ScriptedGrpc`]); an HTTP call gets it as a gRPC server sends
+    /// it over HTTP.
+    Grpc(crate::ScriptedGrpc),
 }
 
 /// How a [`Host`] runs its plugin: Envoy's plugin settings plus test knobs.

@@ -26,6 +26,7 @@
 mod callout;
 mod error;
 mod exchange;
+mod grpc;
 mod host;
 pub mod hostcalls;
 mod memory;
@@ -41,6 +42,7 @@ pub mod wasi;
 
 pub use error::{FaultKind, HostError};
 pub use exchange::{BackendResponse, Exchange, Request};
+pub use grpc::{PendingGrpc, ScriptedGrpc};
 pub use host::{
     AbiVersion, Filter, Host, HostConfig, Interrupt, ScriptedResponse, Upstream, EPOCH_TICK,
 };

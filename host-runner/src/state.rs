@@ -1,6 +1,7 @@
 //! Per-VM state kept in each wasmtime `Store`: contexts, streams, logs and the
 //! effects a guest produced that the embedder reads back.
 
+use crate::grpc::{GrpcStatus, PendingGrpc};
 use crate::host::HostInner;
 use crate::types::{HeaderMap, LogLevel};
 use std::collections::{BTreeMap, HashMap};
@@ -74,7 +75,8 @@ pub struct StreamData {
 pub struct PendingCallout {
     /// Token returned to the guest.
     pub token: u32,
-    /// Context that dispatched it (answer goes there).
+    /// Context the answer goes to: the root context of the one that
+    /// dispatched it, as in Envoy.
     pub context_id: u32,
     /// Cluster name.
     pub upstream: String,
@@ -160,6 +162,10 @@ pub struct VmState {
     pub(crate) callouts: Vec<PendingCallout>,
     pub(crate) answer: Option<CalloutAnswer>,
     pub(crate) next_callout: u32,
+    pub(crate) grpc_calls: Vec<PendingGrpc>,
+    pub(crate) grpc_received: Option<Vec<u8>>,
+    pub(crate) grpc_status: GrpcStatus,
+    pub(crate) next_grpc_call: u32,
     pub(crate) metric_ids: HashMap<u32, String>,
     pub(crate) next_metric: [u32; 3],
     pub(crate) foreign_calls: Vec<ForeignCall>,
@@ -190,6 +196,11 @@ impl VmState {
             answer: None,
             // Envoy's `nextHttpCallId`: 4, 8, 12, … per VM.
             next_callout: 4,
+            grpc_calls: Vec::new(),
+            grpc_received: None,
+            grpc_status: GrpcStatus::default(),
+            // Envoy's `nextGrpcCallId`: 5, 9, 13, … per VM.
+            next_grpc_call: 5,
             metric_ids: HashMap::new(),
             // Envoy: id = type | (n << 2), counters from 4, gauges 5, histograms 6.
             next_metric: [0, 1, 2],

@@ -86,6 +86,8 @@ pub mod buffer_type {
     pub const HTTP_RESPONSE_BODY: u32 = 1;
     /// Body of the response to `proxy_http_call`.
     pub const HTTP_CALL_RESPONSE_BODY: u32 = 4;
+    /// The message of a gRPC answer (during `proxy_on_grpc_receive`).
+    pub const GRPC_RECEIVE_BUFFER: u32 = 5;
     /// VM configuration (during `proxy_on_vm_start`).
     pub const VM_CONFIGURATION: u32 = 6;
     /// Plugin configuration (during `proxy_on_configure`).

@@ -153,18 +153,22 @@ impl Vm {
         self.store.data_mut().streams.entry(id).or_default()
     }
 
-    /// Delivers what is due: answers to `proxy_http_call`, then
-    /// `proxy_on_queue_ready` for queues registered by this VM.
+    /// Delivers what is due: answers to `proxy_http_call`, to
+    /// `proxy_grpc_call`, then `proxy_on_queue_ready` for queues registered by this VM.
     pub fn pump(&mut self) -> Result<(), HostError> {
         for _ in 0..10_000 {
             let callouts = std::mem::take(&mut self.store.data_mut().callouts);
+            let grpc = std::mem::take(&mut self.store.data_mut().grpc_calls);
             let index = self.store.data().vm_index;
             let ready = self.store.data().host.shared.take_ready(index);
-            if callouts.is_empty() && ready.is_empty() {
+            if callouts.is_empty() && grpc.is_empty() && ready.is_empty() {
                 return Ok(());
             }
             for c in callouts {
                 crate::callout::deliver(self, c)?;
+            }
+            for g in grpc {
+                crate::grpc::deliver(self, g)?;
             }
             for (root, token) in ready {
                 self.call::<(u32, u32), ()>("proxy_on_queue_ready", root, (root, token))?;

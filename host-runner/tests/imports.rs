@@ -157,37 +157,49 @@ fn a_wrong_signature_is_a_type_mismatch_naming_the_import() {
 }
 
 #[test]
-fn grpc_to_a_configured_cluster_says_it_is_not_implemented() {
-    // Unknown clusters get Envoy's ParseFailure (tests/tests/fidelity_wat.rs);
-    // a configured one cannot be served here, and the host says so.
+fn grpc_cancel_close_and_send_answer_with_envoys_statuses() {
+    // Envoy's Context::grpcCancel / grpcClose / grpcSend: a pending call's
+    // token (5) cancels once (Ok, and its answer never comes), then NotFound;
+    // a stream token (6) has nothing open: NotFound; an HTTP token (4) is
+    // BadArgument. Any other answer traps (`$expect`).
     let text = r#"(module
       (import "env" "proxy_grpc_call" (func $call
         (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "env" "proxy_grpc_cancel" (func $cancel (param i32) (result i32)))
+      (import "env" "proxy_grpc_close" (func $close (param i32) (result i32)))
+      (import "env" "proxy_grpc_send" (func $send (param i32 i32 i32 i32) (result i32)))
       (memory (export "memory") 1)
-      (data (i32.const 0) "auth")
+      (data (i32.const 0) "authz")
+      (func $expect (param $got i32) (param $want i32)
+        (if (i32.ne (local.get $got) (local.get $want)) (then unreachable)))
       (func (export "proxy_abi_version_0_2_1"))
       (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_on_grpc_receive") (param i32 i32 i32) unreachable)
       (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-        (i32.store (i32.const 512) (call $call (i32.const 0) (i32.const 4) (i32.const 0)
+        (call $expect (call $call (i32.const 0) (i32.const 5) (i32.const 0)
           (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
-          (i32.const 0) (i32.const 100) (i32.const 600)))
-        (if (i32.ne (i32.load (i32.const 512)) (i32.const 12)) (then unreachable))
+          (i32.const 0) (i32.const 100) (i32.const 600)) (i32.const 0))
+        (call $expect (i32.load (i32.const 600)) (i32.const 5))
+        (call $expect (call $cancel (i32.const 5)) (i32.const 0))
+        (call $expect (call $close (i32.const 5)) (i32.const 1))
+        (call $expect (call $close (i32.const 6)) (i32.const 1))
+        (call $expect (call $send (i32.const 6) (i32.const 0) (i32.const 0) (i32.const 0))
+          (i32.const 1))
+        (call $expect (call $send (i32.const 5) (i32.const 0) (i32.const 0) (i32.const 0))
+          (i32.const 2))
+        (call $expect (call $cancel (i32.const 4)) (i32.const 2))
         (i32.const 0)))"#;
     let filter = Filter::compile(&wat::parse_str(text).unwrap()).unwrap();
     let mut config = edgepick_host::HostConfig::default();
     config.clusters.insert(
-        "auth".into(),
-        edgepick_host::Upstream::Address("127.0.0.1:9".parse().unwrap()),
+        "authz".into(),
+        edgepick_host::Upstream::Grpc(edgepick_host::ScriptedGrpc {
+            status: 0,
+            message: Some(b"ok".to_vec()),
+            status_message: String::new(),
+        }),
     );
     let mut vm = edgepick_host::Host::new(filter, config).start_vm().unwrap();
-    let ex = vm
-        .run_http(&edgepick_host::Request::get("/"), |_| None)
-        .expect("Unimplemented (12) returned, no trap");
-    assert!(
-        ex.logs
-            .iter()
-            .any(|l| l.message.contains("gRPC is not implemented by this host")),
-        "{:?}",
-        ex.logs
-    );
+    let ex = vm.run_http(&edgepick_host::Request::get("/"), |_| None);
+    assert!(ex.is_ok(), "a status differs from Envoy's: {:?}", ex.err());
 }

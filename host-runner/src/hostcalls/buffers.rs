@@ -17,6 +17,7 @@ fn buffer(st: &mut VmState, ty: u32) -> Result<Vec<u8>, Status> {
             Some(st.host.config.plugin_config.clone())
         }
         buffer_type::HTTP_CALL_RESPONSE_BODY => st.answer.as_ref().map(|a| a.body.clone()),
+        buffer_type::GRPC_RECEIVE_BUFFER => st.grpc_received.clone(),
         buffer_type::HTTP_REQUEST_BODY => st.stream().and_then(|s| s.request_body.clone()),
         buffer_type::HTTP_RESPONSE_BODY => st.stream().and_then(|s| s.response_body.clone()),
         _ => None,

@@ -1,9 +1,8 @@
 //! Stream control and outgoing calls: `proxy_send_local_response`,
-//! `proxy_continue_stream`, `proxy_close_stream`, `proxy_http_call`, and the
-//! gRPC calls (not carried here: refused with Envoy's status for an unknown
-//! cluster, or `Unimplemented` with a log line for a configured one).
+//! `proxy_continue_stream`, `proxy_close_stream`, `proxy_http_call` (gRPC
+//! calls are in `grpc.rs`).
 
-use crate::memory::{copy_out, finish, read, read_str, try_block, write_u32, Cx, Fail};
+use crate::memory::{finish, read, read_str, write_u32, Cx, Fail};
 use crate::state::{LocalResponse, PendingCallout, VmState};
 use crate::types::{deserialize_map, lossy, stream_type, Status};
 
@@ -33,7 +32,9 @@ fn http_call(
     }
     let token = st.next_callout;
     st.next_callout = st.next_callout.wrapping_add(4);
-    let context_id = st.active_context;
+    // Envoy makes the call for the caller's root context and answers there
+    // (proxy-wasm-cpp-host `exports.cc`: `root_context()->httpCall`).
+    let context_id = st.root_context_id;
     st.callouts.push(PendingCallout {
         token,
         context_id,
@@ -82,23 +83,6 @@ fn stream_control(st: &mut VmState, ty: u32, close: bool) -> Result<(), Fail> {
     Ok(())
 }
 
-/// gRPC is not carried by this host. A service that names no configured
-/// cluster gets what Envoy answers for an unknown cluster, `ParseFailure`
-/// (Envoy also tries to read the bytes as a `GrpcService` proto; this host
-/// does not). A configured cluster gets `Unimplemented`, with a host log line
-/// saying so, never a silent failure.
-fn grpc_refused(cx: &mut Cx<'_>, call: &str, sp: u32, sl: u32) -> Result<(), Fail> {
-    let service = read_str(cx, sp, sl)?;
-    if !cx.data().host.config.clusters.contains_key(&service) {
-        return Err(Status::ParseFailure.into());
-    }
-    let message = format!(
-        "edgepick-host: {call} to cluster {service:?}: gRPC is not implemented by this host"
-    );
-    cx.data_mut().log(crate::types::LogLevel::Warn, message);
-    Err(Status::Unimplemented.into())
-}
-
 /// Registers stream-control and call hostcalls.
 pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()> {
     l.func_wrap(
@@ -129,57 +113,5 @@ pub(crate) fn add_to_linker(l: &mut super::Registry<'_>) -> wasmtime::Result<()>
     l.func_wrap("env", "proxy_close_stream", |mut cx: Cx<'_>, ty: u32| {
         finish(stream_control(cx.data_mut(), ty, true))
     })?;
-    l.func_wrap(
-        "env",
-        "proxy_grpc_call",
-        |mut cx: Cx<'_>,
-         sp: u32,
-         sl: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32| { finish(grpc_refused(&mut cx, "proxy_grpc_call", sp, sl)) },
-    )?;
-    l.func_wrap(
-        "env",
-        "proxy_grpc_stream",
-        |mut cx: Cx<'_>,
-         sp: u32,
-         sl: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32| { finish(grpc_refused(&mut cx, "proxy_grpc_stream", sp, sl)) },
-    )?;
-    l.func_wrap(
-        "env",
-        "proxy_grpc_send",
-        |_cx: Cx<'_>, _: u32, _: u32, _: u32, _: u32| finish(Err(Status::NotFound.into())),
-    )?;
-    l.func_wrap("env", "proxy_grpc_cancel", |_cx: Cx<'_>, _: u32| {
-        finish(Err(Status::NotFound.into()))
-    })?;
-    l.func_wrap("env", "proxy_grpc_close", |_cx: Cx<'_>, _: u32| {
-        finish(Err(Status::NotFound.into()))
-    })?;
-    l.func_wrap(
-        "env",
-        "proxy_get_status",
-        |mut cx: Cx<'_>, cp: u32, mpp: u32, msp: u32| {
-            finish(try_block(|| {
-                write_u32(&mut cx, cp, 0)?;
-                copy_out(&mut cx, &[], mpp, msp)
-            }))
-        },
-    )?;
     Ok(())
 }

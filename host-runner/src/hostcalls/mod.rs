@@ -4,6 +4,7 @@
 
 mod buffers;
 mod core;
+mod grpc;
 mod headers;
 mod http;
 mod shared;
@@ -60,6 +61,7 @@ pub(crate) fn add_to_linker(
     buffers::add_to_linker(&mut l)?;
     shared::add_to_linker(&mut l)?;
     http::add_to_linker(&mut l)?;
+    grpc::add_to_linker(&mut l)?;
     crate::wasi::add_to_linker(&mut l)?;
     Ok(l.defined)
 }

@@ -63,6 +63,10 @@ pub struct BootstrapSpec<'a> {
     pub fail_open: bool,
     /// Also read listeners from this LDS file (see [`lds_document`]).
     pub lds_path: Option<&'a Path>,
+    /// Clusters added beside `edgepick` (Envoy's own JSON form).
+    pub extra_clusters: &'a [Value],
+    /// HTTP filters inserted just before the wasm filter (Envoy's JSON form).
+    pub filters_before_wasm: &'a [Value],
 }
 
 fn secs(ms: u64) -> String {
@@ -178,6 +182,10 @@ pub fn listener(
         .ok_or_else(|| anyhow!("deploy/envoy.yaml has no envoy.filters.http.wasm filter"))?;
     upstream_log(filters);
     let shipped_filter = filters.remove(wasm_at);
+    for (i, f) in spec.filters_before_wasm.iter().enumerate() {
+        filters.insert(wasm_at + i, f.clone());
+    }
+    let wasm_at = wasm_at + spec.filters_before_wasm.len();
     if let (Some(cfg), Some(wasm)) = (&l.filter_config, spec.wasm) {
         filters.insert(
             wasm_at,
@@ -217,6 +225,7 @@ pub fn bootstrap(spec: &BootstrapSpec<'_>) -> anyhow::Result<Value> {
         .find(|c| c["name"] == "edgepick")
         .ok_or_else(|| anyhow!("deploy/envoy.yaml has no cluster named edgepick"))?;
     *at(cluster, "/load_assignment/endpoints")? = json!([{ "lb_endpoints": endpoints }]);
+    clusters.extend(spec.extra_clusters.iter().cloned());
     if let Some(lds) = spec.lds_path {
         let dir = lds
             .parent()

@@ -44,6 +44,8 @@ pub struct EnvoyBuilder {
     fail_open: bool,
     dynamic: bool,
     ready_timeout: Duration,
+    extra_clusters: Vec<serde_json::Value>,
+    filters_before_wasm: Vec<serde_json::Value>,
 }
 
 /// The `backends[].address` values of a configuration, when it parses that far.
@@ -91,6 +93,8 @@ impl EnvoyBuilder {
             fail_open: false,
             dynamic: false,
             ready_timeout: Duration::from_secs(30),
+            extra_clusters: Vec::new(),
+            filters_before_wasm: Vec::new(),
         }
     }
 
@@ -167,6 +171,19 @@ impl EnvoyBuilder {
         self
     }
 
+    /// A cluster beside `edgepick`, in Envoy's JSON form (for callouts).
+    pub fn cluster(mut self, cluster: serde_json::Value) -> Self {
+        self.extra_clusters.push(cluster);
+        self
+    }
+
+    /// An HTTP filter that runs just before the wasm filter, in Envoy's JSON
+    /// form (e.g. one that sets dynamic metadata the module reads).
+    pub fn filter_before_wasm(mut self, filter: serde_json::Value) -> Self {
+        self.filters_before_wasm.push(filter);
+        self
+    }
+
     fn spec<'a>(&'a self, admin_port: u16, lds: Option<&'a Path>) -> BootstrapSpec<'a> {
         BootstrapSpec {
             admin_port,
@@ -178,6 +195,8 @@ impl EnvoyBuilder {
             per_try_timeout_ms: self.per_try_timeout_ms,
             fail_open: self.fail_open,
             lds_path: lds,
+            extra_clusters: &self.extra_clusters,
+            filters_before_wasm: &self.filters_before_wasm,
         }
     }
 

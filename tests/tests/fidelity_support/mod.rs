@@ -3,6 +3,8 @@
 //! an echo upstream, and what a client observes on each side.
 #![allow(dead_code)]
 
+pub mod grpc_server;
+
 use edgepick_host::{BackendResponse, Exchange, Host, HostConfig, Request, Vm};
 use edgepick_tests::harness::{self, Envoy, EnvoyBuilder};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -7,7 +7,7 @@
 //! the mover into the struct. Under `cfg(test)` the same declaration derives
 //! serde's `Deserialize`, the reference `config/read_tests.rs` holds the reader to.
 
-use super::shapes::raw_structs;
+use super::shapes::{raw_structs, Section};
 
 raw_structs! {
     /// The whole configuration document as written.
@@ -30,6 +30,8 @@ raw_structs! {
         fallbacks: Option<usize>,
         /// Emit the opt-in `x-edgepick-decision` response header.
         decision_header: Option<bool>,
+        /// The DNS server's section (`edgepick-dns` reads and validates it).
+        dns: Option<Section>,
     }
 
     /// `algorithm`: a name plus the parameters that name accepts.

@@ -172,6 +172,10 @@ impl<'a> Reader<'a> {
                 })?;
                 Val::Strs(out)
             }
+            Kind::Section => {
+                self.skip(first)?;
+                Val::Section(super::shapes::Section)
+            }
             Kind::Struct(shape) => Val::Struct(self.object(shape, first)?),
             Kind::Seq(shape) => {
                 let mut out = Vec::new();
@@ -183,6 +187,24 @@ impl<'a> Reader<'a> {
             }
         };
         Ok(Some(v))
+    }
+
+    /// Consume a whole value, `first` being its first event.
+    fn skip(&mut self, first: Event<'a>) -> Result<()> {
+        let mut depth = 0usize;
+        let mut event = first;
+        loop {
+            match event {
+                Event::StartArray | Event::StartObject => depth += 1,
+                Event::EndArray | Event::EndObject => depth = depth.saturating_sub(1),
+                Event::Eof => return Err(self.fail("EOF while parsing a value".to_string())),
+                _ => {}
+            }
+            if depth == 0 {
+                return Ok(());
+            }
+            event = self.next()?;
+        }
     }
 
     /// An integer in `0..=max`.

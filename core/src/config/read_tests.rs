@@ -200,7 +200,7 @@ fn errors_read_well() {
     assert_eq!(
         e(r#"{"link": [1]}"#),
         "link: unknown field `link`, expected one of `version`, `mode`, `algorithm`, \
-         `backends`, `health`, `cookie`, `client`, `fallbacks`, `decision_header` \
+         `backends`, `health`, `cookie`, `client`, `fallbacks`, `decision_header`, `dns` \
          at line 1 column 7"
     );
     assert_eq!(
@@ -286,4 +286,26 @@ proptest! {
         }
         same(&doc[..cut]);
     }
+}
+
+#[test]
+fn the_dns_servers_section_is_accepted_and_skipped() {
+    let doc = r#"{"backends":[{"name":"a","address":"127.0.0.1:80"}],
+        "dns":{"zone":"example.","regions":[{"name":"eu","subnets":["10.0.0.0/8"],
+               "links":{"a":{"hops":[1,{"x":null}]}}}],"answers":"ranked"},
+        "fallbacks":1}"#;
+    let cfg = crate::Config::from_json(doc).expect("a document with a dns section");
+    assert_eq!(
+        (cfg.backends.len(), cfg.fallbacks),
+        (1, 1),
+        "fields after it are read"
+    );
+    assert_eq!(
+        from_str(doc).map(|r| r.dns.is_some()),
+        Ok(true),
+        "the section was given"
+    );
+    // Still malformed JSON inside it is a syntax error.
+    let bad = doc.replace(r#""answers":"ranked""#, r#""answers":"#);
+    assert!(crate::Config::from_json(&bad).is_err());
 }

@@ -24,6 +24,8 @@ pub(super) enum Kind {
     Struct(&'static Shape),
     /// An array of objects.
     Seq(&'static Shape),
+    /// Any value, skipped: a section another program reads ([`Section`]).
+    Section,
 }
 
 /// A raw struct: its field names and kinds, in declaration order.
@@ -46,6 +48,20 @@ pub(super) enum Val {
     Strs(Vec<String>),
     Struct(Fields),
     Seq(Vec<Fields>),
+    Section(Section),
+}
+
+/// A section of the document that another program reads and validates (the
+/// DNS server's `dns`): accepted here whatever it holds, so one document
+/// configures every front end, and not kept.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Section;
+
+#[cfg(test)]
+impl<'de> serde::Deserialize<'de> for Section {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Section)
+    }
 }
 
 /// A struct's fields, in declaration order; `None` when absent or null.
@@ -122,6 +138,7 @@ from_val!(
     bool => Bool,
     String => Str,
     Vec<String> => Strs,
+    Section => Section,
 );
 
 /// Declares raw structs: for each, the struct (with serde's `Deserialize`

@@ -23,6 +23,7 @@ pub mod backends;
 pub mod bootstrap;
 pub mod capture;
 pub mod envoy;
+mod envoy_instance;
 pub mod http;
 pub mod native;
 pub mod promql;

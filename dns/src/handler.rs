@@ -180,6 +180,24 @@ fn build<'q, 'a>(
     )
 }
 
+/// Whether the question section of the query `wire` (as the client wrote
+/// it) holds a compression pointer. hickory echoes those bytes into the
+/// response unchanged, where a pointer no longer points at what it did in the
+/// query (it may point past the question, or into the answers), so the
+/// response would not decode. No first question has an earlier name to point
+/// to, and only single-question queries are answered: such a query is malformed.
+pub fn question_is_compressed(wire: &[u8]) -> bool {
+    let mut i = 12;
+    while let Some(&len) = wire.get(i) {
+        match len {
+            0 => return false,
+            l if l & 0xC0 != 0 => return true,
+            l => i += 1 + usize::from(l),
+        }
+    }
+    false
+}
+
 /// The bytes sent for `request` over UDP, encoded as hickory's response
 /// handle encodes them, with its size limit (the response's EDNS payload,
 /// else 4096 bytes; the zone keeps plain UDP answers within 512).
@@ -206,6 +224,19 @@ impl RequestHandler for Handler {
         mut response: R,
     ) -> ResponseInfo {
         let shared = &self.0;
+        // The query as written (hickory keeps the question's bytes; TCP only:
+        // UDP checks the packet it received).
+        let compressed = request.protocol() != Protocol::Udp
+            && hickory_proto::serialize::binary::BinEncodable::to_bytes(&**request)
+                .is_ok_and(|wire| question_is_compressed(&wire));
+        if compressed {
+            // No decodable answer can echo it (see the function): say
+            // nothing, as for a packet that does not parse.
+            shared.metrics.response("formerr", false);
+            let mut header = Header::response_from_request(request.header());
+            header.set_response_code(ResponseCode::FormErr);
+            return header.into();
+        }
         let p = prepare(&shared.zone(), &shared.metrics, request, shared.now_ms());
         let header = p.header;
         response

@@ -88,7 +88,15 @@ impl Sim {
         to_js(&self.inner.snapshot())
     }
 
-    /// Metric buckets from index `from` on.
+    /// Width of a metric bucket, ms (bucket `i` covers `[i·w, (i+1)·w)`).
+    pub fn bucket_ms(&self) -> f64 {
+        self.inner.metrics.bucket_ms() as f64
+    }
+
+    /// Metric buckets from index `from` on. A request's end is written into
+    /// the bucket of the time it happens, which may be ahead of the clock, so
+    /// the last buckets can lie in the future; a bucket is final once the
+    /// clock has passed its end.
     pub fn series(&self, from: usize) -> Result<JsValue, JsError> {
         to_js(&self.inner.series(from))
     }

@@ -6,7 +6,7 @@ import { drawTopology, hitTest, drawLines, drawCompare, COLORS } from './draw.js
 
 const $ = id => document.getElementById(id);
 const S = {
-  topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], selected: null, drag: null,
+  topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
   algorithms: [], frames: [], fps: 0, simRate: 0, rateWindow: [], snapshot: null,
 };
 window.edgepick = S; // for the browser test and the curious
@@ -45,7 +45,7 @@ function rebuild() {
   try {
     S.sim?.free();
     S.sim = new wasm.Sim(JSON.stringify(S.topo));
-    S.simT = 0; S.series = []; S.snapshot = S.sim.snapshot();
+    S.simT = 0; S.series = []; S.seriesFinal = 0; S.snapshot = S.sim.snapshot();
     status($('status'), `ready: ${S.topo.servers.length} servers, ${S.topo.clients.length} client groups`, true);
   } catch (e) {
     S.sim = null;
@@ -257,11 +257,24 @@ function frame(now) {
     const [w, n] = S.rateWindow.reduce(([a, b], [c, d]) => [a + c, b + d], [0, 0]);
     S.simRate = w > 0 ? n / w * 1000 : 0;
     S.snapshot = S.sim.snapshot();
-    const from = Math.max(0, S.series.length - 4);
-    S.series.splice(from, S.series.length - from, ...S.sim.series(from));
+    refreshSeries();
   }
   render(now);
   requestAnimationFrame(frame);
+}
+
+// The core writes a request's end (and its send, for direct methods) into the
+// bucket of the time it happens, which may be ahead of the clock. A bucket is
+// final once the clock has passed its end; S.series holds the core's buckets
+// up to and including the open one (the one the clock is in), never later ones,
+// and re-reads every bucket that was not final at the last refresh.
+function refreshSeries() {
+  const w = S.sim.bucket_ms();
+  const open = Math.floor(S.sim.now_ms() / w);
+  const from = Math.min(S.series.length, S.seriesFinal);
+  const fresh = S.sim.series(from).slice(0, open + 1 - from);
+  S.series.splice(from, S.series.length - from, ...fresh);
+  S.seriesFinal = Math.min(open, S.series.length);
 }
 
 let lastTable = 0;
@@ -269,9 +282,11 @@ function render(now = performance.now()) {
   if (!S.topo) return;
   drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
   const win = S.series.slice(-120);
-  drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]);
-  drawLines($('chart-latency'), win, [{ key: 'p50', color: '#2f6fd6' }, { key: 'p95', color: '#e09b21' }, { key: 'p99', color: '#d2453b' }]);
-  drawLines($('chart-errors'), win, [{ key: 'failed', color: '#d2453b' }, { key: 'dropped', color: '#8a4fd6' }]);
+  S.plotted = {
+    throughput: drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]),
+    latency: drawLines($('chart-latency'), win, [{ key: 'p50', color: '#2f6fd6' }, { key: 'p95', color: '#e09b21' }, { key: 'p99', color: '#d2453b' }]),
+    errors: drawLines($('chart-errors'), win, [{ key: 'failed', color: '#d2453b' }, { key: 'dropped', color: '#8a4fd6' }]),
+  };
   if (now - lastTable > 250) { lastTable = now; renderStats(); renderNodes(); }
 }
 

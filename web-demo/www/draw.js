@@ -152,6 +152,9 @@ export function drawTopology(canvas, topo, snap, series, selected, now, running)
   ctx.fillText(`t = ${(snap.t_ms / 1000).toFixed(1)} s`, 10, 14);
 }
 
+// Draws every bucket but the last (the open one) and returns what it plotted:
+// `{ t_ms: [...], values: { key: [...] }, t0, t1 }`, so a test can compare the
+// chart with the core's series.
 export function drawLines(canvas, series, lines) {
   const ctx = canvas.getContext('2d'), W = canvas.width, H = canvas.height;
   const L = 38, B = 16, T = 8;
@@ -166,18 +169,23 @@ export function drawLines(canvas, series, lines) {
     ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W - 4, y); ctx.stroke();
     ctx.fillText(fmt(max * k / 4), L - 4, y);
   }
-  if (series.length < 2) { ctx.textAlign = 'center'; ctx.fillText('press Run', W / 2, H / 2); return; }
+  const shown = series.slice(0, -1);
+  const plotted = { t_ms: shown.map(b => b.t_ms), values: {}, t0: null, t1: null };
+  for (const l of lines) plotted.values[l.key] = shown.map(b => b[l.key] || 0);
+  if (series.length < 2) { ctx.textAlign = 'center'; ctx.fillText('press Run', W / 2, H / 2); return plotted; }
   const t0 = series[0].t_ms, t1 = series[series.length - 1].t_ms || 1;
   const X = tm => L + (W - L - 6) * ((tm - t0) / Math.max(1, t1 - t0));
+  Object.assign(plotted, { t0, t1 });
   ctx.textAlign = 'center'; ctx.fillText(`${(t0 / 1000).toFixed(0)} s`, L + 10, H - 6); ctx.fillText(`${(t1 / 1000).toFixed(0)} s`, W - 16, H - 6);
   for (const l of lines) {
     ctx.strokeStyle = l.color; ctx.lineWidth = 1.6; ctx.beginPath();
-    series.slice(0, -1).forEach((b, k) => {
-      const y = T + (H - T - B) * (1 - (b[l.key] || 0) / max);
-      if (k === 0) ctx.moveTo(X(b.t_ms), y); else ctx.lineTo(X(b.t_ms), y);
+    plotted.values[l.key].forEach((v, k) => {
+      const y = T + (H - T - B) * (1 - v / max);
+      if (k === 0) ctx.moveTo(X(shown[k].t_ms), y); else ctx.lineTo(X(shown[k].t_ms), y);
     });
     ctx.stroke();
   }
+  return plotted;
 }
 
 function niceMax(v) {

@@ -1,0 +1,120 @@
+// Browser checks for issue #13 ("the simulator tells the truth"): live views
+// that equal the core's series, controls that keep input, every page size.
+// Each export takes the harness `t` from browser.mjs:
+// { page, context, base, check, step, runFor, artifacts }.
+import path from 'node:path';
+
+// Restart `preset` with `algorithm`, `method` and `speed`, and run it for `ms` simulated.
+async function runScenario(t, { preset, algorithm, method, speed, ms }) {
+  const { page } = t;
+  if (await page.evaluate(() => window.edgepick.running)) await page.click('#play');
+  await page.selectOption('#preset', preset);
+  await page.selectOption('#algorithm', algorithm);
+  await page.selectOption('#method', method);
+  await page.selectOption('#speed', speed);
+  await page.click('#reset');
+  await page.click('#play');
+  await t.runFor(ms);
+}
+
+// Compare, inside the page, what the charts and the share cells show with the
+// core's own series (`sim.series(0)`), bucket by bucket.
+function compareWithCore() {
+  const S = window.edgepick, core = S.sim.series(0), now = S.sim.now_ms(), w = S.sim.bucket_ms();
+  const p = S.plotted.throughput, lat = S.plotted.latency;
+  let differ = 0;
+  p.t_ms.forEach((tm, k) => {
+    const b = core[tm / w];
+    if (!b || b.throughput !== p.values.throughput[k] || b.p99 !== lat.values.p99[k]) differ++;
+  });
+  const open = Math.floor(now / w);
+  const sent = S.topo.servers.map((_, i) => core.slice(open - 4, open).reduce((a, b) => a + b.sent[i], 0));
+  const total = sent.reduce((a, b) => a + b, 0);
+  const want = sent.map(v => `${(total ? v / total * 100 : 0).toFixed(1)}%`);
+  const shown = S.topo.servers.map(s => document.querySelector(`[data-testid="share-${s.name}"]`)?.textContent);
+  return {
+    buckets: p.t_ms.length, differ, now, t1: p.t1, ahead: core.length - (open + 1),
+    seriesLen: S.series.length, open, want, shown,
+  };
+}
+
+/** Charts and shares equal the core's series under every method at 16×. */
+export async function liveViews(t) {
+  const { page, check } = t;
+  for (const method of ['dns', 'proxy', 'redirect', 'nat', 'dr']) {
+    await runScenario(t, { preset: 'figure2', algorithm: 'round_robin', method, speed: '16', ms: method === 'dns' ? 30000 : 10000 });
+    await page.click('#play'); // pause: the table refreshes every 250 ms
+    await page.waitForTimeout(400);
+    const r = await page.evaluate(compareWithCore);
+    const name = `${method} at 16×`;
+    check(`${name}: throughput and p99 charts equal the core's series bucket for bucket`,
+      r.buckets >= 18 && r.differ === 0, `${r.buckets} buckets drawn, ${r.differ} differ; core has ${r.ahead} bucket(s) ahead of the clock`);
+    check(`${name}: the chart's x-axis ends at or before the simulated time`, r.t1 !== null && r.t1 <= r.now && r.seriesLen === r.open + 1,
+      `axis ends at ${(r.t1 / 1000).toFixed(1)} s, t = ${(r.now / 1000).toFixed(1)} s`);
+    check(`${name}: "share (last 2 s)" equals the core's last four closed buckets`,
+      r.shown.join() === r.want.join() && r.shown.some(s => s !== '0.0%'), `shown ${r.shown.join(' ')}, core ${r.want.join(' ')}`);
+  }
+}
+
+const nodeAlive = (page, i) => page.evaluate(i => window.edgepick.snapshot.nodes[i].alive, i);
+const waitAlive = (page, i, alive) =>
+  page.waitForFunction(([i, a]) => window.edgepick.snapshot.nodes[i].alive === a, [i, alive], { timeout: 3000 }).then(() => true, () => false);
+
+/** Kill and revive by click (short and long presses) and by keyboard while running; focus stays put. */
+export async function controls(t) {
+  const { page, check } = t;
+  await runScenario(t, { preset: 'figure2', algorithm: 'round_robin', method: 'proxy', speed: '4', ms: 2000 });
+  let registered = 0;
+  for (let k = 0; k < 10; k++) {
+    const alive = await nodeAlive(page, 1);
+    const name = `${alive ? 'kill' : 'revive'} WS2`;
+    await page.getByRole('button', { name, exact: true }).click({ delay: k % 2 ? 150 : 60 });
+    if (await waitAlive(page, 1, !alive)) registered++;
+    await page.waitForTimeout(300);
+  }
+  check('kill/revive by click while running: every press registers', registered === 10, `${registered} of 10 (60 ms and 150 ms presses)`);
+  const kill = page.getByRole('button', { name: 'kill WS3', exact: true });
+  await kill.focus();
+  await page.keyboard.press('Enter');
+  const died = await waitAlive(page, 2, false);
+  await page.waitForTimeout(1000);
+  const focus = await page.evaluate(() => document.activeElement?.getAttribute('aria-label') || document.activeElement?.tagName);
+  check('kill by keyboard (focus, Enter) while running', died, `WS3 ${died ? 'killed' : 'still alive'}`);
+  check('focus stays on the button after 1 s', focus === 'revive WS3', `focus on ${focus}`);
+  await page.keyboard.press('Enter');
+  check('the same focused button revives it', await waitAlive(page, 2, true));
+  await page.click('#play'); // pause
+}
+
+/** No sideways scroll at 360 px; main controls above the fold at 1280×800; screenshots of both. */
+export async function layouts(t) {
+  const { context, base, check, artifacts } = t;
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 360, height: 740 });
+  await phone.goto(base);
+  await phone.waitForSelector('body[data-ready="1"]');
+  const narrow = await phone.evaluate(() => {
+    const right = id => Math.round(document.getElementById(id).getBoundingClientRect().right);
+    return { page: document.documentElement.scrollWidth, restart: right('reset'), addServer: right('add-server') };
+  });
+  const shot360 = path.join(artifacts, 'web-demo-360.png');
+  await phone.screenshot({ path: shot360, fullPage: true });
+  await phone.close();
+  check('360 px wide: no horizontal scroll, toolbar fits', narrow.page <= 360 && narrow.restart <= 360 && narrow.addServer <= 360,
+    `page ${narrow.page} px wide, Restart ends at ${narrow.restart}, + server at ${narrow.addServer}; ${shot360}`);
+
+  const laptop = await context.newPage();
+  await laptop.setViewportSize({ width: 1280, height: 800 });
+  await laptop.goto(base);
+  await laptop.waitForSelector('body[data-ready="1"]');
+  const bottoms = await laptop.evaluate(() => ['algorithm', 'method', 'play'].map(id => {
+    const r = document.getElementById(id).getBoundingClientRect();
+    return [id, Math.round(r.bottom), r.width > 0];
+  }));
+  const shot1280 = path.join(artifacts, 'web-demo-1280x800.png');
+  await laptop.screenshot({ path: shot1280 });
+  const wide = await laptop.evaluate(() => document.documentElement.scrollWidth);
+  await laptop.close();
+  check('1280×800: algorithm, method and run are above the fold', bottoms.every(([, b, v]) => v && b <= 800) && wide <= 1280,
+    `${bottoms.map(([id, b]) => `${id} ends at y=${b}`).join(', ')}; ${shot1280}`);
+}

@@ -3,6 +3,7 @@
 import init, * as wasm from './pkg/edgepick_web.js';
 import { PRESETS, ALGO_HELP, METHOD_HELP } from './presets.js';
 import { drawTopology, hitTest, drawLines, drawCompare, COLORS } from './draw.js';
+import { updateNodeTable, recentShare } from './nodes.js';
 
 const $ = id => document.getElementById(id);
 const S = {
@@ -129,6 +130,11 @@ function wireControls() {
   };
   $('golden-btn').onclick = runGolden;
   $('bench-btn').onclick = runBench;
+  // One listener for the node table: its rows are updated in place, never rebuilt while a set of nodes stays.
+  $('nodes').tBodies[0].onclick = ev => {
+    const b = ev.target.closest('button[data-node]');
+    if (b) fault(b.dataset.act, b.dataset.node);
+  };
 }
 
 function removeSelected() {
@@ -204,6 +210,7 @@ function fault(action, name) {
   const factor = action === 'overload' ? 4 : action === 'degrade' ? 5 : 1;
   S.sim.fault(action, name, factor);
   S.snapshot = S.sim.snapshot();
+  renderNodes();
   status($('status'), `${action} ${name} at ${(S.sim.now_ms() / 1000).toFixed(1)} s`, true);
   render();
 }
@@ -300,34 +307,8 @@ function renderStats() {
     ` · <span id="fps" data-testid="fps">${S.fps} fps</span> · <span id="simrate" data-testid="simrate">${Math.round(S.simRate).toLocaleString('en')} sim req/s</span>`;
 }
 
-function recentShare() {
-  const recent = S.series.slice(-5, -1);
-  const n = S.topo.servers.length, sent = new Array(n).fill(0);
-  for (const b of recent) b.sent.forEach((v, i) => { if (i < n) sent[i] += v; });
-  const total = sent.reduce((a, b) => a + b, 0);
-  return { sent, total };
-}
-
 function renderNodes() {
-  const s = S.snapshot, body = $('nodes').tBodies[0];
-  if (!s) return;
-  const { sent, total } = recentShare();
-  const many = s.nodes.length > 16;
-  const rows = s.nodes.map((n, i) => {
-    if (many && i >= 12) return '';
-    const st = !n.alive ? (n.faulty ? ['dead · detected', 'dead'] : ['dead · not yet detected', 'bad'])
-      : n.faulty || !n.healthy ? ['up · marked faulty', 'warn'] : n.load > 0.8 ? ['overloaded', 'warn'] : ['healthy', 'ok'];
-    const share = total ? sent[i] / total : 0;
-    return `<tr data-testid="node-${n.name}" data-alive="${n.alive}" data-healthy="${n.healthy}" data-recent="${sent[i]}">
-      <td><b>${n.name}</b>${n.overload > 1 ? ' ⚠ overload' : ''}${n.degrade > 1 ? ' ⚠ link' : ''}</td>
-      <td class="state-${st[1]}">${st[0]}</td>
-      <td><span class="bar"><i style="width:${Math.min(100, n.load * 100).toFixed(0)}%"></i></span> ${(n.load * 100).toFixed(0)}%</td>
-      <td>${n.inflight} <small>(${n.busy} busy, ${n.queued} queued)</small></td>
-      <td data-testid="share-${n.name}">${(share * 100).toFixed(1)}%</td><td>${n.sent}</td>
-      <td><button data-testid="kill-${n.name}" data-node="${n.name}" data-act="${n.alive ? 'kill' : 'revive'}">${n.alive ? 'kill' : 'revive'}</button></td></tr>`;
-  }).join('') + (many ? `<tr><td colspan="7" class="help">…and ${s.nodes.length - 12} more (all drawn on the canvas)</td></tr>` : '');
-  body.innerHTML = rows;
-  for (const b of body.querySelectorAll('button[data-node]')) b.onclick = () => fault(b.dataset.act, b.dataset.node);
+  if (S.snapshot) updateNodeTable($('nodes'), S.snapshot, recentShare(S.series, S.topo.servers.length));
 }
 
 // ---------- compare, config, golden, bench ----------

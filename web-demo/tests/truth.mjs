@@ -95,13 +95,15 @@ export async function layouts(t) {
   await phone.waitForSelector('body[data-ready="1"]');
   const narrow = await phone.evaluate(() => {
     const right = id => Math.round(document.getElementById(id).getBoundingClientRect().right);
-    return { page: document.documentElement.scrollWidth, restart: right('reset'), addServer: right('add-server') };
+    const kill = Math.round(document.querySelector('[data-testid="kill-WS4"]').getBoundingClientRect().right);
+    return { page: document.documentElement.scrollWidth, restart: right('reset'), addServer: right('add-server'), kill };
   });
   const shot360 = path.join(artifacts, 'web-demo-360.png');
   await phone.screenshot({ path: shot360, fullPage: true });
   await phone.close();
-  check('360 px wide: no horizontal scroll, toolbar fits', narrow.page <= 360 && narrow.restart <= 360 && narrow.addServer <= 360,
-    `page ${narrow.page} px wide, Restart ends at ${narrow.restart}, + server at ${narrow.addServer}; ${shot360}`);
+  check('360 px wide: no horizontal scroll, toolbar and kill buttons fit',
+    [narrow.page, narrow.restart, narrow.addServer, narrow.kill].every(x => x <= 360),
+    `page ${narrow.page} px wide, Restart ends at ${narrow.restart}, + server at ${narrow.addServer}, kill WS4 at ${narrow.kill}; ${shot360}`);
 
   const laptop = await context.newPage();
   await laptop.setViewportSize({ width: 1280, height: 800 });

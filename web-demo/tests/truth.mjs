@@ -1,5 +1,6 @@
 // Browser checks for issue #13 ("the simulator tells the truth"): live views
-// that equal the core's series, controls that keep input, every page size.
+// that equal the core's series, controls that keep input, every page size,
+// bad links and invalid edits.
 // Each export takes the harness `t` from browser.mjs:
 // { page, context, base, check, step, runFor, artifacts }.
 import path from 'node:path';
@@ -119,4 +120,49 @@ export async function layouts(t) {
   await laptop.close();
   check('1280×800: algorithm, method and run are above the fold', bottoms.every(([, b, v]) => v && b <= 800) && wide <= 1280,
     `${bottoms.map(([id, b]) => `${id} ends at y=${b}`).join(', ')}; ${shot1280}`);
+}
+
+// The scenario in a page's URL (`#t=` base64url JSON), or null.
+const urlTopo = url => {
+  const m = url.match(/#t=(.*)$/);
+  try { return m ? JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) : null; } catch { return null; }
+};
+const b64 = v => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+/** A bad link is reported and the last valid scenario kept; an invalid edit never reaches the URL; plain-language errors. */
+export async function links(t) {
+  const { page, context, base, check } = t;
+  const fresh = await context.newPage();
+  await fresh.goto(base + '#t=%%not-a-scenario');
+  await fresh.waitForSelector('body[data-ready="1"]');
+  const opened = await fresh.evaluate(() => [document.getElementById('status').textContent, !!window.edgepick.sim,
+    window.edgepick.topo.servers.map(s => s.name).join()]);
+  await fresh.close();
+  check('a garbage link is reported and the page still runs a scenario',
+    /link was not loaded/.test(opened[0]) && opened[1] && opened[2] === 'WS1,WS2,WS3,WS4', `status "${opened[0]}"; servers ${opened[2]}`);
+
+  await page.selectOption('#preset', 'homogeneous');
+  await page.waitForTimeout(500);
+  const kept = await page.evaluate(() => window.edgepick.good);
+  for (const [what, hash] of [['garbage', 'bm90IGpzb24'], ['no servers', b64({ ...JSON.parse(kept), servers: [] })]]) {
+    await page.evaluate(h => { location.hash = '#t=' + h; }, hash);
+    await page.waitForFunction(() => /link was not loaded/.test(document.getElementById('status').textContent), null, { timeout: 3000 });
+    await page.waitForTimeout(500);
+    const r = await page.evaluate(() => [document.getElementById('status').textContent, JSON.stringify(window.edgepick.topo), !!window.edgepick.sim]);
+    check(`a link with ${what} pasted into a running page is reported, the scenario kept`,
+      r[1] === kept && r[2] && JSON.stringify(urlTopo(page.url())) === kept, r[0]);
+  }
+
+  // Select ws1 on the canvas and give its link 1.5 hops.
+  const box = await page.locator('#topology').boundingBox();
+  const ws1 = await page.evaluate(() => window.edgepick.topo.servers[0]);
+  await page.mouse.click(box.x + ws1.x * box.width / 900, box.y + ws1.y * box.height / 470);
+  await page.fill('#editor input[data-path="link.hops"]', '1.5');
+  await page.keyboard.press('Tab'); // leaving the field commits it (change event)
+  await page.waitForTimeout(600);
+  const edit = await page.evaluate(() => [document.getElementById('status').textContent, window.edgepick.topo.servers[0].link.hops, !!window.edgepick.sim]);
+  const inUrl = urlTopo(page.url())?.servers?.[0]?.link?.hops;
+  check('an invalid edit is reported in plain language and not written into the URL',
+    /servers\[0\]\.link\.hops: must be a whole number, 0 or more \(not 1\.5\)/.test(edit[0]) && !/expected u32|line \d+ column/.test(edit[0])
+      && edit[1] === 1 && inUrl === 1 && edit[2], `status "${edit[0]}"; hops in the page ${edit[1]}, in the URL ${inUrl}`);
 }

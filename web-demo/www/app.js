@@ -2,20 +2,17 @@
 // configuration export/import. No bundler, no CDN: the core comes from ./pkg.
 import init, * as wasm from './pkg/edgepick_web.js';
 import { PRESETS, ALGO_HELP, METHOD_HELP } from './presets.js';
-import { drawTopology, hitTest, drawLines, drawCompare, COLORS } from './draw.js';
+import { drawTopology, hitTest, drawLines, COLORS } from './draw.js';
+import { $, status } from './ui.js';
+import { runCompare, runGolden, runBench } from './panels.js';
 import { updateNodeTable, recentShare } from './nodes.js';
 
-const $ = id => document.getElementById(id);
 const S = {
   topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
   algorithms: [], frames: [], fps: 0, simRate: 0, rateWindow: [], snapshot: null,
 };
 window.edgepick = S; // for the browser test and the curious
 
-function status(el, text, good) {
-  el.textContent = text;
-  el.className = 'status ' + (good === undefined ? '' : good ? 'good' : 'bad');
-}
 
 // ---------- scenario <-> URL ----------
 function encodeHash(t) {
@@ -33,6 +30,26 @@ function saveHash() {
   hashTimer = setTimeout(() => history.replaceState(null, '', '#t=' + encodeHash(S.topo)), 300);
 }
 
+// S.good is the last scenario the core accepted (JSON text). Only it reaches
+// the URL; an edit or a link the core rejects is reported and S.good kept.
+function accept() { S.good = JSON.stringify(S.topo); saveHash(); }
+function reject(what, e) {
+  if (S.good) { S.topo = JSON.parse(S.good); saveHash(); }
+  if (!target(S.selected)) S.selected = null;
+  status($('status'), `${what}: ${e.message}. The last valid scenario is kept.`, false);
+}
+
+// A shared link (`#t=...`): load its scenario, or say why not and keep the current one.
+function loadLink(h) {
+  let topo;
+  try { topo = decodeHash(h); } catch {
+    return reject('This link was not loaded', new Error('its scenario is unreadable (cut short or mistyped?)'));
+  }
+  if (typeof topo !== 'object' || topo === null) return reject('This link was not loaded', new Error('it holds no scenario'));
+  S.topo = topo; S.selected = null;
+  rebuild('This link was not loaded');
+}
+
 // ---------- simulation lifecycle ----------
 function algoId(alg) {
   const hit = S.algorithms.find(a => JSON.stringify(a.config) === JSON.stringify(alg));
@@ -42,27 +59,32 @@ function algoId(alg) {
   return alg.name;
 }
 
-function rebuild() {
-  try {
+// A new simulation of S.topo from time 0; if the core rejects S.topo, the
+// current simulation and the last valid scenario stay.
+function rebuild(what = 'Not applied') {
+  let sim;
+  try { sim = new wasm.Sim(JSON.stringify(S.topo)); } catch (e) { reject(what, e); }
+  if (sim) {
     S.sim?.free();
-    S.sim = new wasm.Sim(JSON.stringify(S.topo));
+    S.sim = sim;
     S.simT = 0; S.series = []; S.seriesFinal = 0; S.snapshot = S.sim.snapshot();
+    accept();
     status($('status'), `ready: ${S.topo.servers.length} servers, ${S.topo.clients.length} client groups`, true);
-  } catch (e) {
-    S.sim = null;
-    status($('status'), 'topology error — ' + e.message, false);
   }
-  syncControls(); renderEditor(); saveHash(); render();
+  syncControls(); renderEditor(); render();
 }
 
 // Parameters changed: keep the run going when the shape is the same.
 function live() {
-  saveHash();
   if (!S.sim) return rebuild();
-  try { S.sim.reconfigure(JSON.stringify(S.topo)); status($('status'), 'updated live', true); }
-  catch (e) {
-    if (/servers or client groups changed/.test(e.message)) rebuild();
-    else status($('status'), 'not applied — ' + e.message, false);
+  try {
+    S.sim.reconfigure(JSON.stringify(S.topo));
+    accept();
+    status($('status'), 'updated live', true);
+  } catch (e) {
+    if (/servers or client groups changed/.test(e.message)) return rebuild();
+    reject('Not applied', e);
+    renderEditor();
   }
   syncControls();
 }
@@ -119,7 +141,7 @@ function wireControls() {
     S.selected = { kind: 'server', i: S.topo.servers.length - 1 }; rebuild();
   };
   $('remove').onclick = removeSelected;
-  $('compare-btn').onclick = runCompare;
+  $('compare-btn').onclick = () => runCompare(S);
   $('export-btn').onclick = exportConfig;
   $('import-btn').onclick = importConfig;
   $('share-btn').onclick = () => {
@@ -129,7 +151,7 @@ function wireControls() {
     status($('status'), 'link to this scenario is in the address bar' + (navigator.clipboard ? ' and the clipboard' : ''), true);
   };
   $('golden-btn').onclick = runGolden;
-  $('bench-btn').onclick = runBench;
+  $('bench-btn').onclick = () => runBench(S);
   // One listener for the node table: its rows are updated in place, never rebuilt while a set of nodes stays.
   $('nodes').tBodies[0].onclick = ev => {
     const b = ev.target.closest('button[data-node]');
@@ -237,7 +259,7 @@ function wireCanvas() {
       S.drag.moved = true; render();
     } else c.style.cursor = hitTest(S.topo, p) ? 'pointer' : 'default';
   });
-  addEventListener('mouseup', () => { if (S.drag?.moved) saveHash(); S.drag = null; });
+  addEventListener('mouseup', () => { if (S.drag?.moved) accept(); S.drag = null; });
   c.addEventListener('dblclick', ev => {
     const hit = hitTest(S.topo, canvasPoint(ev));
     if (hit?.kind === 'server') {
@@ -311,32 +333,7 @@ function renderNodes() {
   if (S.snapshot) updateNodeTable($('nodes'), S.snapshot, recentShare(S.series, S.topo.servers.length));
 }
 
-// ---------- compare, config, golden, bench ----------
-function runCompare() {
-  const secs = Math.max(1, Number($('compare-secs').value) || 20);
-  status($('status'), 'comparing…');
-  setTimeout(() => {
-    try {
-      const t0 = performance.now();
-      const rows = wasm.compare(JSON.stringify(S.topo), secs * 1000);
-      const names = S.topo.servers.map(s => s.name);
-      $('compare-out').hidden = false;
-      drawCompare($('compare-chart'), rows);
-      const head = '<tr><th>algorithm</th><th>mean ms</th><th>p50</th><th>p99 ms</th><th>errors</th><th>answered</th><th>per-node share</th></tr>';
-      const best = Math.min(...rows.map(r => r.p99_ms));
-      $('compare-table').innerHTML = head + rows.map(r => `<tr data-testid="compare-${r.id}">
-        <td>${r.label}</td><td>${r.mean_ms.toFixed(1)}</td><td>${r.p50_ms.toFixed(1)}</td>
-        <td>${r.p99_ms === best ? '<b>' + r.p99_ms.toFixed(1) + '</b>' : r.p99_ms.toFixed(1)}</td>
-        <td>${r.errors}</td><td>${r.ok}</td>
-        <td><span class="shares" title="${r.share.map((s, i) => `${names[i]} ${(s * 100).toFixed(1)}%`).join(', ')}">${
-          r.share.map((s, i) => `<i style="width:${s * 100}%;background:${COLORS.node(i)}"></i>`).join('')}</span></td></tr>`).join('') +
-        `<tr><td colspan="6"></td><td class="help">${names.slice(0, 16).map((n, i) => `<b style="color:${COLORS.node(i)}">■</b> ${n}`).join(' ')}</td></tr>`;
-      status($('status'), `compared ${rows.length} algorithms over ${secs} s simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`, true);
-      $('compare-out').scrollIntoView({ behavior: 'smooth' });
-    } catch (e) { status($('status'), 'compare failed — ' + e.message, false); }
-  }, 10);
-}
-
+// ---------- configuration ----------
 function exportConfig() {
   try {
     const text = wasm.export_config(JSON.stringify(S.topo));
@@ -355,33 +352,18 @@ function importConfig() {
   live(); renderEditor();
 }
 
-function runGolden() {
-  try {
-    const r = JSON.parse(wasm.golden($('golden-text').value));
-    const bad = r.cases.filter(c => !c.pass).map(c => c.name + (c.error ? ` (${c.error})` : ''));
-    status($('golden-result'), `${r.passed} of ${r.passed + r.failed} cases match` + (bad.length ? ' — differ: ' + bad.join('; ') : ''), r.failed === 0);
-    $('golden-result').dataset.passed = r.passed; $('golden-result').dataset.failed = r.failed;
-  } catch (e) { status($('golden-result'), 'golden failed — ' + e.message, false); }
-}
-
-function runBench() {
-  // At least 10 simulated seconds and about 300 000 requests, so start-up costs do not dominate.
-  const rate = S.topo.clients.reduce((a, g) => a + g.rate, 0) || 1;
-  const r = wasm.bench(JSON.stringify(S.topo), Math.max(10000, 300000 / rate * 1000));
-  $('bench-result').dataset.rate = Math.round(r.requests_per_s);
-  status($('bench-result'), `${Math.round(r.requests_per_s).toLocaleString('en')} simulated requests/s ` +
-    `(${r.requests} requests, ${r.events} events in ${r.wall_ms.toFixed(0)} ms, ${S.topo.servers.length} nodes)`, true);
-}
-
 // ---------- start ----------
 async function main() {
   await init();
   S.algorithms = wasm.algorithms();
   wireControls(); wireCanvas();
-  const m = location.hash.match(/^#t=(.+)$/);
-  if (m) {
-    try { S.topo = decodeHash(m[1]); rebuild(); } catch { loadPreset('figure2'); }
-  } else loadPreset('figure2');
+  loadPreset('figure2');
+  const m = location.hash.match(/^#t=(.*)$/);
+  if (m) loadLink(m[1]);
+  addEventListener('hashchange', () => {
+    const h = location.hash.match(/^#t=(.*)$/);
+    if (h && h[1] !== encodeHash(S.topo)) loadLink(h[1]);
+  });
   document.body.dataset.ready = '1';
   requestAnimationFrame(now => { S.lastFrame = now; frame(now); });
 }

@@ -165,4 +165,59 @@ export async function links(t) {
   check('an invalid edit is reported in plain language and not written into the URL',
     /servers\[0\]\.link\.hops: must be a whole number, 0 or more \(not 1\.5\)/.test(edit[0]) && !/expected u32|line \d+ column/.test(edit[0])
       && edit[1] === 1 && inUrl === 1 && edit[2], `status "${edit[0]}"; hops in the page ${edit[1]}, in the URL ${inUrl}`);
+
+  // While running, rename ws1 to ws2's name: reported, the run goes on.
+  if (!(await page.evaluate(() => window.edgepick.running))) await page.click('#play');
+  await t.runFor(500);
+  await page.fill('#editor input[data-path="name"]', 'ws2');
+  await page.keyboard.press('Tab');
+  const t0 = await page.evaluate(() => window.edgepick.sim.now_ms());
+  await t.runFor(1000);
+  const dup = await page.evaluate(() => [document.getElementById('status').textContent, window.edgepick.sim.now_ms(),
+    window.edgepick.topo.servers.map(s => s.name).join(), document.getElementById('play').textContent]);
+  check('a duplicate server name is reported and the run goes on', /Not applied: \w+\[1\]\.name: duplicate name "ws2"/.test(dup[0]) && dup[1] > t0 && dup[2] === 'ws1,ws2,ws3,ws4' && /Pause/.test(dup[3]),
+    `status "${dup[0]}"; t ${(t0 / 1000).toFixed(1)} → ${(dup[1] / 1000).toFixed(1)} s; servers ${dup[2]}; button ${dup[3]}`);
+  await page.click('#play');
+}
+
+// Every visible text element's contrast with its background (WCAG 2 ratio), lowest first.
+function textContrasts() {
+  const rgb = c => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255).map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const r = e.getBoundingClientRect();
+    if (!own || r.width === 0 || getComputedStyle(e).visibility === 'hidden') continue;
+    const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(background(e))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(getComputedStyle(e).fontSize), bold = Number(getComputedStyle(e).fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    out.push({ text: e.textContent.trim().slice(0, 30), ratio: Math.round(ratio * 100) / 100, need });
+  }
+  return out.sort((x, y) => x.ratio / x.need - y.ratio / y.need);
+}
+
+/** Text on the page meets WCAG AA contrast, with a dead, a faulty and an overloaded node and an error showing. */
+export async function contrast(t) {
+  const { page, check } = t;
+  await runScenario(t, { preset: 'figure2', algorithm: 'round_robin', method: 'proxy', speed: '4', ms: 1000 });
+  await page.getByRole('button', { name: 'kill WS1', exact: true }).click();
+  await t.runFor(2000);
+  await page.click('#play');
+  await page.fill('#hb-interval', '-5');
+  await page.keyboard.press('Tab');
+  await page.waitForTimeout(400);
+  const shown = await page.textContent('#status');
+  const low = (await page.evaluate(textContrasts)).filter(x => x.ratio < x.need);
+  check('text contrast meets WCAG AA (4.5:1, 3:1 for large text)', low.length === 0,
+    (low.length ? low.slice(0, 4).map(x => `"${x.text}" ${x.ratio}:1`).join(', ') : 'every visible text element') + `; status "${shown}"`);
 }

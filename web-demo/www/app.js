@@ -178,13 +178,14 @@ function setRunning(on) {
 }
 
 // ---------- side-panel editor ----------
+// [label, path, kind]: kind 'text', 'int' (a whole number, as the core wants) or a number by default.
 const FIELDS = {
-  server: [['name', 'name', 'text'], ['performance req/s', 'rate'], ['workers', 'workers'], ['queue', 'queue'], ['weight', 'weight'],
-    ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms'], ['hops', 'link.hops']],
-  client: [['name', 'name', 'text'], ['rate req/s', 'rate'], ['clients', 'clients'], ['session share 0–1', 'session_share'],
+  server: [['name', 'name', 'text'], ['performance req/s', 'rate'], ['workers', 'workers', 'int'], ['queue', 'queue', 'int'],
+    ['weight', 'weight', 'int'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms'], ['hops', 'link.hops', 'int']],
+  client: [['name', 'name', 'text'], ['rate req/s', 'rate'], ['clients', 'clients', 'int'], ['session share 0–1', 'session_share'],
     ['request KB', 'request_kb'], ['response KB', 'response_kb'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms']],
   edge: [['bandwidth Mbps', 'bandwidth_mbps'], ['L7 overhead ms', 'l7_overhead_ms'], ['L4 overhead ms', 'l4_overhead_ms'],
-    ['retries (L7)', 'retries'], ['connect timeout ms', 'connect_timeout_ms']],
+    ['retries (L7)', 'retries', 'int'], ['connect timeout ms', 'connect_timeout_ms']],
 };
 const get = (o, path) => path.split('.').reduce((a, k) => a[k], o);
 const set = (o, path, v) => { const ks = path.split('.'); const last = ks.pop(); ks.reduce((a, k) => a[k], o)[last] = v; };
@@ -203,7 +204,8 @@ function renderEditor() {
   const kind = sel.kind === 'link' ? 'server' : sel.kind;
   const title = { server: 'Web server', client: 'Client group', edge: 'Edge (forwarding server)' }[kind];
   const fields = FIELDS[kind].map(([label, path, type]) =>
-    `<label>${label}<input data-path="${path}" type="${type || 'number'}" step="any" value="${get(obj, path)}"></label>`).join('');
+    `<label>${label}<input data-path="${path}" type="${type === 'text' ? 'text' : 'number'}" ${
+      type === 'int' ? 'step="1" min="0"' : type === 'text' ? '' : 'step="any"'} value="${get(obj, path)}"></label>`).join('');
   let actions = '';
   if (kind === 'server') {
     const n = S.snapshot?.nodes?.[sel.i];

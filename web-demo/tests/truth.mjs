@@ -87,6 +87,30 @@ export async function controls(t) {
   await page.click('#play'); // pause
 }
 
+// Touch WS1 on the phone's canvas (real touch input through the DevTools
+// protocol), then drag it 60 canvas px down: selected, editor right under the
+// canvas, node moved.
+async function touchOnPhone(t, phone) {
+  const cdp = await t.context.newCDPSession(phone);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+  const box = await phone.locator('#topology').boundingBox();
+  const ws1 = await phone.evaluate(() => ({ ...window.edgepick.topo.servers[0] }));
+  const at = (x, y) => [{ x: box.x + x * box.width / 900, y: box.y + y * box.height / 470 }];
+  const touch = (type, points) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
+  await touch('touchStart', at(ws1.x, ws1.y));
+  await touch('touchEnd', []);
+  await phone.waitForTimeout(200);
+  const selected = await phone.evaluate(() => JSON.stringify(window.edgepick.selected));
+  const gap = await phone.evaluate(() => Math.round(document.getElementById('editor').getBoundingClientRect().top
+    - document.getElementById('topology').getBoundingClientRect().bottom));
+  await touch('touchStart', at(ws1.x, ws1.y));
+  for (let k = 1; k <= 6; k++) await touch('touchMove', at(ws1.x, ws1.y + 10 * k));
+  await touch('touchEnd', []);
+  await phone.waitForTimeout(200);
+  const moved = await phone.evaluate(y => Math.round(window.edgepick.topo.servers[0].y - y), ws1.y);
+  return { selected, gap, moved };
+}
+
 /** No sideways scroll at 360 px; main controls above the fold at 1280×800; screenshots of both. */
 export async function layouts(t) {
   const { context, base, check, artifacts } = t;
@@ -99,9 +123,13 @@ export async function layouts(t) {
     const kill = Math.round(document.querySelector('[data-testid="kill-WS4"]').getBoundingClientRect().right);
     return { page: document.documentElement.scrollWidth, restart: right('reset'), addServer: right('add-server'), kill };
   });
+  const touch = await touchOnPhone(t, phone);
   const shot360 = path.join(artifacts, 'web-demo-360.png');
   await phone.screenshot({ path: shot360, fullPage: true });
   await phone.close();
+  check('360 px: a tap selects a node and its editor sits right under the canvas',
+    touch.selected === '{"kind":"server","i":0}' && touch.gap >= 0 && touch.gap < 120, `selected ${touch.selected}; editor ${touch.gap} px below the canvas`);
+  check('360 px: a node can be dragged by touch', Math.abs(touch.moved - 60) <= 2, `moved ${touch.moved} canvas px (want 60)`);
   check('360 px wide: no horizontal scroll, toolbar and kill buttons fit',
     [narrow.page, narrow.restart, narrow.addServer, narrow.kill].every(x => x <= 360),
     `page ${narrow.page} px wide, Restart ends at ${narrow.restart}, + server at ${narrow.addServer}, kill WS4 at ${narrow.kill}; ${shot360}`);

@@ -244,15 +244,19 @@ function canvasPoint(ev) {
   const c = $('topology'), r = c.getBoundingClientRect();
   return { x: (ev.clientX - r.left) * (c.width / r.width), y: (ev.clientY - r.top) * (c.height / r.height) };
 }
+// Pointer events: mouse, pen and touch select and drag nodes alike.
 function wireCanvas() {
   const c = $('topology');
-  c.addEventListener('mousedown', ev => {
+  c.addEventListener('pointerdown', ev => {
     const p = canvasPoint(ev), hit = hitTest(S.topo, p);
     S.selected = hit;
-    if (hit && hit.kind !== 'link') S.drag = { hit, dx: target(hit).x - p.x, dy: target(hit).y - p.y, moved: false };
+    if (hit && hit.kind !== 'link') {
+      S.drag = { hit, dx: target(hit).x - p.x, dy: target(hit).y - p.y, moved: false };
+      c.setPointerCapture(ev.pointerId);
+    }
     renderEditor(); render();
   });
-  c.addEventListener('mousemove', ev => {
+  c.addEventListener('pointermove', ev => {
     const p = canvasPoint(ev);
     if (S.drag) {
       const o = target(S.drag.hit);
@@ -261,7 +265,9 @@ function wireCanvas() {
       S.drag.moved = true; render();
     } else c.style.cursor = hitTest(S.topo, p) ? 'pointer' : 'default';
   });
-  addEventListener('mouseup', () => { if (S.drag?.moved) accept(); S.drag = null; });
+  const drop = () => { if (S.drag?.moved) accept(); S.drag = null; };
+  c.addEventListener('pointerup', drop);
+  c.addEventListener('pointercancel', drop);
   c.addEventListener('dblclick', ev => {
     const hit = hitTest(S.topo, canvasPoint(ev));
     if (hit?.kind === 'server') {
@@ -270,6 +276,14 @@ function wireCanvas() {
     }
   });
 }
+
+// On one-column layouts the "Selected" editor sits right under the canvas,
+// next to what was tapped; beside it, it lives in the side panel.
+const ONE_COLUMN = matchMedia('(max-width: 1000px)');
+function placeEditor() {
+  (ONE_COLUMN.matches ? $('editor-near') : $('editor-home')).append($('selected-box'));
+}
+ONE_COLUMN.addEventListener('change', placeEditor);
 
 // ---------- live loop ----------
 function frame(now) {
@@ -308,7 +322,7 @@ function refreshSeries() {
   S.seriesFinal = Math.min(open, S.series.length);
 }
 
-let lastTable = 0;
+let lastTable = -Infinity; // the first render fills the table
 function render(now = performance.now()) {
   if (!S.topo) return;
   drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
@@ -358,7 +372,7 @@ function importConfig() {
 async function main() {
   await init();
   S.algorithms = wasm.algorithms();
-  wireControls(); wireCanvas();
+  wireControls(); wireCanvas(); placeEditor();
   loadPreset('figure2');
   const m = location.hash.match(/^#t=(.*)$/);
   if (m) loadLink(m[1]);

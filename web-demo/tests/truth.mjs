@@ -84,6 +84,16 @@ export async function controls(t) {
   check('focus stays on the button after 1 s', focus === 'revive WS3', `focus on ${focus}`);
   await page.keyboard.press('Enter');
   check('the same focused button revives it', await waitAlive(page, 2, true));
+
+  await page.getByRole('button', { name: 'edit WS2', exact: true }).focus();
+  await page.keyboard.press('Enter');
+  const editing = await page.evaluate(() => [document.activeElement?.dataset?.path, document.activeElement?.value]);
+  check('a node is selected for editing from the keyboard', editing.join() === 'name,WS2', `focus on ${editing.join(' = ')}`);
+  await page.getByRole('button', { name: 'Overload ×4' }).click();
+  await page.waitForTimeout(400);
+  const state = (await page.locator('[data-testid="node-WS2"] td').nth(1).innerText()).trim();
+  check('an overloaded node says so in the table', /^up · (marked faulty · )?overloaded ×4$/.test(state), state);
+  await page.getByRole('button', { name: 'End overload' }).click();
   await page.click('#play'); // pause
 }
 
@@ -145,6 +155,8 @@ export async function layouts(t) {
   const shot1280 = path.join(artifacts, 'web-demo-1280x800.png');
   await laptop.screenshot({ path: shot1280 });
   const wide = await laptop.evaluate(() => document.documentElement.scrollWidth);
+  const cite = await laptop.locator('header cite').innerText();
+  check('the page names the paper with its title', cite === 'E-Commerce System Based on Distributed Load Balancing', cite);
   await laptop.close();
   check('1280×800: algorithm, method and run are above the fold', bottoms.every(([, b, v]) => v && b <= 800) && wide <= 1280,
     `${bottoms.map(([id, b]) => `${id} ends at y=${b}`).join(', ')}; ${shot1280}`);

@@ -156,6 +156,8 @@ function wireControls() {
   $('nodes').tBodies[0].onclick = ev => {
     const b = ev.target.closest('button[data-node]');
     if (b) fault(b.dataset.act, b.dataset.node);
+    const e = ev.target.closest('button[data-edit]');
+    if (e) { S.selected = { kind: 'server', i: Number(e.dataset.edit) }; renderEditor(); render(); $('editor').querySelector('input')?.focus(); }
   };
 }
 

@@ -28,12 +28,14 @@ function el(tag, props = {}, ...children) {
 }
 
 function buildRows(body, nodes, shown) {
-  body.replaceChildren(...nodes.slice(0, shown).map(n => {
+  body.replaceChildren(...nodes.slice(0, shown).map((n, i) => {
     const tr = el('tr');
     tr.dataset.testid = `node-${n.name}`;
     const share = el('td'); share.dataset.testid = `share-${n.name}`;
     const btn = el('button', { type: 'button' }); btn.dataset.testid = `kill-${n.name}`; btn.dataset.node = n.name;
-    tr.append(el('td', {}, el('b', { textContent: n.name }), el('span')), el('td'),
+    const edit = el('button', { type: 'button', className: 'name', textContent: n.name });
+    edit.dataset.edit = i; edit.setAttribute('aria-label', `edit ${n.name}`);
+    tr.append(el('td', {}, edit, el('span')), el('td'),
       el('td', {}, el('span', { className: 'bar' }, el('i')), el('span')), el('td'), share, el('td'), el('td', {}, btn));
     return tr;
   }));
@@ -46,14 +48,16 @@ const setText = (e, text) => { if (e.textContent !== text) e.textContent = text;
 
 function nodeState(n) {
   if (!n.alive) return n.faulty ? ['dead · detected', 'dead'] : ['dead · not yet detected', 'bad'];
-  if (n.faulty || !n.healthy) return ['up · marked faulty', 'warn'];
-  return n.load > 0.8 ? ['overloaded', 'warn'] : ['healthy', 'ok'];
+  const why = [n.overload > 1 && `overloaded ×${n.overload}`, n.degrade > 1 && `link degraded ×${n.degrade}`].filter(Boolean);
+  if (n.faulty || !n.healthy) return [['up · marked faulty', ...why].join(' · '), 'warn'];
+  if (why.length) return [['up', ...why].join(' · '), 'warn'];
+  return n.load > 0.8 ? ['busy', 'warn'] : ['healthy', 'ok'];
 }
 
 function updateRow(tr, n, sent, total) {
   const [name, state, load, inflight, share, sentCell, action] = tr.cells;
   Object.assign(tr.dataset, { alive: n.alive, healthy: n.healthy, recent: sent });
-  setText(name.lastChild, (n.overload > 1 ? ' ⚠ overload' : '') + (n.degrade > 1 ? ' ⚠ link' : ''));
+  setText(name.lastChild, n.overload > 1 || n.degrade > 1 ? ' ⚠' : '');
   const [text, cls] = nodeState(n);
   setText(state, text); state.className = `state-${cls}`;
   load.querySelector('i').style.width = `${Math.min(100, n.load * 100).toFixed(0)}%`;

@@ -22,7 +22,7 @@ export function runCompare(S) {
         <td>${r.errors}</td><td>${r.ok}</td>
         <td><span class="shares" title="${r.share.map((s, i) => `${names[i]} ${(s * 100).toFixed(1)}%`).join(', ')}">${
           r.share.map((s, i) => `<i style="width:${s * 100}%;background:${COLORS.node(i)}"></i>`).join('')}</span></td></tr>`).join('') +
-        `<tr><td colspan="6"></td><td class="help">${names.slice(0, 16).map((n, i) => `<b style="color:${COLORS.node(i)}">■</b> ${n}`).join(' ')}</td></tr>`;
+        `<tr><td colspan="6"></td><td class="help">${names.slice(0, 16).map((n, i) => `<i class="swatch" style="background:${COLORS.node(i)}"></i> ${n}`).join(' ')}</td></tr>`;
       status($('status'), `compared ${rows.length} algorithms over ${secs} s simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`, true);
       $('compare-out').scrollIntoView({ behavior: 'smooth' });
     } catch (e) { status($('status'), 'compare failed — ' + e.message, false); }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../serve.mjs';
-import { liveViews, controls, layouts, links, contrast } from './truth.mjs';
+import { liveViews, controls, layouts, links, contrast, download } from './truth.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const demo = path.resolve(here, '..');
@@ -153,6 +153,7 @@ try {
   await step('layout at 360 px and 1280×800', () => layouts(t));
   await step('bad links and invalid edits', () => links(t));
   await step('contrast', () => contrast(t));
+  await step('download', () => download(t));
 
   await step('speed with 64 nodes', async () => {
     await page.selectOption('#preset', 'stress64');

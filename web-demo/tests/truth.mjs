@@ -261,3 +261,23 @@ export async function contrast(t) {
   check('text contrast meets WCAG AA (4.5:1, 3:1 for large text)', low.length === 0,
     (low.length ? low.slice(0, 4).map(x => `"${x.text}" ${x.ratio}:1`).join(', ') : 'every visible text element') + `; status "${shown}"`);
 }
+
+/** The download link serves the current scenario's configuration, before any export and after a change. */
+export async function download(t) {
+  const { context, base, check } = t;
+  const p = await context.newPage();
+  await p.goto(base);
+  await p.waitForSelector('body[data-ready="1"]');
+  const fetchDownload = async () => {
+    const [d] = await Promise.all([p.waitForEvent('download', { timeout: 10000 }), p.click('#download')]);
+    const file = await d.path();
+    return JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
+  };
+  const first = await fetchDownload();
+  await p.selectOption('#algorithm', 'least_connections');
+  const second = await fetchDownload();
+  await p.close();
+  check('the download link serves the current configuration (before any export, and after a change)',
+    first.backends?.length === 4 && first.algorithm?.name === 'rfws' && second.algorithm?.name === 'least_connections',
+    `first: ${first.algorithm?.name}, ${first.backends?.length} backends; after choosing least connections: ${second.algorithm?.name}`);
+}

@@ -144,6 +144,7 @@ function wireControls() {
   $('compare-btn').onclick = () => runCompare(S);
   $('export-btn').onclick = exportConfig;
   $('import-btn').onclick = importConfig;
+  $('download').onclick = downloadConfig;
   $('share-btn').onclick = () => {
     const url = location.href.split('#')[0] + '#t=' + encodeHash(S.topo);
     history.replaceState(null, '', url);
@@ -356,10 +357,18 @@ function exportConfig() {
   try {
     const text = wasm.export_config(JSON.stringify(S.topo));
     $('config-text').value = text;
-    $('download').href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
     const r = wasm.check_config(text);
     status($('config-status'), r.ok ? 'exported — valid: the core accepts it' : `invalid: ${r.field}: ${r.problem}`, r.ok);
   } catch (e) { status($('config-status'), 'export failed — ' + e.message, false); }
+}
+
+// The download link builds the file when pressed, so it always holds the current scenario's configuration.
+function downloadConfig(ev) {
+  const a = ev.currentTarget;
+  try {
+    URL.revokeObjectURL(a.href);
+    a.href = URL.createObjectURL(new Blob([wasm.export_config(JSON.stringify(S.topo))], { type: 'application/json' }));
+  } catch (e) { ev.preventDefault(); status($('config-status'), 'download failed — ' + e.message, false); }
 }
 
 function importConfig() {

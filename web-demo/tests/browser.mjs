@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../serve.mjs';
-import { liveViews, controls, layouts, links, contrast, download } from './truth.mjs';
+import { liveViews, controls, layouts, links, contrast, download, restart } from './truth.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const demo = path.resolve(here, '..');
@@ -154,6 +154,7 @@ try {
   await step('bad links and invalid edits', () => links(t));
   await step('contrast', () => contrast(t));
   await step('download', () => download(t));
+  await step('restart keeps faults', () => restart(t));
 
   await step('speed with 64 nodes', async () => {
     await page.selectOption('#preset', 'stress64');

@@ -281,3 +281,22 @@ export async function download(t) {
     first.backends?.length === 4 && first.algorithm?.name === 'rfws' && second.algorithm?.name === 'least_connections',
     `first: ${first.algorithm?.name}, ${first.backends?.length} backends; after choosing least connections: ${second.algorithm?.name}`);
 }
+
+/** Adding or removing a server says the run restarted and keeps the faults injected by hand. */
+export async function restart(t) {
+  const { page, check } = t;
+  await runScenario(t, { preset: 'figure2', algorithm: 'round_robin', method: 'proxy', speed: '4', ms: 1000 });
+  await page.getByRole('button', { name: 'kill WS2', exact: true }).click();
+  await page.click('#add-server');
+  await t.runFor(1000);
+  const added = await page.evaluate(() => [document.getElementById('status').textContent,
+    window.edgepick.snapshot.nodes.map(n => `${n.name}${n.alive ? '' : ' dead'}`).join()]);
+  await page.click('#remove'); // the new server is selected
+  const removed = await page.evaluate(() => [document.getElementById('status').textContent,
+    window.edgepick.snapshot.nodes.map(n => `${n.name}${n.alive ? '' : ' dead'}`).join()]);
+  await page.click('#play'); // pause
+  check('adding a server says the run restarted and keeps a killed node dead',
+    /restarted from 0 s because the nodes changed.*faults kept: WS2 killed/.test(added[0]) && added[1] === 'WS1,WS2 dead,WS3,WS4,ws5',
+    `"${added[0]}"; nodes ${added[1]}`);
+  check('removing it again does the same', /restarted.*WS2 killed/.test(removed[0]) && removed[1] === 'WS1,WS2 dead,WS3,WS4', `nodes ${removed[1]}`);
+}

@@ -6,6 +6,7 @@ import { drawTopology, hitTest, drawLines, COLORS } from './draw.js';
 import { $, status } from './ui.js';
 import { runCompare, runGolden, runBench } from './panels.js';
 import { updateNodeTable, recentShare } from './nodes.js';
+import { editorHtml, set } from './editor.js';
 
 const S = {
   topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
@@ -60,18 +61,35 @@ function algoId(alg) {
 }
 
 // A new simulation of S.topo from time 0; if the core rejects S.topo, the
-// current simulation and the last valid scenario stay.
-function rebuild(what = 'Not applied') {
+// current simulation and the last valid scenario stay. With `carry` (the set
+// of servers or clients changed), faults injected by hand move to the new run
+// by node name, and the status says the run restarted.
+function rebuild(what = 'Not applied', carry = false) {
   let sim;
   try { sim = new wasm.Sim(JSON.stringify(S.topo)); } catch (e) { reject(what, e); }
   if (sim) {
+    const kept = carry ? carryFaults(S.snapshot, sim) : [];
     S.sim?.free();
     S.sim = sim;
     S.simT = 0; S.series = []; S.seriesFinal = 0; S.snapshot = S.sim.snapshot();
     accept();
-    status($('status'), `ready: ${S.topo.servers.length} servers, ${S.topo.clients.length} client groups`, true);
+    const shape = `${S.topo.servers.length} servers, ${S.topo.clients.length} client groups`;
+    status($('status'), carry ? `restarted from 0 s because the nodes changed (${shape})` +
+      (kept.length ? `; faults kept: ${kept.join(', ')}` : '') : `ready: ${shape}`, true);
   }
   syncControls(); renderEditor(); render();
+}
+
+// Re-apply `old` snapshot's kills, overloads and degraded links to `sim`, by node name.
+function carryFaults(old, sim) {
+  const kept = [];
+  for (const n of old?.nodes || []) {
+    if (!S.topo.servers.some(s => s.name === n.name)) continue;
+    if (!n.alive) { sim.fault('kill', n.name, 1); kept.push(`${n.name} killed`); }
+    if (n.overload > 1) { sim.fault('overload', n.name, n.overload); kept.push(`${n.name} overloaded ×${n.overload}`); }
+    if (n.degrade > 1) { sim.fault('degrade', n.name, n.degrade); kept.push(`${n.name} link ×${n.degrade}`); }
+  }
+  return kept;
 }
 
 // Parameters changed: keep the run going when the shape is the same.
@@ -82,7 +100,7 @@ function live() {
     accept();
     status($('status'), 'updated live', true);
   } catch (e) {
-    if (/servers or client groups changed/.test(e.message)) return rebuild();
+    if (/servers or client groups changed/.test(e.message)) return rebuild('Not applied', true);
     reject('Not applied', e);
     renderEditor();
   }
@@ -131,14 +149,14 @@ function wireControls() {
     const n = S.topo.clients.length + 1;
     S.topo.clients.push({ name: `clients ${n}`, x: 90, y: 40 + (n * 70) % 400, rate: 200, clients: 500, session_share: 0.5,
       request_kb: 1, response_kb: 20, link: { bandwidth_mbps: 50, delay_ms: 10, hops: 1 } });
-    S.selected = { kind: 'client', i: S.topo.clients.length - 1 }; rebuild();
+    S.selected = { kind: 'client', i: S.topo.clients.length - 1 }; rebuild('Not applied', true);
   };
   $('add-server').onclick = () => {
     let n = S.topo.servers.length + 1;
     while (S.topo.servers.some(s => s.name === `ws${n}`)) n++;
     S.topo.servers.push({ name: `ws${n}`, x: 760, y: 40 + (n * 60) % 420, rate: 400, workers: 8, queue: 64, weight: 1,
       link: { bandwidth_mbps: 1000, delay_ms: 2, hops: 1 } });
-    S.selected = { kind: 'server', i: S.topo.servers.length - 1 }; rebuild();
+    S.selected = { kind: 'server', i: S.topo.servers.length - 1 }; rebuild('Not applied', true);
   };
   $('remove').onclick = removeSelected;
   $('compare-btn').onclick = () => runCompare(S);
@@ -171,7 +189,7 @@ function removeSelected() {
     S.topo.servers.splice(sel.i, 1);
     S.topo.faults = S.topo.faults.filter(f => f.target !== name);
   } else if (sel.kind === 'client') S.topo.clients.splice(sel.i, 1);
-  S.selected = null; rebuild();
+  S.selected = null; rebuild('Not applied', true);
 }
 
 function setRunning(on) {
@@ -181,18 +199,6 @@ function setRunning(on) {
 }
 
 // ---------- side-panel editor ----------
-// [label, path, kind]: kind 'text', 'int' (a whole number, as the core wants) or a number by default.
-const FIELDS = {
-  server: [['name', 'name', 'text'], ['performance req/s', 'rate'], ['workers', 'workers', 'int'], ['queue', 'queue', 'int'],
-    ['weight', 'weight', 'int'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms'], ['hops', 'link.hops', 'int']],
-  client: [['name', 'name', 'text'], ['rate req/s', 'rate'], ['clients', 'clients', 'int'], ['session share 0–1', 'session_share'],
-    ['request KB', 'request_kb'], ['response KB', 'response_kb'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms']],
-  edge: [['bandwidth Mbps', 'bandwidth_mbps'], ['L7 overhead ms', 'l7_overhead_ms'], ['L4 overhead ms', 'l4_overhead_ms'],
-    ['retries (L7)', 'retries', 'int'], ['connect timeout ms', 'connect_timeout_ms']],
-};
-const get = (o, path) => path.split('.').reduce((a, k) => a[k], o);
-const set = (o, path, v) => { const ks = path.split('.'); const last = ks.pop(); ks.reduce((a, k) => a[k], o)[last] = v; };
-
 function target(sel) {
   if (!sel) return null;
   if (sel.kind === 'edge') return S.topo.edge;
@@ -203,28 +209,14 @@ function target(sel) {
 function renderEditor() {
   const el = $('editor');
   const sel = S.selected, obj = target(sel);
-  if (!obj) { el.innerHTML = '<p class="help">Click a node or a link on the canvas.</p>'; return; }
-  const kind = sel.kind === 'link' ? 'server' : sel.kind;
-  const title = { server: 'Web server', client: 'Client group', edge: 'Edge (forwarding server)' }[kind];
-  const fields = FIELDS[kind].map(([label, path, type]) =>
-    `<label>${label}<input data-path="${path}" type="${type === 'text' ? 'text' : 'number'}" ${
-      type === 'int' ? 'step="1" min="0"' : type === 'text' ? '' : 'step="any"'} value="${get(obj, path)}"></label>`).join('');
-  let actions = '';
-  if (kind === 'server') {
-    const n = S.snapshot?.nodes?.[sel.i];
-    const alive = n ? n.alive : true;
-    actions = `<div class="actions">
-      <button data-act="${alive ? 'kill' : 'revive'}" class="${alive ? 'danger' : ''}" data-testid="editor-kill">${alive ? 'Kill node' : 'Revive node'}</button>
-      <button data-act="${n && n.overload > 1 ? 'relieve' : 'overload'}">${n && n.overload > 1 ? 'End overload' : 'Overload ×4'}</button>
-      <button data-act="${n && n.degrade > 1 ? 'restore' : 'degrade'}">${n && n.degrade > 1 ? 'Restore link' : 'Degrade link ×5'}</button></div>`;
-  }
-  el.innerHTML = `<p><b>${title}</b>${sel.kind === 'link' ? ' — its link' : ''}</p><div class="fields">${fields}</div>${actions}`;
+  if (!obj) { el.innerHTML = '<p class="help">Click or tap a node or a link on the canvas, or a node\'s name in the table.</p>'; return; }
+  el.innerHTML = editorHtml(sel, obj, sel.kind === 'client' || sel.kind === 'edge' ? null : S.snapshot?.nodes?.[sel.i]);
   for (const input of el.querySelectorAll('input')) {
     input.onchange = () => {
       const path = input.dataset.path;
       const v = input.type === 'text' ? input.value.trim() : Number(input.value);
       set(obj, path, v);
-      if (path === 'name') rebuild(); else live();
+      if (path === 'name') rebuild('Not applied', true); else live();
     };
   }
   for (const b of el.querySelectorAll('button[data-act]')) {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../serve.mjs';
-import { liveViews, controls, layouts, links, contrast, download, restart } from './truth.mjs';
+import { liveViews, controls, layouts, links, contrast, download, restart, shared } from './truth.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const demo = path.resolve(here, '..');
@@ -155,6 +155,7 @@ try {
   await step('contrast', () => contrast(t));
   await step('download', () => download(t));
   await step('restart keeps faults', () => restart(t));
+  await step('shared link', () => shared(t));
 
   await step('speed with 64 nodes', async () => {
     await page.selectOption('#preset', 'stress64');

@@ -164,8 +164,8 @@ export async function layouts(t) {
 
 // The scenario in a page's URL (`#t=` base64url JSON), or null.
 const urlTopo = url => {
-  const m = url.match(/#t=(.*)$/);
-  try { return m ? JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) : null; } catch { return null; }
+  const t = new URLSearchParams(url.split('#')[1] || '').get('t');
+  try { return t ? JSON.parse(Buffer.from(t, 'base64url').toString('utf8')) : null; } catch { return null; }
 };
 const b64 = v => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
@@ -299,4 +299,24 @@ export async function restart(t) {
     /restarted from 0 s because the nodes changed.*faults kept: WS2 killed/.test(added[0]) && added[1] === 'WS1,WS2 dead,WS3,WS4,ws5',
     `"${added[0]}"; nodes ${added[1]}`);
   check('removing it again does the same', /restarted.*WS2 killed/.test(removed[0]) && removed[1] === 'WS1,WS2 dead,WS3,WS4', `nodes ${removed[1]}`);
+}
+
+/** A shared link restores the preset, the speed and the faults in effect. */
+export async function shared(t) {
+  const { page, context, check } = t;
+  await runScenario(t, { preset: 'homogeneous', algorithm: 'least_connections', method: 'nat', speed: '16', ms: 1000 });
+  await page.click('#play');
+  await page.getByRole('button', { name: 'kill ws2', exact: true }).click();
+  await page.getByRole('button', { name: 'edit ws3', exact: true }).click();
+  await page.getByRole('button', { name: 'Overload ×4' }).click();
+  await page.waitForTimeout(500);
+  const other = await context.newPage();
+  await other.goto(page.url());
+  await other.waitForSelector('body[data-ready="1"]');
+  const got = await other.evaluate(() => [document.getElementById('preset').value, document.getElementById('speed').value,
+    window.edgepick.topo.method, window.edgepick.topo.algorithm.name,
+    window.edgepick.snapshot.nodes.map(n => `${n.name}${n.alive ? '' : ' dead'}${n.overload > 1 ? ' ×' + n.overload : ''}`).join()]);
+  await other.close();
+  check('a shared link restores preset, speed, method, algorithm and faults',
+    got.join('|') === 'homogeneous|16|nat|least_connections|ws1,ws2 dead,ws3 ×4,ws4', got.join(' | '));
 }

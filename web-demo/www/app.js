@@ -7,6 +7,7 @@ import { $, status } from './ui.js';
 import { runCompare, runGolden, runBench } from './panels.js';
 import { updateNodeTable, recentShare } from './nodes.js';
 import { editorHtml, set } from './editor.js';
+import { linkHash, readLink, scenarioPart } from './link.js';
 
 const S = {
   topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
@@ -16,20 +17,12 @@ window.edgepick = S; // for the browser test and the curious
 
 
 // ---------- scenario <-> URL ----------
-function encodeHash(t) {
-  const bytes = new TextEncoder().encode(JSON.stringify(t));
-  let s = ''; for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-function decodeHash(h) {
-  const s = atob(h.replace(/-/g, '+').replace(/_/g, '/'));
-  return JSON.parse(new TextDecoder().decode(Uint8Array.from(s, c => c.charCodeAt(0))));
-}
 let hashTimer = 0;
 function saveHash() {
   clearTimeout(hashTimer);
-  hashTimer = setTimeout(() => history.replaceState(null, '', '#t=' + encodeHash(S.topo)), 300);
+  hashTimer = setTimeout(() => history.replaceState(null, '', '#' + currentLink()), 300);
 }
+const currentLink = () => linkHash(S.topo, $('preset').value, $('speed').value, S.snapshot);
 
 // S.good is the last scenario the core accepted (JSON text). Only it reaches
 // the URL; an edit or a link the core rejects is reported and S.good kept.
@@ -40,15 +33,24 @@ function reject(what, e) {
   status($('status'), `${what}: ${e.message}. The last valid scenario is kept.`, false);
 }
 
-// A shared link (`#t=...`): load its scenario, or say why not and keep the current one.
-function loadLink(h) {
-  let topo;
-  try { topo = decodeHash(h); } catch {
-    return reject('This link was not loaded', new Error('its scenario is unreadable (cut short or mistyped?)'));
-  }
-  if (typeof topo !== 'object' || topo === null) return reject('This link was not loaded', new Error('it holds no scenario'));
-  S.topo = topo; S.selected = null;
+// A shared link: load its scenario, preset, speed and faults, or say why not and keep the current one.
+function loadLink(hash) {
+  let link;
+  try { link = readLink(hash); } catch (e) { return reject('This link was not loaded', e); }
+  S.topo = link.topo; S.selected = null;
+  if (link.preset in PRESETS) $('preset').value = link.preset;
+  if ([...$('speed').options].some(o => o.value === link.speed)) $('speed').value = link.speed;
+  const before = S.sim;
   rebuild('This link was not loaded');
+  if (S.sim === before) return;
+  const bad = [];
+  for (const [action, name, factor] of link.faults) {
+    try { S.sim.fault(action, name, factor); } catch { bad.push(name); }
+  }
+  S.snapshot = S.sim.snapshot();
+  if (link.faults.length) {
+    status($('status'), `loaded the link: ${link.faults.length - bad.length} fault(s) restored` + (bad.length ? `; no node named ${bad.join(', ')}` : ''), !bad.length);
+  }
 }
 
 // ---------- simulation lifecycle ----------
@@ -143,6 +145,7 @@ function wireControls() {
   }
   $('seed').onchange = e => { S.topo.seed = Math.max(0, Math.floor(Number(e.target.value))); rebuild(); };
   $('preset').onchange = e => loadPreset(e.target.value);
+  $('speed').onchange = saveHash;
   $('play').onclick = () => setRunning(!S.running);
   $('reset').onclick = () => rebuild();
   $('add-client').onclick = () => {
@@ -164,7 +167,7 @@ function wireControls() {
   $('import-btn').onclick = importConfig;
   $('download').onclick = downloadConfig;
   $('share-btn').onclick = () => {
-    const url = location.href.split('#')[0] + '#t=' + encodeHash(S.topo);
+    const url = location.href.split('#')[0] + '#' + currentLink();
     history.replaceState(null, '', url);
     navigator.clipboard?.writeText(url).catch(() => {});
     status($('status'), 'link to this scenario is in the address bar' + (navigator.clipboard ? ' and the clipboard' : ''), true);
@@ -229,7 +232,7 @@ function fault(action, name) {
   const factor = action === 'overload' ? 4 : action === 'degrade' ? 5 : 1;
   S.sim.fault(action, name, factor);
   S.snapshot = S.sim.snapshot();
-  renderNodes();
+  renderNodes(); saveHash();
   status($('status'), `${action} ${name} at ${(S.sim.now_ms() / 1000).toFixed(1)} s`, true);
   render();
 }
@@ -377,11 +380,9 @@ async function main() {
   S.algorithms = wasm.algorithms();
   wireControls(); wireCanvas(); placeEditor();
   loadPreset('figure2');
-  const m = location.hash.match(/^#t=(.*)$/);
-  if (m) loadLink(m[1]);
+  if (location.hash.length > 1) loadLink(location.hash);
   addEventListener('hashchange', () => {
-    const h = location.hash.match(/^#t=(.*)$/);
-    if (h && h[1] !== encodeHash(S.topo)) loadLink(h[1]);
+    if (scenarioPart(location.hash) !== scenarioPart(currentLink())) loadLink(location.hash);
   });
   document.body.dataset.ready = '1';
   requestAnimationFrame(now => { S.lastFrame = now; frame(now); });

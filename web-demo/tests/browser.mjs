@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../serve.mjs';
-import { liveViews, controls, layouts, links, contrast, download, restart, shared } from './truth.mjs';
+import { liveViews, controls, layouts, links, contrast, download, restart, shared, compareResults } from './truth.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const demo = path.resolve(here, '..');
@@ -156,6 +156,7 @@ try {
   await step('download', () => download(t));
   await step('restart keeps faults', () => restart(t));
   await step('shared link', () => shared(t));
+  await step('compare results', () => compareResults(t));
 
   await step('speed with 64 nodes', async () => {
     await page.selectOption('#preset', 'stress64');

@@ -320,3 +320,35 @@ export async function shared(t) {
   check('a shared link restores preset, speed, method, algorithm and faults',
     got.join('|') === 'homogeneous|16|nat|least_connections|ws1,ws2 dead,ws3 ×4,ws4', got.join(' | '));
 }
+
+/** Compare draws latency on a log axis and offers its results as CSV and JSON. */
+export async function compareResults(t) {
+  const { page, check } = t;
+  await runScenario(t, { preset: 'figure2', algorithm: 'rfws', method: 'proxy', speed: '1', ms: 10 });
+  await page.click('#play');
+  await page.fill('#compare-secs', '5');
+  await page.click('#compare-btn');
+  await page.waitForFunction(() => /compared/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
+  const plot = await page.evaluate(() => {
+    const { lo, hi, bars } = window.edgepick.comparePlot, rows = window.edgepick.compareRows;
+    const want = v => Math.log10(v / lo) / Math.log10(hi / lo);
+    const off = bars.filter((b, k) => Math.abs(b.p99 - want(rows[k].p99_ms)) > 1e-9 || Math.abs(b.mean - want(rows[k].mean_ms)) > 1e-9);
+    return { lo, hi, off: off.length, rows: rows.length, p99: rows.map(r => r.p99_ms) };
+  });
+  check('Compare draws mean and p99 on a log axis spanning every value', plot.off === 0 && plot.rows >= 8 && plot.hi / plot.lo >= 10,
+    `axis ${plot.lo}–${plot.hi} ms, ${plot.off} bars off the log scale`);
+  const fs = await import('node:fs');
+  const grab = async sel => {
+    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click(sel)]);
+    return fs.readFileSync(await d.path(), 'utf8');
+  };
+  // RFC 4180 fields: quoted when they hold a comma or a quote.
+  const fields = line => [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)].slice(0, -1).map(m => m[1].replace(/^"|"$/g, '').replace(/""/g, '"'));
+  const csv = (await grab('#compare-csv')).trim().split('\n').map(fields);
+  const json = JSON.parse(await grab('#compare-json'));
+  const p99col = csv[0].indexOf('p99_ms');
+  check('Compare results download as CSV and JSON with the table\'s figures',
+    csv.length === plot.rows + 1 && csv.slice(1).every((r, k) => Number(r[p99col]) === plot.p99[k]) && csv[0].includes('share_WS1')
+      && json.rows.length === plot.rows && json.nodes.join() === 'WS1,WS2,WS3,WS4',
+    `${csv.length - 1} CSV rows, ${json.rows.length} JSON rows; columns ${csv[0].slice(0, 4).join(',')},…`);
+}

@@ -201,36 +201,42 @@ const SHORT = {
   ip_hash: ['ip_hash', ''], ketama: ['ketama', 'hash'], maglev: ['maglev', 'hash'],
 };
 
+// Latencies span decades (a dead node's timeouts beside sub-millisecond
+// answers), so the comparison's axis is logarithmic. Returns what it drew:
+// `{ lo, hi, bars: [{ id, mean, p99 }] }` with bar heights as fractions of the axis.
 export function drawCompare(canvas, rows) {
   const ctx = canvas.getContext('2d'), W = canvas.width, H = canvas.height;
   ctx.clearRect(0, 0, W, H);
   const L = 44, B = 46, T = 22, n = rows.length;
-  const max = niceMax(Math.max(...rows.map(r => r.p99_ms)));
+  const values = rows.flatMap(r => [r.mean_ms, r.p99_ms]).filter(v => v > 0);
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...values, 1)));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...values, lo * 10)));
+  const frac = v => (v > lo ? Math.min(1, Math.log10(v / lo) / Math.log10(hi / lo)) : 0);
   const maxErr = Math.max(1, ...rows.map(r => r.errors));
   ctx.font = '11px system-ui, sans-serif'; ctx.textBaseline = 'middle';
-  ctx.textAlign = 'right'; ctx.fillStyle = '#8a919c'; ctx.strokeStyle = '#eef0f3';
-  for (let k = 0; k <= 4; k++) {
-    const y = T + (H - T - B) * (1 - k / 4);
-    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W, y); ctx.stroke(); ctx.fillText(fmt(max * k / 4), L - 4, y);
+  ctx.textAlign = 'right'; ctx.fillStyle = '#5b6677'; ctx.strokeStyle = '#eef0f3';
+  for (let v = lo; v <= hi * 1.0001; v *= 10) {
+    const y = T + (H - T - B) * (1 - frac(v));
+    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W, y); ctx.stroke(); ctx.fillText(fmt(v), L - 4, y);
   }
-  ctx.save(); ctx.translate(10, T + (H - T - B) / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText('latency ms', 0, 0); ctx.restore();
+  ctx.save(); ctx.translate(10, T + (H - T - B) / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText('latency ms (log)', 0, 0); ctx.restore();
   const slot = (W - L) / n, bw = slot / 4;
-  rows.forEach((r, k) => {
+  const bars = rows.map((r, k) => {
     const x = L + k * slot + slot / 2;
-    const bar = (v, dx, color) => {
-      const h = (H - T - B) * Math.min(1, v / max);
-      ctx.fillStyle = color; ctx.fillRect(x + dx, H - B - h, bw, h);
-    };
-    bar(r.mean_ms, -bw * 1.5, '#2f6fd6'); bar(r.p99_ms, -bw * 0.5, '#d2453b');
+    const bar = (f, dx, color) => { const h = (H - T - B) * f; ctx.fillStyle = color; ctx.fillRect(x + dx, H - B - h, bw, h); };
+    const drawn = { id: r.id, mean: frac(r.mean_ms), p99: frac(r.p99_ms) };
+    bar(drawn.mean, -bw * 1.5, '#2f6fd6'); bar(drawn.p99, -bw * 0.5, '#d2453b');
     const eh = (H - T - B) * 0.5 * r.errors / maxErr;
     ctx.fillStyle = '#8a4fd6'; ctx.fillRect(x + bw * 0.5, H - B - eh, bw * 0.8, eh);
     ctx.fillStyle = '#1d2430'; ctx.textAlign = 'center';
     const [a, b] = SHORT[r.id] || [r.id, ''];
     ctx.fillText(a, x, H - B + 14);
     if (b) ctx.fillText(b, x, H - B + 28);
+    return drawn;
   });
   ctx.textAlign = 'left';
-  [['mean', '#2f6fd6'], ['p99', '#d2453b'], ['errors (relative)', '#8a4fd6']].forEach(([label, c], k) => {
+  [['mean', '#2f6fd6'], ['p99', '#d2453b'], ['errors (relative, linear)', '#8a4fd6']].forEach(([label, c], k) => {
     ctx.fillStyle = c; ctx.fillRect(L + 8 + k * 130, 6, 10, 10); ctx.fillStyle = '#1d2430'; ctx.fillText(label, L + 22 + k * 130, 11);
   });
+  return { lo, hi, bars };
 }

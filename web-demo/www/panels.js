@@ -13,7 +13,8 @@ export function runCompare(S) {
       const rows = wasm.compare(JSON.stringify(S.topo), secs * 1000);
       const names = S.topo.servers.map(s => s.name);
       $('compare-out').hidden = false;
-      drawCompare($('compare-chart'), rows);
+      S.comparePlot = drawCompare($('compare-chart'), rows);
+      S.compareRows = rows;
       const head = '<tr><th>algorithm</th><th>mean ms</th><th>p50</th><th>p99 ms</th><th>errors</th><th>answered</th><th>per-node share</th></tr>';
       const best = Math.min(...rows.map(r => r.p99_ms));
       $('compare-table').innerHTML = head + rows.map(r => `<tr data-testid="compare-${r.id}">
@@ -24,9 +25,23 @@ export function runCompare(S) {
           r.share.map((s, i) => `<i style="width:${s * 100}%;background:${COLORS.node(i)}"></i>`).join('')}</span></td></tr>`).join('') +
         `<tr><td colspan="6"></td><td class="help">${names.slice(0, 16).map((n, i) => `<i class="swatch" style="background:${COLORS.node(i)}"></i> ${n}`).join(' ')}</td></tr>`;
       status($('status'), `compared ${rows.length} algorithms over ${secs} s simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`, true);
+      offerResults($('compare-csv'), $('compare-json'), rows, names, secs);
       $('compare-out').scrollIntoView({ behavior: 'smooth' });
     } catch (e) { status($('status'), 'compare failed — ' + e.message, false); }
   }, 10);
+}
+
+// The comparison as files: CSV (one row per algorithm, a share column per node) and JSON (the rows as the simulator gave them).
+function offerResults(csvLink, jsonLink, rows, names, secs) {
+  const cols = ['id', 'label', 'generated', 'ok', 'errors', 'mean_ms', 'p50_ms', 'p95_ms', 'p99_ms'];
+  const cell = v => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const csv = [[...cols, ...names.map(n => `share_${n}`)].map(cell).join(','),
+    ...rows.map(r => [...cols.map(c => r[c]), ...r.share].map(cell).join(','))].join('\n') + '\n';
+  const json = JSON.stringify({ simulated_s: secs, nodes: names, rows }, null, 2);
+  for (const [a, text, type] of [[csvLink, csv, 'text/csv'], [jsonLink, json, 'application/json']]) {
+    URL.revokeObjectURL(a.href);
+    a.href = URL.createObjectURL(new Blob([text], { type }));
+  }
 }
 
 /** Replay the pasted golden vectors in the core. */

@@ -164,6 +164,12 @@ try {
     await page.click('#play');
     await page.waitForTimeout(4000);
     const [fps, simRate] = await page.evaluate(() => [window.edgepick.fps, window.edgepick.simRate]);
+    // 16×: frames/s and how fast simulated time runs against the wall clock.
+    await page.selectOption('#speed', '16');
+    const [sim0, wall0] = await page.evaluate(() => [window.edgepick.sim.now_ms(), performance.now()]);
+    await page.waitForTimeout(4000);
+    const [fps16, sim1, wall1] = await page.evaluate(() => [window.edgepick.fps, window.edgepick.sim.now_ms(), performance.now()]);
+    console.log(`figure: 64 nodes at 16×: ${fps16} frames/s, simulated time at ${((sim1 - sim0) / (wall1 - wall0)).toFixed(1)}× real time`);
     await page.click('#play');
     await page.evaluate(() => { document.querySelector('details').open = true; });
     await page.click('#bench-btn');

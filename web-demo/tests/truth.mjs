@@ -133,10 +133,13 @@ export async function layouts(t) {
     const kill = Math.round(document.querySelector('[data-testid="kill-WS4"]').getBoundingClientRect().right);
     return { page: document.documentElement.scrollWidth, restart: right('reset'), addServer: right('add-server'), kill };
   });
+  const text360 = await phone.evaluate(() => window.edgepick.topologyText);
   const touch = await touchOnPhone(t, phone);
   const shot360 = path.join(artifacts, 'web-demo-360.png');
   await phone.screenshot({ path: shot360, fullPage: true });
   await phone.close();
+  check('360 px: canvas text is readable (at least 9.5 CSS px)', text360.minTextPx >= 9.5,
+    `smallest canvas text ${text360.minTextPx.toFixed(1)} px (text zoomed ×${text360.zoom.toFixed(2)}, secondary labels left out)`);
   check('360 px: a tap selects a node and its editor sits right under the canvas',
     touch.selected === '{"kind":"server","i":0}' && touch.gap >= 0 && touch.gap < 120, `selected ${touch.selected}; editor ${touch.gap} px below the canvas`);
   check('360 px: a node can be dragged by touch', Math.abs(touch.moved - 60) <= 2, `moved ${touch.moved} canvas px (want 60)`);
@@ -155,6 +158,9 @@ export async function layouts(t) {
   const shot1280 = path.join(artifacts, 'web-demo-1280x800.png');
   await laptop.screenshot({ path: shot1280 });
   const wide = await laptop.evaluate(() => document.documentElement.scrollWidth);
+  const text1280 = await laptop.evaluate(() => window.edgepick.topologyText);
+  check('1280×800: canvas text at its designed size with every label', text1280.zoom === 1 && text1280.minTextPx >= 9,
+    `smallest canvas text ${text1280.minTextPx.toFixed(1)} px`);
   const cite = await laptop.locator('header cite').innerText();
   check('the page names the paper with its title', cite === 'E-Commerce System Based on Distributed Load Balancing', cite);
   await laptop.close();

@@ -323,7 +323,7 @@ function refreshSeries() {
 let lastTable = -Infinity; // the first render fills the table
 function render(now = performance.now()) {
   if (!S.topo) return;
-  drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
+  S.topologyText = drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
   const win = S.series.slice(-120);
   S.plotted = {
     throughput: drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]),

@@ -94,6 +94,12 @@ export async function controls(t) {
   const state = (await page.locator('[data-testid="node-WS2"] td').nth(1).innerText()).trim();
   check('an overloaded node says so in the table', /^up · (marked faulty · )?overloaded ×4$/.test(state), state);
   await page.getByRole('button', { name: 'End overload' }).click();
+  await page.getByRole('button', { name: 'Kill node' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(1000);
+  const editorFocus = await page.evaluate(() => document.activeElement?.textContent);
+  check('the editor\'s Kill button keeps focus (now Revive) after Enter', editorFocus === 'Revive node', `focus on ${editorFocus}`);
+  await page.keyboard.press('Enter');
   await page.click('#play'); // pause
 }
 

@@ -222,9 +222,10 @@ function renderEditor() {
       if (path === 'name') rebuild('Not applied', true); else live();
     };
   }
-  for (const b of el.querySelectorAll('button[data-act]')) {
-    b.onclick = () => { fault(b.dataset.act, S.topo.servers[sel.i].name); renderEditor(); };
-  }
+  // The form is redrawn after a fault; focus returns to the same button (its label flips, e.g. Kill → Revive).
+  el.querySelectorAll('button[data-act]').forEach((b, k) => {
+    b.onclick = () => { fault(b.dataset.act, S.topo.servers[sel.i].name); renderEditor(); el.querySelectorAll('button[data-act]')[k]?.focus(); };
+  });
 }
 
 function fault(action, name) {

@@ -15,7 +15,6 @@ const S = {
 };
 window.edgepick = S; // for the browser test and the curious
 
-
 // ---------- scenario <-> URL ----------
 let hashTimer = 0;
 function saveHash() {
@@ -38,11 +37,11 @@ function loadLink(hash) {
   let link;
   try { link = readLink(hash); } catch (e) { return reject('This link was not loaded', e); }
   S.topo = link.topo; S.selected = null;
-  if (link.preset in PRESETS) $('preset').value = link.preset;
-  if ([...$('speed').options].some(o => o.value === link.speed)) $('speed').value = link.speed;
   const before = S.sim;
   rebuild('This link was not loaded');
   if (S.sim === before) return;
+  if (link.preset in PRESETS) $('preset').value = link.preset;
+  if ([...$('speed').options].some(o => o.value === link.speed)) $('speed').value = link.speed;
   const bad = [];
   for (const [action, name, factor] of link.faults) {
     try { S.sim.fault(action, name, factor); } catch { bad.push(name); }

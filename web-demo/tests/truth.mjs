@@ -100,6 +100,20 @@ export async function controls(t) {
   const editorFocus = await page.evaluate(() => document.activeElement?.textContent);
   check('the editor\'s Kill button keeps focus (now Revive) after Enter', editorFocus === 'Revive node', `focus on ${editorFocus}`);
   await page.keyboard.press('Enter');
+
+  // The keyboard alone: choose "PC group 2" in the node list (arrow keys), Tab into its form, change its rate.
+  await page.focus('#pick');
+  await page.keyboard.press('Home');
+  for (let k = 0; k < 3; k++) await page.keyboard.press('ArrowDown'); // —, edge, PC group 1, PC group 2
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => [document.activeElement?.dataset?.path, document.activeElement?.value]);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type('123');
+  await page.keyboard.press('Tab');
+  const rate = await page.evaluate(() => window.edgepick.topo.clients[1].rate);
+  check('a client group is chosen and edited with the keyboard alone', first.join() === 'name,PC group 2' && rate === 123,
+    `first field ${first.join(' = ')}; PC group 2 rate now ${rate}`);
   await page.click('#play'); // pause
 }
 

@@ -6,7 +6,7 @@ import { drawTopology, hitTest, drawLines, COLORS } from './draw.js';
 import { $, status } from './ui.js';
 import { runCompare, runGolden, runBench } from './panels.js';
 import { updateNodeTable, recentShare } from './nodes.js';
-import { editorHtml, set } from './editor.js';
+import { editorHtml, set, pickOptions, pickValue, pickSelection } from './editor.js';
 import { linkHash, readLink, scenarioPart } from './link.js';
 
 const S = {
@@ -144,6 +144,7 @@ function wireControls() {
   }
   $('seed').onchange = e => { S.topo.seed = Math.max(0, Math.floor(Number(e.target.value))); rebuild(); };
   $('preset').onchange = e => loadPreset(e.target.value);
+  $('pick').onchange = e => { S.selected = pickSelection(e.target.value); renderEditor(); render(); };
   $('speed').onchange = saveHash;
   $('play').onclick = () => setRunning(!S.running);
   $('reset').onclick = () => rebuild();
@@ -211,7 +212,8 @@ function target(sel) {
 function renderEditor() {
   const el = $('editor');
   const sel = S.selected, obj = target(sel);
-  if (!obj) { el.innerHTML = '<p class="help">Click or tap a node or a link on the canvas, or a node\'s name in the table.</p>'; return; }
+  $('pick').innerHTML = pickOptions(S.topo); $('pick').value = sel && obj ? pickValue(sel) : '';
+  if (!obj) { el.innerHTML = '<p class="help">Choose a node above, click or tap one on the canvas, or a name in the table.</p>'; return; }
   el.innerHTML = editorHtml(sel, obj, sel.kind === 'client' || sel.kind === 'edge' ? null : S.snapshot?.nodes?.[sel.i]);
   for (const input of el.querySelectorAll('input')) {
     input.onchange = () => {

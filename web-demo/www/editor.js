@@ -31,3 +31,21 @@ export function editorHtml(sel, obj, node) {
   }
   return `<p><b>${title}</b>${sel.kind === 'link' ? ' — its link' : ''}</p><div class="fields">${fields}</div>${actions}`;
 }
+
+// The "Choose a node" list: a keyboard way to select the edge, a client group or a server (and its link).
+const esc = v => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+/** `<option>`s for every node of `topo`, values as `pickValue` makes them. */
+export function pickOptions(topo) {
+  return '<option value="">— choose a node —</option><option value="edge">edge</option>' +
+    topo.clients.map((c, i) => `<option value="client:${i}">${esc(c.name)} (clients)</option>`).join('') +
+    topo.servers.map((v, i) => `<option value="server:${i}">${esc(v.name)} (server and its link)</option>`).join('');
+}
+/** The list's value for selection `sel`. */
+export const pickValue = sel => (sel.kind === 'edge' ? 'edge' : `${sel.kind === 'client' ? 'client' : 'server'}:${sel.i}`);
+/** The selection for a list value. */
+export function pickSelection(v) {
+  if (!v) return null;
+  if (v === 'edge') return { kind: 'edge' };
+  const [kind, i] = v.split(':');
+  return { kind, i: Number(i) };
+}

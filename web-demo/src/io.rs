@@ -23,7 +23,7 @@ fn failed(e: ConfigError) -> Check {
     Check {
         ok: false,
         field: Some(e.field),
-        problem: Some(e.problem),
+        problem: Some(crate::plain::plain(&e.problem)),
         topology: None,
         unmatched: Vec::new(),
     }

@@ -1,7 +1,8 @@
 //! The edgepick browser demo: `edgepick-core`'s simulator and configuration
 //! behind a thin wasm-bindgen API. Each function parses its JSON input, calls the
 //! core and hands back plain JS objects (serde-wasm-bindgen); errors are thrown
-//! as `Error` objects whose message starts with the offending field.
+//! as `Error` objects whose message starts with the offending field, the
+//! problem in plain language ([`plain`]).
 //!
 //! ```text
 //! import init, { Sim, compare, export_config } from './pkg/edgepick_web.js';
@@ -13,6 +14,7 @@
 
 pub mod golden;
 pub mod io;
+pub mod plain;
 
 use edgepick_core::ConfigError;
 use edgepick_sim::{self as sim, FaultAction, Simulation, Topology};
@@ -24,8 +26,9 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// `field: problem`, the problem in plain language.
 fn js_err(e: ConfigError) -> JsError {
-    JsError::new(&e.to_string())
+    JsError::new(&format!("{}: {}", e.field, plain::plain(&e.problem)))
 }
 
 /// A running simulation.
@@ -88,7 +91,15 @@ impl Sim {
         to_js(&self.inner.snapshot())
     }
 
-    /// Metric buckets from index `from` on.
+    /// Width of a metric bucket, ms (bucket `i` covers `[i·w, (i+1)·w)`).
+    pub fn bucket_ms(&self) -> f64 {
+        self.inner.metrics.bucket_ms() as f64
+    }
+
+    /// Metric buckets from index `from` on. A request's end is written into
+    /// the bucket of the time it happens, which may be ahead of the clock, so
+    /// the last buckets can lie in the future; a bucket is final once the
+    /// clock has passed its end.
     pub fn series(&self, from: usize) -> Result<JsValue, JsError> {
         to_js(&self.inner.series(from))
     }

@@ -2,15 +2,17 @@
 // downloaded browser). Serves web-demo/www itself on a free loopback port.
 //
 //   node web-demo/tests/browser.mjs            (after the wasm package is built)
+//   EDGEPICK_BROWSER_ONLY=live,controls node web-demo/tests/browser.mjs   (some sections)
 //
 // Prints one line per check, the measured figures, and `N passed, M failed`;
-// exits non-zero on any failure. Screenshot: artifacts/web-demo.png.
+// exits non-zero on any failure. Screenshots: artifacts/web-demo*.png.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../serve.mjs';
+import { liveViews, controls, layouts, links, contrast, download, restart, shared, compareResults } from './truth.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const demo = path.resolve(here, '..');
@@ -23,7 +25,10 @@ function check(name, ok, detail = '') {
   if (ok) passed++; else failed++;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ' — ' + detail : ''}`);
 }
+// Section names to run (EDGEPICK_BROWSER_ONLY, comma-separated); all when unset.
+const only = process.env.EDGEPICK_BROWSER_ONLY?.split(',');
 async function step(name, fn) {
+  if (only && name !== 'page loads and the core initialises' && !only.some(o => name.includes(o))) return;
   try { await fn(); } catch (e) { check(name, false, e.message.split('\n')[0]); }
 }
 
@@ -142,12 +147,29 @@ try {
     check('the URL hash restores the scenario', url.includes('#t=') && same[0] === 4 && same[1] === 'round_robin', same.join(','));
   });
 
+  const t = { page, context, base, check, runFor, artifacts };
+  await step('live views equal the core\'s series', () => liveViews(t));
+  await step('controls keep input', () => controls(t));
+  await step('layout at 360 px and 1280×800', () => layouts(t));
+  await step('bad links and invalid edits', () => links(t));
+  await step('contrast', () => contrast(t));
+  await step('download', () => download(t));
+  await step('restart keeps faults', () => restart(t));
+  await step('shared link', () => shared(t));
+  await step('compare results', () => compareResults(t));
+
   await step('speed with 64 nodes', async () => {
     await page.selectOption('#preset', 'stress64');
     await page.selectOption('#speed', '1');
     await page.click('#play');
     await page.waitForTimeout(4000);
     const [fps, simRate] = await page.evaluate(() => [window.edgepick.fps, window.edgepick.simRate]);
+    // 16×: frames/s and how fast simulated time runs against the wall clock.
+    await page.selectOption('#speed', '16');
+    const [sim0, wall0] = await page.evaluate(() => [window.edgepick.sim.now_ms(), performance.now()]);
+    await page.waitForTimeout(4000);
+    const [fps16, sim1, wall1] = await page.evaluate(() => [window.edgepick.fps, window.edgepick.sim.now_ms(), performance.now()]);
+    console.log(`figure: 64 nodes at 16×: ${fps16} frames/s, simulated time at ${((sim1 - sim0) / (wall1 - wall0)).toFixed(1)}× real time`);
     await page.click('#play');
     await page.evaluate(() => { document.querySelector('details').open = true; });
     await page.click('#bench-btn');

@@ -2,34 +2,54 @@
 // configuration export/import. No bundler, no CDN: the core comes from ./pkg.
 import init, * as wasm from './pkg/edgepick_web.js';
 import { PRESETS, ALGO_HELP, METHOD_HELP } from './presets.js';
-import { drawTopology, hitTest, drawLines, drawCompare, COLORS } from './draw.js';
+import { drawTopology, hitTest, drawLines, COLORS } from './draw.js';
+import { $, status } from './ui.js';
+import { runCompare, runGolden, runBench } from './panels.js';
+import { updateNodeTable, recentShare } from './nodes.js';
+import { editorHtml, set, pickOptions, pickValue, pickSelection } from './editor.js';
+import { linkHash, readLink, scenarioPart } from './link.js';
 
-const $ = id => document.getElementById(id);
 const S = {
-  topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], selected: null, drag: null,
+  topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
   algorithms: [], frames: [], fps: 0, simRate: 0, rateWindow: [], snapshot: null,
 };
 window.edgepick = S; // for the browser test and the curious
 
-function status(el, text, good) {
-  el.textContent = text;
-  el.className = 'status ' + (good === undefined ? '' : good ? 'good' : 'bad');
-}
-
 // ---------- scenario <-> URL ----------
-function encodeHash(t) {
-  const bytes = new TextEncoder().encode(JSON.stringify(t));
-  let s = ''; for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-function decodeHash(h) {
-  const s = atob(h.replace(/-/g, '+').replace(/_/g, '/'));
-  return JSON.parse(new TextDecoder().decode(Uint8Array.from(s, c => c.charCodeAt(0))));
-}
 let hashTimer = 0;
 function saveHash() {
   clearTimeout(hashTimer);
-  hashTimer = setTimeout(() => history.replaceState(null, '', '#t=' + encodeHash(S.topo)), 300);
+  hashTimer = setTimeout(() => history.replaceState(null, '', '#' + currentLink()), 300);
+}
+const currentLink = () => linkHash(S.topo, $('preset').value, $('speed').value, S.snapshot);
+
+// S.good is the last scenario the core accepted (JSON text). Only it reaches
+// the URL; an edit or a link the core rejects is reported and S.good kept.
+function accept() { S.good = JSON.stringify(S.topo); saveHash(); }
+function reject(what, e) {
+  if (S.good) { S.topo = JSON.parse(S.good); saveHash(); }
+  if (!target(S.selected)) S.selected = null;
+  status($('status'), `${what}: ${e.message}. The last valid scenario is kept.`, false);
+}
+
+// A shared link: load its scenario, preset, speed and faults, or say why not and keep the current one.
+function loadLink(hash) {
+  let link;
+  try { link = readLink(hash); } catch (e) { return reject('This link was not loaded', e); }
+  S.topo = link.topo; S.selected = null;
+  const before = S.sim;
+  rebuild('This link was not loaded');
+  if (S.sim === before) return;
+  if (link.preset in PRESETS) $('preset').value = link.preset;
+  if ([...$('speed').options].some(o => o.value === link.speed)) $('speed').value = link.speed;
+  const bad = [];
+  for (const [action, name, factor] of link.faults) {
+    try { S.sim.fault(action, name, factor); } catch { bad.push(name); }
+  }
+  S.snapshot = S.sim.snapshot();
+  if (link.faults.length) {
+    status($('status'), `loaded the link: ${link.faults.length - bad.length} fault(s) restored` + (bad.length ? `; no node named ${bad.join(', ')}` : ''), !bad.length);
+  }
 }
 
 // ---------- simulation lifecycle ----------
@@ -41,27 +61,49 @@ function algoId(alg) {
   return alg.name;
 }
 
-function rebuild() {
-  try {
+// A new simulation of S.topo from time 0; if the core rejects S.topo, the
+// current simulation and the last valid scenario stay. With `carry` (the set
+// of servers or clients changed), faults injected by hand move to the new run
+// by node name, and the status says the run restarted.
+function rebuild(what = 'Not applied', carry = false) {
+  let sim;
+  try { sim = new wasm.Sim(JSON.stringify(S.topo)); } catch (e) { reject(what, e); }
+  if (sim) {
+    const kept = carry ? carryFaults(S.snapshot, sim) : [];
     S.sim?.free();
-    S.sim = new wasm.Sim(JSON.stringify(S.topo));
-    S.simT = 0; S.series = []; S.snapshot = S.sim.snapshot();
-    status($('status'), `ready: ${S.topo.servers.length} servers, ${S.topo.clients.length} client groups`, true);
-  } catch (e) {
-    S.sim = null;
-    status($('status'), 'topology error — ' + e.message, false);
+    S.sim = sim;
+    S.simT = 0; S.series = []; S.seriesFinal = 0; S.snapshot = S.sim.snapshot();
+    accept();
+    const shape = `${S.topo.servers.length} servers, ${S.topo.clients.length} client groups`;
+    status($('status'), carry ? `restarted from 0 s because the nodes changed (${shape})` +
+      (kept.length ? `; faults kept: ${kept.join(', ')}` : '') : `ready: ${shape}`, true);
   }
-  syncControls(); renderEditor(); saveHash(); render();
+  syncControls(); renderEditor(); render();
+}
+
+// Re-apply `old` snapshot's kills, overloads and degraded links to `sim`, by node name.
+function carryFaults(old, sim) {
+  const kept = [];
+  for (const n of old?.nodes || []) {
+    if (!S.topo.servers.some(s => s.name === n.name)) continue;
+    if (!n.alive) { sim.fault('kill', n.name, 1); kept.push(`${n.name} killed`); }
+    if (n.overload > 1) { sim.fault('overload', n.name, n.overload); kept.push(`${n.name} overloaded ×${n.overload}`); }
+    if (n.degrade > 1) { sim.fault('degrade', n.name, n.degrade); kept.push(`${n.name} link ×${n.degrade}`); }
+  }
+  return kept;
 }
 
 // Parameters changed: keep the run going when the shape is the same.
 function live() {
-  saveHash();
   if (!S.sim) return rebuild();
-  try { S.sim.reconfigure(JSON.stringify(S.topo)); status($('status'), 'updated live', true); }
-  catch (e) {
-    if (/servers or client groups changed/.test(e.message)) rebuild();
-    else status($('status'), 'not applied — ' + e.message, false);
+  try {
+    S.sim.reconfigure(JSON.stringify(S.topo));
+    accept();
+    status($('status'), 'updated live', true);
+  } catch (e) {
+    if (/servers or client groups changed/.test(e.message)) return rebuild('Not applied', true);
+    reject('Not applied', e);
+    renderEditor();
   }
   syncControls();
 }
@@ -102,33 +144,43 @@ function wireControls() {
   }
   $('seed').onchange = e => { S.topo.seed = Math.max(0, Math.floor(Number(e.target.value))); rebuild(); };
   $('preset').onchange = e => loadPreset(e.target.value);
+  $('pick').onchange = e => { S.selected = pickSelection(e.target.value); renderEditor(); render(); };
+  $('speed').onchange = saveHash;
   $('play').onclick = () => setRunning(!S.running);
   $('reset').onclick = () => rebuild();
   $('add-client').onclick = () => {
     const n = S.topo.clients.length + 1;
     S.topo.clients.push({ name: `clients ${n}`, x: 90, y: 40 + (n * 70) % 400, rate: 200, clients: 500, session_share: 0.5,
       request_kb: 1, response_kb: 20, link: { bandwidth_mbps: 50, delay_ms: 10, hops: 1 } });
-    S.selected = { kind: 'client', i: S.topo.clients.length - 1 }; rebuild();
+    S.selected = { kind: 'client', i: S.topo.clients.length - 1 }; rebuild('Not applied', true);
   };
   $('add-server').onclick = () => {
     let n = S.topo.servers.length + 1;
     while (S.topo.servers.some(s => s.name === `ws${n}`)) n++;
     S.topo.servers.push({ name: `ws${n}`, x: 760, y: 40 + (n * 60) % 420, rate: 400, workers: 8, queue: 64, weight: 1,
       link: { bandwidth_mbps: 1000, delay_ms: 2, hops: 1 } });
-    S.selected = { kind: 'server', i: S.topo.servers.length - 1 }; rebuild();
+    S.selected = { kind: 'server', i: S.topo.servers.length - 1 }; rebuild('Not applied', true);
   };
   $('remove').onclick = removeSelected;
-  $('compare-btn').onclick = runCompare;
+  $('compare-btn').onclick = () => runCompare(S);
   $('export-btn').onclick = exportConfig;
   $('import-btn').onclick = importConfig;
+  $('download').onclick = downloadConfig;
   $('share-btn').onclick = () => {
-    const url = location.href.split('#')[0] + '#t=' + encodeHash(S.topo);
+    const url = location.href.split('#')[0] + '#' + currentLink();
     history.replaceState(null, '', url);
     navigator.clipboard?.writeText(url).catch(() => {});
     status($('status'), 'link to this scenario is in the address bar' + (navigator.clipboard ? ' and the clipboard' : ''), true);
   };
   $('golden-btn').onclick = runGolden;
-  $('bench-btn').onclick = runBench;
+  $('bench-btn').onclick = () => runBench(S);
+  // One listener for the node table: its rows are updated in place, never rebuilt while a set of nodes stays.
+  $('nodes').tBodies[0].onclick = ev => {
+    const b = ev.target.closest('button[data-node]');
+    if (b) fault(b.dataset.act, b.dataset.node);
+    const e = ev.target.closest('button[data-edit]');
+    if (e) { S.selected = { kind: 'server', i: Number(e.dataset.edit) }; renderEditor(); render(); $('editor').querySelector('input')?.focus(); }
+  };
 }
 
 function removeSelected() {
@@ -140,7 +192,7 @@ function removeSelected() {
     S.topo.servers.splice(sel.i, 1);
     S.topo.faults = S.topo.faults.filter(f => f.target !== name);
   } else if (sel.kind === 'client') S.topo.clients.splice(sel.i, 1);
-  S.selected = null; rebuild();
+  S.selected = null; rebuild('Not applied', true);
 }
 
 function setRunning(on) {
@@ -150,17 +202,6 @@ function setRunning(on) {
 }
 
 // ---------- side-panel editor ----------
-const FIELDS = {
-  server: [['name', 'name', 'text'], ['performance req/s', 'rate'], ['workers', 'workers'], ['queue', 'queue'], ['weight', 'weight'],
-    ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms'], ['hops', 'link.hops']],
-  client: [['name', 'name', 'text'], ['rate req/s', 'rate'], ['clients', 'clients'], ['session share 0–1', 'session_share'],
-    ['request KB', 'request_kb'], ['response KB', 'response_kb'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms']],
-  edge: [['bandwidth Mbps', 'bandwidth_mbps'], ['L7 overhead ms', 'l7_overhead_ms'], ['L4 overhead ms', 'l4_overhead_ms'],
-    ['retries (L7)', 'retries'], ['connect timeout ms', 'connect_timeout_ms']],
-};
-const get = (o, path) => path.split('.').reduce((a, k) => a[k], o);
-const set = (o, path, v) => { const ks = path.split('.'); const last = ks.pop(); ks.reduce((a, k) => a[k], o)[last] = v; };
-
 function target(sel) {
   if (!sel) return null;
   if (sel.kind === 'edge') return S.topo.edge;
@@ -171,32 +212,21 @@ function target(sel) {
 function renderEditor() {
   const el = $('editor');
   const sel = S.selected, obj = target(sel);
-  if (!obj) { el.innerHTML = '<p class="help">Click a node or a link on the canvas.</p>'; return; }
-  const kind = sel.kind === 'link' ? 'server' : sel.kind;
-  const title = { server: 'Web server', client: 'Client group', edge: 'Edge (forwarding server)' }[kind];
-  const fields = FIELDS[kind].map(([label, path, type]) =>
-    `<label>${label}<input data-path="${path}" type="${type || 'number'}" step="any" value="${get(obj, path)}"></label>`).join('');
-  let actions = '';
-  if (kind === 'server') {
-    const n = S.snapshot?.nodes?.[sel.i];
-    const alive = n ? n.alive : true;
-    actions = `<div class="actions">
-      <button data-act="${alive ? 'kill' : 'revive'}" class="${alive ? 'danger' : ''}" data-testid="editor-kill">${alive ? 'Kill node' : 'Revive node'}</button>
-      <button data-act="${n && n.overload > 1 ? 'relieve' : 'overload'}">${n && n.overload > 1 ? 'End overload' : 'Overload ×4'}</button>
-      <button data-act="${n && n.degrade > 1 ? 'restore' : 'degrade'}">${n && n.degrade > 1 ? 'Restore link' : 'Degrade link ×5'}</button></div>`;
-  }
-  el.innerHTML = `<p><b>${title}</b>${sel.kind === 'link' ? ' — its link' : ''}</p><div class="fields">${fields}</div>${actions}`;
+  $('pick').innerHTML = pickOptions(S.topo); $('pick').value = sel && obj ? pickValue(sel) : '';
+  if (!obj) { el.innerHTML = '<p class="help">Choose a node above, click or tap one on the canvas, or a name in the table.</p>'; return; }
+  el.innerHTML = editorHtml(sel, obj, sel.kind === 'client' || sel.kind === 'edge' ? null : S.snapshot?.nodes?.[sel.i]);
   for (const input of el.querySelectorAll('input')) {
     input.onchange = () => {
       const path = input.dataset.path;
       const v = input.type === 'text' ? input.value.trim() : Number(input.value);
       set(obj, path, v);
-      if (path === 'name') rebuild(); else live();
+      if (path === 'name') rebuild('Not applied', true); else live();
     };
   }
-  for (const b of el.querySelectorAll('button[data-act]')) {
-    b.onclick = () => { fault(b.dataset.act, S.topo.servers[sel.i].name); renderEditor(); };
-  }
+  // The form is redrawn after a fault; focus returns to the same button (its label flips, e.g. Kill → Revive).
+  el.querySelectorAll('button[data-act]').forEach((b, k) => {
+    b.onclick = () => { fault(b.dataset.act, S.topo.servers[sel.i].name); renderEditor(); el.querySelectorAll('button[data-act]')[k]?.focus(); };
+  });
 }
 
 function fault(action, name) {
@@ -204,6 +234,7 @@ function fault(action, name) {
   const factor = action === 'overload' ? 4 : action === 'degrade' ? 5 : 1;
   S.sim.fault(action, name, factor);
   S.snapshot = S.sim.snapshot();
+  renderNodes(); saveHash();
   status($('status'), `${action} ${name} at ${(S.sim.now_ms() / 1000).toFixed(1)} s`, true);
   render();
 }
@@ -213,15 +244,19 @@ function canvasPoint(ev) {
   const c = $('topology'), r = c.getBoundingClientRect();
   return { x: (ev.clientX - r.left) * (c.width / r.width), y: (ev.clientY - r.top) * (c.height / r.height) };
 }
+// Pointer events: mouse, pen and touch select and drag nodes alike.
 function wireCanvas() {
   const c = $('topology');
-  c.addEventListener('mousedown', ev => {
+  c.addEventListener('pointerdown', ev => {
     const p = canvasPoint(ev), hit = hitTest(S.topo, p);
     S.selected = hit;
-    if (hit && hit.kind !== 'link') S.drag = { hit, dx: target(hit).x - p.x, dy: target(hit).y - p.y, moved: false };
+    if (hit && hit.kind !== 'link') {
+      S.drag = { hit, dx: target(hit).x - p.x, dy: target(hit).y - p.y, moved: false };
+      c.setPointerCapture(ev.pointerId);
+    }
     renderEditor(); render();
   });
-  c.addEventListener('mousemove', ev => {
+  c.addEventListener('pointermove', ev => {
     const p = canvasPoint(ev);
     if (S.drag) {
       const o = target(S.drag.hit);
@@ -230,7 +265,9 @@ function wireCanvas() {
       S.drag.moved = true; render();
     } else c.style.cursor = hitTest(S.topo, p) ? 'pointer' : 'default';
   });
-  addEventListener('mouseup', () => { if (S.drag?.moved) saveHash(); S.drag = null; });
+  const drop = () => { if (S.drag?.moved) accept(); S.drag = null; };
+  c.addEventListener('pointerup', drop);
+  c.addEventListener('pointercancel', drop);
   c.addEventListener('dblclick', ev => {
     const hit = hitTest(S.topo, canvasPoint(ev));
     if (hit?.kind === 'server') {
@@ -239,6 +276,14 @@ function wireCanvas() {
     }
   });
 }
+
+// On one-column layouts the "Selected" editor sits right under the canvas,
+// next to what was tapped; beside it, it lives in the side panel.
+const ONE_COLUMN = matchMedia('(max-width: 1000px)');
+function placeEditor() {
+  (ONE_COLUMN.matches ? $('editor-near') : $('editor-home')).append($('selected-box'));
+}
+ONE_COLUMN.addEventListener('change', placeEditor);
 
 // ---------- live loop ----------
 function frame(now) {
@@ -257,21 +302,36 @@ function frame(now) {
     const [w, n] = S.rateWindow.reduce(([a, b], [c, d]) => [a + c, b + d], [0, 0]);
     S.simRate = w > 0 ? n / w * 1000 : 0;
     S.snapshot = S.sim.snapshot();
-    const from = Math.max(0, S.series.length - 4);
-    S.series.splice(from, S.series.length - from, ...S.sim.series(from));
+    refreshSeries();
   }
   render(now);
   requestAnimationFrame(frame);
 }
 
-let lastTable = 0;
+// The core writes a request's end (and its send, for direct methods) into the
+// bucket of the time it happens, which may be ahead of the clock. A bucket is
+// final once the clock has passed its end; S.series holds the core's buckets
+// up to and including the open one (the one the clock is in), never later ones,
+// and re-reads every bucket that was not final at the last refresh.
+function refreshSeries() {
+  const w = S.sim.bucket_ms();
+  const open = Math.floor(S.sim.now_ms() / w);
+  const from = Math.min(S.series.length, S.seriesFinal);
+  const fresh = S.sim.series(from).slice(0, open + 1 - from);
+  S.series.splice(from, S.series.length - from, ...fresh);
+  S.seriesFinal = Math.min(open, S.series.length);
+}
+
+let lastTable = -Infinity; // the first render fills the table
 function render(now = performance.now()) {
   if (!S.topo) return;
-  drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
+  S.topologyText = drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
   const win = S.series.slice(-120);
-  drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]);
-  drawLines($('chart-latency'), win, [{ key: 'p50', color: '#2f6fd6' }, { key: 'p95', color: '#e09b21' }, { key: 'p99', color: '#d2453b' }]);
-  drawLines($('chart-errors'), win, [{ key: 'failed', color: '#d2453b' }, { key: 'dropped', color: '#8a4fd6' }]);
+  S.plotted = {
+    throughput: drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]),
+    latency: drawLines($('chart-latency'), win, [{ key: 'p50', color: '#2f6fd6' }, { key: 'p95', color: '#e09b21' }, { key: 'p99', color: '#d2453b' }]),
+    errors: drawLines($('chart-errors'), win, [{ key: 'failed', color: '#d2453b' }, { key: 'dropped', color: '#8a4fd6' }]),
+  };
   if (now - lastTable > 250) { lastTable = now; renderStats(); renderNodes(); }
 }
 
@@ -285,70 +345,27 @@ function renderStats() {
     ` · <span id="fps" data-testid="fps">${S.fps} fps</span> · <span id="simrate" data-testid="simrate">${Math.round(S.simRate).toLocaleString('en')} sim req/s</span>`;
 }
 
-function recentShare() {
-  const recent = S.series.slice(-5, -1);
-  const n = S.topo.servers.length, sent = new Array(n).fill(0);
-  for (const b of recent) b.sent.forEach((v, i) => { if (i < n) sent[i] += v; });
-  const total = sent.reduce((a, b) => a + b, 0);
-  return { sent, total };
-}
-
 function renderNodes() {
-  const s = S.snapshot, body = $('nodes').tBodies[0];
-  if (!s) return;
-  const { sent, total } = recentShare();
-  const many = s.nodes.length > 16;
-  const rows = s.nodes.map((n, i) => {
-    if (many && i >= 12) return '';
-    const st = !n.alive ? (n.faulty ? ['dead · detected', 'dead'] : ['dead · not yet detected', 'bad'])
-      : n.faulty || !n.healthy ? ['up · marked faulty', 'warn'] : n.load > 0.8 ? ['overloaded', 'warn'] : ['healthy', 'ok'];
-    const share = total ? sent[i] / total : 0;
-    return `<tr data-testid="node-${n.name}" data-alive="${n.alive}" data-healthy="${n.healthy}" data-recent="${sent[i]}">
-      <td><b>${n.name}</b>${n.overload > 1 ? ' ⚠ overload' : ''}${n.degrade > 1 ? ' ⚠ link' : ''}</td>
-      <td class="state-${st[1]}">${st[0]}</td>
-      <td><span class="bar"><i style="width:${Math.min(100, n.load * 100).toFixed(0)}%"></i></span> ${(n.load * 100).toFixed(0)}%</td>
-      <td>${n.inflight} <small>(${n.busy} busy, ${n.queued} queued)</small></td>
-      <td data-testid="share-${n.name}">${(share * 100).toFixed(1)}%</td><td>${n.sent}</td>
-      <td><button data-testid="kill-${n.name}" data-node="${n.name}" data-act="${n.alive ? 'kill' : 'revive'}">${n.alive ? 'kill' : 'revive'}</button></td></tr>`;
-  }).join('') + (many ? `<tr><td colspan="7" class="help">…and ${s.nodes.length - 12} more (all drawn on the canvas)</td></tr>` : '');
-  body.innerHTML = rows;
-  for (const b of body.querySelectorAll('button[data-node]')) b.onclick = () => fault(b.dataset.act, b.dataset.node);
+  if (S.snapshot) updateNodeTable($('nodes'), S.snapshot, recentShare(S.series, S.topo.servers.length));
 }
 
-// ---------- compare, config, golden, bench ----------
-function runCompare() {
-  const secs = Math.max(1, Number($('compare-secs').value) || 20);
-  status($('status'), 'comparing…');
-  setTimeout(() => {
-    try {
-      const t0 = performance.now();
-      const rows = wasm.compare(JSON.stringify(S.topo), secs * 1000);
-      const names = S.topo.servers.map(s => s.name);
-      $('compare-out').hidden = false;
-      drawCompare($('compare-chart'), rows);
-      const head = '<tr><th>algorithm</th><th>mean ms</th><th>p50</th><th>p99 ms</th><th>errors</th><th>answered</th><th>per-node share</th></tr>';
-      const best = Math.min(...rows.map(r => r.p99_ms));
-      $('compare-table').innerHTML = head + rows.map(r => `<tr data-testid="compare-${r.id}">
-        <td>${r.label}</td><td>${r.mean_ms.toFixed(1)}</td><td>${r.p50_ms.toFixed(1)}</td>
-        <td>${r.p99_ms === best ? '<b>' + r.p99_ms.toFixed(1) + '</b>' : r.p99_ms.toFixed(1)}</td>
-        <td>${r.errors}</td><td>${r.ok}</td>
-        <td><span class="shares" title="${r.share.map((s, i) => `${names[i]} ${(s * 100).toFixed(1)}%`).join(', ')}">${
-          r.share.map((s, i) => `<i style="width:${s * 100}%;background:${COLORS.node(i)}"></i>`).join('')}</span></td></tr>`).join('') +
-        `<tr><td colspan="6"></td><td class="help">${names.slice(0, 16).map((n, i) => `<b style="color:${COLORS.node(i)}">■</b> ${n}`).join(' ')}</td></tr>`;
-      status($('status'), `compared ${rows.length} algorithms over ${secs} s simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`, true);
-      $('compare-out').scrollIntoView({ behavior: 'smooth' });
-    } catch (e) { status($('status'), 'compare failed — ' + e.message, false); }
-  }, 10);
-}
-
+// ---------- configuration ----------
 function exportConfig() {
   try {
     const text = wasm.export_config(JSON.stringify(S.topo));
     $('config-text').value = text;
-    $('download').href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
     const r = wasm.check_config(text);
     status($('config-status'), r.ok ? 'exported — valid: the core accepts it' : `invalid: ${r.field}: ${r.problem}`, r.ok);
   } catch (e) { status($('config-status'), 'export failed — ' + e.message, false); }
+}
+
+// The download link builds the file when pressed, so it always holds the current scenario's configuration.
+function downloadConfig(ev) {
+  const a = ev.currentTarget;
+  try {
+    URL.revokeObjectURL(a.href);
+    a.href = URL.createObjectURL(new Blob([wasm.export_config(JSON.stringify(S.topo))], { type: 'application/json' }));
+  } catch (e) { ev.preventDefault(); status($('config-status'), 'download failed — ' + e.message, false); }
 }
 
 function importConfig() {
@@ -359,33 +376,16 @@ function importConfig() {
   live(); renderEditor();
 }
 
-function runGolden() {
-  try {
-    const r = JSON.parse(wasm.golden($('golden-text').value));
-    const bad = r.cases.filter(c => !c.pass).map(c => c.name + (c.error ? ` (${c.error})` : ''));
-    status($('golden-result'), `${r.passed} of ${r.passed + r.failed} cases match` + (bad.length ? ' — differ: ' + bad.join('; ') : ''), r.failed === 0);
-    $('golden-result').dataset.passed = r.passed; $('golden-result').dataset.failed = r.failed;
-  } catch (e) { status($('golden-result'), 'golden failed — ' + e.message, false); }
-}
-
-function runBench() {
-  // At least 10 simulated seconds and about 300 000 requests, so start-up costs do not dominate.
-  const rate = S.topo.clients.reduce((a, g) => a + g.rate, 0) || 1;
-  const r = wasm.bench(JSON.stringify(S.topo), Math.max(10000, 300000 / rate * 1000));
-  $('bench-result').dataset.rate = Math.round(r.requests_per_s);
-  status($('bench-result'), `${Math.round(r.requests_per_s).toLocaleString('en')} simulated requests/s ` +
-    `(${r.requests} requests, ${r.events} events in ${r.wall_ms.toFixed(0)} ms, ${S.topo.servers.length} nodes)`, true);
-}
-
 // ---------- start ----------
 async function main() {
   await init();
   S.algorithms = wasm.algorithms();
-  wireControls(); wireCanvas();
-  const m = location.hash.match(/^#t=(.+)$/);
-  if (m) {
-    try { S.topo = decodeHash(m[1]); rebuild(); } catch { loadPreset('figure2'); }
-  } else loadPreset('figure2');
+  wireControls(); wireCanvas(); placeEditor();
+  loadPreset('figure2');
+  if (location.hash.length > 1) loadLink(location.hash);
+  addEventListener('hashchange', () => {
+    if (scenarioPart(location.hash) !== scenarioPart(currentLink())) loadLink(location.hash);
+  });
   document.body.dataset.ready = '1';
   requestAnimationFrame(now => { S.lastFrame = now; frame(now); });
 }

@@ -1,0 +1,46 @@
+// A shared link's hash: `#t=<scenario>&preset=<id>&speed=<x>&faults=[[action, node, factor], …]`.
+// The scenario is its JSON in base64url; the rest restores what the page
+// shows beside it: the preset chosen, the speed, and the faults in effect.
+
+function encode(t) {
+  const bytes = new TextEncoder().encode(JSON.stringify(t));
+  let s = ''; for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+function decode(h) {
+  const s = atob(h.replace(/-/g, '+').replace(/_/g, '/'));
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(s, c => c.charCodeAt(0))));
+}
+
+/** The hash (without `#`) for `topo`, `preset`, `speed` and the faults in `snapshot`. */
+export function linkHash(topo, preset, speed, snapshot) {
+  const q = new URLSearchParams({ t: encode(topo), preset, speed });
+  const faults = (snapshot?.nodes || []).flatMap(n => [
+    ...(n.alive ? [] : [['kill', n.name, 1]]),
+    ...(n.overload > 1 ? [['overload', n.name, n.overload]] : []),
+    ...(n.degrade > 1 ? [['degrade', n.name, n.degrade]] : []),
+  ]);
+  if (faults.length) q.set('faults', JSON.stringify(faults));
+  return q.toString();
+}
+
+/** The scenario's part of a hash (to tell whether it changed), or null. */
+export const scenarioPart = hash => new URLSearchParams(hash.replace(/^#/, '')).get('t');
+
+const ACTIONS = ['kill', 'overload', 'degrade'];
+
+/**
+ * Read a hash: `{ topo, preset, speed, faults: [[action, name, factor]] }`;
+ * throws an Error saying what is wrong when its scenario or faults cannot be read.
+ */
+export function readLink(hash) {
+  const q = new URLSearchParams(hash.replace(/^#/, ''));
+  let topo;
+  try { topo = decode(q.get('t') || ''); } catch { throw new Error('its scenario is unreadable (cut short or mistyped?)'); }
+  if (typeof topo !== 'object' || topo === null) throw new Error('it holds no scenario');
+  let faults = [];
+  try { faults = JSON.parse(q.get('faults') || '[]'); } catch { throw new Error('its list of faults is unreadable'); }
+  const ok = f => Array.isArray(f) && ACTIONS.includes(f[0]) && typeof f[1] === 'string' && Number(f[2]) >= 1;
+  if (!Array.isArray(faults) || !faults.every(ok)) throw new Error('its list of faults is not [[action, node, factor], …]');
+  return { topo, preset: q.get('preset'), speed: q.get('speed'), faults: faults.map(([a, n, f]) => [a, n, Number(f)]) };
+}

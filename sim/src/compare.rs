@@ -2,50 +2,54 @@
 
 use super::engine::Simulation;
 use super::topology::Topology;
-use edgepick_core::config::ConfigError;
+use edgepick_core::config::{names, ConfigError};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 /// The algorithms the simulator offers: `(id, label, core algorithm object)`.
 pub fn catalogue() -> Vec<(&'static str, &'static str, Value)> {
     vec![
-        ("rfws", "RFWS (paper)", json!({"name": "rfws"})),
+        ("rfws", "RFWS (paper)", json!({"name": names::RFWS})),
         (
             "round_robin",
             "Round robin (nginx)",
-            json!({"name": "round_robin"}),
+            json!({"name": names::ROUND_ROBIN}),
         ),
-        ("random", "Random", json!({"name": "random"})),
+        ("random", "Random", json!({"name": names::RANDOM})),
         (
             "weighted_random",
             "Weighted random",
-            json!({"name": "weighted_random"}),
+            json!({"name": names::WEIGHTED_RANDOM}),
         ),
         (
             "least_connections",
             "Least connections",
-            json!({"name": "least_connections"}),
+            json!({"name": names::LEAST_CONNECTIONS}),
         ),
         (
             "least_connections_p2c",
             "Least connections, P2C",
-            json!({"name": "least_connections", "choices": 2}),
+            json!({"name": names::LEAST_CONNECTIONS, "choices": 2}),
         ),
         (
             "least_response_time",
             "Least response time (peak EWMA)",
-            json!({"name": "least_response_time"}),
+            json!({"name": names::LEAST_RESPONSE_TIME}),
         ),
-        ("ip_hash", "IP hash (nginx)", json!({"name": "ip_hash"})),
+        (
+            "ip_hash",
+            "IP hash (nginx)",
+            json!({"name": names::IP_HASH}),
+        ),
         (
             "ketama",
             "Consistent hash: ketama",
-            json!({"name": "consistent_hash", "flavour": "ketama"}),
+            json!({"name": names::CONSISTENT_HASH, "flavour": "ketama"}),
         ),
         (
             "maglev",
             "Consistent hash: maglev",
-            json!({"name": "consistent_hash", "flavour": "maglev"}),
+            json!({"name": names::CONSISTENT_HASH, "flavour": "maglev"}),
         ),
     ]
 }

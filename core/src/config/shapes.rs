@@ -141,9 +141,17 @@ from_val!(
     Section => Section,
 );
 
+/// A field the document does not give: not written by the typed serializer.
+#[cfg(feature = "serde")]
+pub(crate) fn absent<T: Slot>(v: &T) -> bool {
+    !v.is_given()
+}
+
 /// Declares raw structs: for each, the struct (with serde's `Deserialize`
-/// derive under `cfg(test)`, the differential test's reference), a static
-/// [`Shape`] named by the second identifier, and [`RawStruct`] / [`FromVal`].
+/// derive under `cfg(test)`, the differential test's reference, and with the
+/// `serde` feature a `Serialize` that writes the fields given: the typed way
+/// to write a document), a static [`Shape`] named by the second identifier,
+/// and [`RawStruct`] / [`FromVal`].
 macro_rules! raw_structs {
     ($(
         $(#[$doc:meta])*
@@ -154,8 +162,16 @@ macro_rules! raw_structs {
         $(#[$doc])*
         #[derive(Debug, Default, PartialEq)]
         #[cfg_attr(test, derive(serde::Deserialize), serde(deny_unknown_fields, default))]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize))]
         pub struct $name {
-            $($(#[$fdoc])* pub $field: $ty,)*
+            $(
+                $(#[$fdoc])*
+                #[cfg_attr(
+                    feature = "serde",
+                    serde(skip_serializing_if = "crate::config::shapes::absent")
+                )]
+                pub $field: $ty,
+            )*
         }
 
         static $shape: $crate::config::shapes::Shape = $crate::config::shapes::Shape {

@@ -147,24 +147,7 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
     let mut out = Vec::with_capacity(raw.len());
     for (i, b) in raw.into_iter().enumerate() {
         let at = |f: &str| format!("backends[{i}].{f}");
-        let address_text = b
-            .address
-            .ok_or_else(|| ConfigError::new(at("address"), "missing; expected ip:port"))?;
-        let address: SocketAddr = address_text.parse().map_err(|_| {
-            ConfigError::new(at("address"), format!("{address_text:?} is not ip:port"))
-        })?;
-        if address.port() == 0 {
-            return Err(ConfigError::new(
-                at("address"),
-                "port 0 is not a valid destination",
-            ));
-        }
-        if let Some(why) = undeliverable(address.ip()) {
-            return Err(ConfigError::new(
-                at("address"),
-                format!("{address} {why}: not a backend"),
-            ));
-        }
+        let address = address(b.address, &at("address"))?;
         let canonical = address.to_string();
         if !addrs.insert(canonical.clone()) {
             return Err(ConfigError::new(
@@ -172,43 +155,14 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
                 format!("duplicate address {address}"),
             ));
         }
-        let name = b.name.unwrap_or(canonical);
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"-_.:[]".contains(&c))
-        {
-            return Err(ConfigError::new(
-                at("name"),
-                format!("{name:?} must be 1-64 characters of [A-Za-z0-9-_.:[]]"),
-            ));
-        }
+        let name = backend_name(b.name.unwrap_or(canonical), &at("name"))?;
         if !names.insert(name.clone()) {
             return Err(ConfigError::new(
                 at("name"),
                 format!("duplicate name {name:?}"),
             ));
         }
-        let url = match b.url {
-            Some(u) if absolute_http_url(&u) => Some(u.trim_end_matches('/').to_string()),
-            Some(u) => {
-                return Err(ConfigError::new(
-                    at("url"),
-                    format!(
-                        "{u:?} must be an absolute http:// or https:// URL with a host, \
-                         of visible ASCII (no spaces or control characters)"
-                    ),
-                ))
-            }
-            None if mode == Mode::Redirect => {
-                return Err(ConfigError::new(
-                    at("url"),
-                    "required when mode is \"redirect\"",
-                ))
-            }
-            None => None,
-        };
+        let url = url(b.url, mode, &at("url"))?;
         let weight = b.weight.unwrap_or(1);
         if weight > 1_000_000 {
             return Err(ConfigError::new(
@@ -243,6 +197,55 @@ fn backends(raw: Vec<RawBackend>, mode: Mode) -> Result<Vec<Backend>> {
         ));
     }
     Ok(out)
+}
+
+/// `backends[i].address`: present, `ip:port`, a port, a deliverable address.
+fn address(text: Option<String>, at: &str) -> Result<SocketAddr> {
+    let text = text.ok_or_else(|| ConfigError::new(at, "missing; expected ip:port"))?;
+    let address: SocketAddr = text
+        .parse()
+        .map_err(|_| ConfigError::new(at, format!("{text:?} is not ip:port")))?;
+    if address.port() == 0 {
+        return Err(ConfigError::new(at, "port 0 is not a valid destination"));
+    }
+    if let Some(why) = undeliverable(address.ip()) {
+        return Err(ConfigError::new(
+            at,
+            format!("{address} {why}: not a backend"),
+        ));
+    }
+    Ok(address)
+}
+
+/// `backends[i].name`: 1-64 characters that are safe in a header and a cookie.
+fn backend_name(name: String, at: &str) -> Result<String> {
+    let safe = |c: u8| c.is_ascii_alphanumeric() || b"-_.:[]".contains(&c);
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(safe) {
+        return Err(ConfigError::new(
+            at,
+            format!("{name:?} must be 1-64 characters of [A-Za-z0-9-_.:[]]"),
+        ));
+    }
+    Ok(name)
+}
+
+/// `backends[i].url`: an absolute http(s) URL (trailing `/` dropped),
+/// required in redirect mode.
+fn url(raw: Option<String>, mode: Mode, at: &str) -> Result<Option<String>> {
+    match raw {
+        Some(u) if absolute_http_url(&u) => Ok(Some(u.trim_end_matches('/').to_string())),
+        Some(u) => Err(ConfigError::new(
+            at,
+            format!(
+                "{u:?} must be an absolute http:// or https:// URL with a host, \
+                 of visible ASCII (no spaces or control characters)"
+            ),
+        )),
+        None if mode == Mode::Redirect => {
+            Err(ConfigError::new(at, "required when mode is \"redirect\""))
+        }
+        None => Ok(None),
+    }
 }
 
 fn link(at: &str, raw: RawLink) -> Result<Link> {

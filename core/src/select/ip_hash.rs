@@ -91,14 +91,7 @@ fn rehash(hash: u64, bytes: &[u8]) -> u64 {
 }
 
 impl Selector for IpHash {
-    // The round-robin fallback keeps a list of eligible peers.
-    fn reweighed(&mut self) {
-        self.rr.reweighed();
-    }
-
-    fn resync(&mut self) {
-        self.rr.resync();
-    }
+    super::forward_to_round_robin!();
 
     fn select(
         &mut self,

@@ -130,14 +130,7 @@ impl Ketama {
 }
 
 impl Selector for Ketama {
-    // The round-robin fallback keeps a list of eligible peers.
-    fn reweighed(&mut self) {
-        self.rr.reweighed();
-    }
-
-    fn resync(&mut self) {
-        self.rr.resync();
-    }
+    super::forward_to_round_robin!();
 
     fn select(
         &mut self,

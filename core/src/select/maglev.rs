@@ -128,14 +128,7 @@ fn permutation(e: &Entry, m: u64) -> usize {
 }
 
 impl Selector for Maglev {
-    // The round-robin fallback keeps a list of eligible peers.
-    fn reweighed(&mut self) {
-        self.rr.reweighed();
-    }
-
-    fn resync(&mut self) {
-        self.rr.resync();
-    }
+    super::forward_to_round_robin!();
 
     fn select(
         &mut self,

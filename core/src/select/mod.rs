@@ -34,6 +34,23 @@ macro_rules! forward_to_index {
 }
 pub(crate) use forward_to_index;
 
+/// The [`Selector`] notifications of a hashing selector whose `rr` field is
+/// its round-robin fallback: that keeps a list of eligible peers, so
+/// eligibility and weight changes go to it (per-backend state changes do not
+/// matter to a hash).
+macro_rules! forward_to_round_robin {
+    () => {
+        fn reweighed(&mut self) {
+            self.rr.reweighed();
+        }
+
+        fn resync(&mut self) {
+            self.rr.resync();
+        }
+    };
+}
+pub(crate) use forward_to_round_robin;
+
 mod ip_hash;
 mod ketama;
 mod least_conn;

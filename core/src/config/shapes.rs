@@ -57,6 +57,14 @@ pub(super) enum Val {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Section;
 
+/// Not kept, so nothing to write: `null` (read back as absent).
+#[cfg(feature = "serde")]
+impl serde::Serialize for Section {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
+}
+
 #[cfg(test)]
 impl<'de> serde::Deserialize<'de> for Section {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

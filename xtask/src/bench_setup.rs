@@ -49,8 +49,21 @@ pub(crate) enum Setup {
     /// hostcall probes, in the same set-up.
     Edgepick(PathBuf, String, Signal),
     /// edgepick's native load-balancing policy (`libedgepick_envoy.so`) with
-    /// this configuration, no HTTP filter.
-    Module(String),
+    /// this configuration, and its HTTP filters as chosen.
+    Module(String, ModuleFilters),
+}
+
+/// The native module's HTTP filters in a variant.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModuleFilters {
+    /// As `deploy/envoy-native.yaml` runs them: none without a cookie; with
+    /// one, the cookie filter and (unless `"strip":false`) the upstream one.
+    AsDeployed,
+    /// One dynamic-module HTTP filter before the router that reads the
+    /// request's `Cookie` header and finds none (the strip role, sent no
+    /// cookie): what Envoy charges for hosting any such filter, plus one
+    /// header read, the least a cookie filter does.
+    OneReader,
 }
 
 /// What the virtual host tells a filter about the upstream's answer.
@@ -108,7 +121,7 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         }
     });
     match setup {
-        Setup::Module(cfg) => {
+        Setup::Module(cfg, _) => {
             cluster["load_balancing_policy"] = json!({ "policies": [{ "typed_extension_config": {
                 "name": "envoy.load_balancing_policies.dynamic_modules",
                 "typed_config": {
@@ -179,8 +192,8 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         "name": "envoy.filters.http.router",
         "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
     });
-    if let Setup::Module(cfg) = setup {
-        module_cookie_filters(cfg, &mut http_filters, &mut router);
+    if let Setup::Module(cfg, filters) = setup {
+        module_cookie_filters(cfg, *filters, &mut http_filters, &mut router);
     }
     http_filters.push(router);
     json!({
@@ -210,7 +223,12 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
 /// The native module's session-cookie filters for a document with a cookie
 /// (as `deploy/envoy-native.yaml`): `edgepick` before the router, and
 /// `edgepick_strip` upstream unless the document says `"strip":false`.
-fn module_cookie_filters(cfg: &str, http_filters: &mut Vec<Value>, router: &mut Value) {
+fn module_cookie_filters(
+    cfg: &str,
+    filters: ModuleFilters,
+    http_filters: &mut Vec<Value>,
+    router: &mut Value,
+) {
     if !cfg.contains("\"cookie\"") {
         return;
     }
@@ -225,6 +243,10 @@ fn module_cookie_filters(cfg: &str, http_filters: &mut Vec<Value>, router: &mut 
             }
         })
     };
+    if filters == ModuleFilters::OneReader {
+        http_filters.push(filter("edgepick_strip"));
+        return;
+    }
     http_filters.push(filter("edgepick"));
     if !cfg.contains("\"strip\":false") {
         router["typed_config"]["upstream_http_filters"] = json!([

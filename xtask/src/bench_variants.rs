@@ -3,7 +3,8 @@
 //! edgepick's algorithms at 3 and 64 backends and the cost of its options.
 
 use crate::bench::{
-    edgepick_config, endpoints, endpoints_of, Client, Setup, Signal, Variant, BACKENDS, FEW, MANY,
+    edgepick_config, endpoints, endpoints_of, Client, ModuleFilters, Setup, Signal, Variant,
+    BACKENDS, FEW, MANY,
 };
 use std::path::Path;
 
@@ -150,7 +151,7 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         v.push(Variant {
             name,
             backends: n,
-            setup: Setup::Module(edgepick_config(alg, sticky, n)),
+            setup: Setup::Module(edgepick_config(alg, sticky, n), ModuleFilters::AsDeployed),
             client: if sticky {
                 Client::HeldCookie
             } else {
@@ -164,8 +165,17 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
         backends: FEW,
         setup: Setup::Module(
             edgepick_config("rfws", true, FEW).replace("\"keys\":", "\"strip\":false,\"keys\":"),
+            ModuleFilters::AsDeployed,
         ),
         client: Client::HeldCookie,
+    });
+    // The least any companion cookie filter costs: Envoy hosting one
+    // dynamic-module HTTP filter that reads the Cookie header (none sent).
+    v.push(Variant {
+        name: "module rfws + one dynamic-module filter (reads Cookie, none sent)",
+        backends: FEW,
+        setup: Setup::Module(edgepick_config("rfws", true, FEW), ModuleFilters::OneReader),
+        client: Client::Plain,
     });
     // What stripping the balancer's cookie before the upstream costs, and
     // what the route's signal saves: with Envoy's attempt count instead the

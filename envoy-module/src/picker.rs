@@ -27,9 +27,16 @@ pub const SCAN_MS: u64 = 250;
 /// worker's own picks since (requests answered since are not seen until the
 /// next read: the error only ever counts a host busier). Reading every host
 /// on every pick costs ~100 instructions per host (64 hosts: 6,400).
+///
+/// Clusters of at most [`EXACT_UP_TO_HOSTS`] hosts are read on every pick
+/// (at most ~800 instructions): there the stale count's error would be large
+/// beside a host's capacity (with `capacity` 4, eight picks of a fast host
+/// between reads look like twice its capacity), and exact costs little.
 pub const INFLIGHT_EVERY: u32 = 8;
 /// See [`INFLIGHT_EVERY`], ms.
 pub const INFLIGHT_MAX_AGE_MS: u64 = 20;
+/// See [`INFLIGHT_EVERY`]: up to this many hosts, counts are read on every pick.
+pub const EXACT_UP_TO_HOSTS: usize = 8;
 
 /// What a request must supply for the configured algorithm.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +83,7 @@ impl Pool {
     /// Bring core's in-flight counts up to date ([`INFLIGHT_EVERY`]).
     fn refresh_inflight(&mut self, c: &dyn Cluster, now_ms: u64) {
         let due = match self.since_read {
+            _ if self.hosts.len() <= EXACT_UP_TO_HOSTS => true,
             None => true,
             Some(n) => n + 1 >= INFLIGHT_EVERY || now_ms >= self.read_ms + INFLIGHT_MAX_AGE_MS,
         };

@@ -192,36 +192,55 @@ fn least_connections_reads_envoys_active_requests() {
 
 #[test]
 fn active_requests_are_read_once_in_eight_picks_and_own_picks_count_between() {
-    use crate::picker::INFLIGHT_EVERY;
-    let mut c = Fake::new(4);
-    for h in &mut c.hosts[..3] {
+    use crate::picker::{EXACT_UP_TO_HOSTS, INFLIGHT_EVERY};
+    // A cluster just above the size read on every pick; the last host idle.
+    let n = EXACT_UP_TO_HOSTS + 1;
+    let idle = 9000 + n as u16;
+    let mut c = Fake::new(n);
+    for h in &mut c.hosts[..n - 1] {
         h.3 = 2;
     }
     let mut p = picker(r#"{"algorithm":{"name":"least_connections"}}"#);
     let every = INFLIGHT_EVERY as usize;
     // Same clock: reads go by picks only. Between reads this worker's own
-    // picks count: 9004 (idle in Envoy's read) takes two, then the load
-    // spreads (without counting them all eight would go to 9004).
+    // picks count: the idle host takes two, then the load spreads (without
+    // counting them all eight would go to it).
     let first: Vec<u16> = (0..every).map(|_| port(&pick(&mut p, &c, 5))).collect();
-    assert_eq!(first[..2], [9004, 9004], "{first:?}");
-    let on_idle = first.iter().filter(|&&p| p == 9004).count();
+    assert_eq!(first[..2], [idle, idle], "{first:?}");
+    let on_idle = first.iter().filter(|&&p| p == idle).count();
     assert!(on_idle <= 4, "own picks spread the load: {first:?}");
-    assert_eq!(c.active_reads.get(), 4, "one read of every host");
+    assert_eq!(c.active_reads.get(), n, "one read of every host");
     for _ in 0..every * 9 {
         pick(&mut p, &c, 5);
     }
-    assert_eq!(c.active_reads.get(), 4 * 10, "a read every {every} picks");
-    // Envoy's count moves (another worker loads 9001..9003): seen within
-    // INFLIGHT_EVERY picks, after which only 9004 is chosen.
-    for h in &mut c.hosts[..3] {
+    assert_eq!(c.active_reads.get(), n * 10, "a read every {every} picks");
+    // Envoy's count moves (another worker loads the others): seen within
+    // INFLIGHT_EVERY picks, after which only the idle host is chosen.
+    for h in &mut c.hosts[..n - 1] {
         h.3 = 1_000;
     }
     let after: Vec<u16> = (0..every * 2).map(|_| port(&pick(&mut p, &c, 5))).collect();
-    assert!(after[every..].iter().all(|&p| p == 9004), "{after:?}");
+    assert!(after[every..].iter().all(|&p| p == idle), "{after:?}");
     // And at least every INFLIGHT_MAX_AGE_MS on a slow worker.
     let reads = c.active_reads.get();
     pick(&mut p, &c, 5 + crate::picker::INFLIGHT_MAX_AGE_MS);
-    assert_eq!(c.active_reads.get(), reads + 4);
+    assert_eq!(c.active_reads.get(), reads + n);
+}
+
+#[test]
+fn small_clusters_read_active_requests_on_every_pick() {
+    let mut c = Fake::new(3);
+    c.hosts[0].3 = 1;
+    c.hosts[1].3 = 1;
+    let mut p = picker(r#"{"algorithm":{"name":"least_connections"}}"#);
+    for k in 1..=5 {
+        assert_eq!(
+            port(&pick(&mut p, &c, 5)),
+            9003,
+            "exact: the idle host each time"
+        );
+        assert_eq!(c.active_reads.get(), 3 * k);
+    }
 }
 
 #[test]

@@ -91,6 +91,13 @@ impl Sim {
         to_js(&self.inner.snapshot())
     }
 
+    /// "Why this node?": the router's decision for a request arriving now
+    /// (no cookie; the run is unchanged), what decided it and every node's
+    /// `V_net`, `V_FS`, `A`, `D` and `B_R` as the core reads them.
+    pub fn why(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.why())
+    }
+
     /// Width of a metric bucket, ms (bucket `i` covers `[i·w, (i+1)·w)`).
     pub fn bucket_ms(&self) -> f64 {
         self.inner.metrics.bucket_ms() as f64

@@ -8,6 +8,7 @@ import { runCompare, runGolden, runBench } from './panels.js';
 import { updateNodeTable, recentShare } from './nodes.js';
 import { editorHtml, set, pickOptions, pickValue, pickSelection } from './editor.js';
 import { linkHash, readLink, scenarioPart } from './link.js';
+import { renderWhy } from './why.js';
 
 const S = {
   topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
@@ -263,10 +264,15 @@ function wireCanvas() {
       o.x = Math.max(20, Math.min(c.width - 20, p.x + S.drag.dx));
       o.y = Math.max(20, Math.min(c.height - 20, p.y + S.drag.dy));
       S.drag.moved = true; render();
-    } else c.style.cursor = hitTest(S.topo, p) ? 'pointer' : 'default';
+    } else {
+      const hit = hitTest(S.topo, p);
+      c.style.cursor = hit ? 'pointer' : 'default';
+      S.hover = hit?.kind === 'server' ? hit.i : null;
+    }
   });
   const drop = () => { if (S.drag?.moved) accept(); S.drag = null; };
   c.addEventListener('pointerup', drop);
+  c.addEventListener('pointerleave', () => { S.hover = null; });
   c.addEventListener('pointercancel', drop);
   c.addEventListener('dblclick', ev => {
     const hit = hitTest(S.topo, canvasPoint(ev));
@@ -325,14 +331,14 @@ function refreshSeries() {
 let lastTable = -Infinity; // the first render fills the table
 function render(now = performance.now()) {
   if (!S.topo) return;
-  S.topologyText = drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
+  S.topologyText = drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running, S.why?.choice);
   const win = S.series.slice(-120);
   S.plotted = {
     throughput: drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]),
     latency: drawLines($('chart-latency'), win, [{ key: 'p50', color: '#2f6fd6' }, { key: 'p95', color: '#e09b21' }, { key: 'p99', color: '#d2453b' }]),
     errors: drawLines($('chart-errors'), win, [{ key: 'failed', color: '#d2453b' }, { key: 'dropped', color: '#8a4fd6' }]),
   };
-  if (now - lastTable > 250) { lastTable = now; renderStats(); renderNodes(); }
+  if (now - lastTable > 250) { lastTable = now; renderStats(); renderNodes(); renderWhyView(); }
 }
 
 function renderStats() {
@@ -343,6 +349,13 @@ function renderStats() {
     dropped <b>${s.dropped}</b> · failed <b>${s.failed}</b> · in flight <b>${s.in_flight}</b>` +
     (last ? ` · p99 <b>${last.p99.toFixed(1)} ms</b>` : '') +
     ` · <span id="fps" data-testid="fps">${S.fps} fps</span> · <span id="simrate" data-testid="simrate">${Math.round(S.simRate).toLocaleString('en')} sim req/s</span>`;
+}
+
+// The core's pick for a request arriving now; the hovered (else selected) node brought forward.
+function renderWhyView() {
+  S.why = S.sim ? S.sim.why() : null;
+  const focus = S.hover ?? (S.selected?.kind === 'server' || S.selected?.kind === 'link' ? S.selected.i : null);
+  renderWhy($('why'), S.why, focus);
 }
 
 function renderNodes() {

@@ -9,6 +9,7 @@ import { updateNodeTable, recentShare } from './nodes.js';
 import { editorHtml, set, pickOptions, pickValue, pickSelection } from './editor.js';
 import { linkHash, readLink, scenarioPart } from './link.js';
 import { renderWhy } from './why.js';
+import { exportConfig, downloadConfig, importConfig } from './config.js';
 
 const S = {
   topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
@@ -164,9 +165,9 @@ function wireControls() {
   };
   $('remove').onclick = removeSelected;
   $('compare-btn').onclick = () => runCompare(S);
-  $('export-btn').onclick = exportConfig;
-  $('import-btn').onclick = importConfig;
-  $('download').onclick = downloadConfig;
+  $('export-btn').onclick = () => exportConfig(S, wasm);
+  $('import-btn').onclick = () => importConfig(S, wasm, () => { live(); renderEditor(); });
+  $('download').onclick = ev => downloadConfig(S, wasm, ev);
   $('share-btn').onclick = () => {
     const url = location.href.split('#')[0] + '#' + currentLink();
     history.replaceState(null, '', url);
@@ -360,33 +361,6 @@ function renderWhyView() {
 
 function renderNodes() {
   if (S.snapshot) updateNodeTable($('nodes'), S.snapshot, recentShare(S.series, S.topo.servers.length));
-}
-
-// ---------- configuration ----------
-function exportConfig() {
-  try {
-    const text = wasm.export_config(JSON.stringify(S.topo));
-    $('config-text').value = text;
-    const r = wasm.check_config(text);
-    status($('config-status'), r.ok ? 'exported — valid: the core accepts it' : `invalid: ${r.field}: ${r.problem}`, r.ok);
-  } catch (e) { status($('config-status'), 'export failed — ' + e.message, false); }
-}
-
-// The download link builds the file when pressed, so it always holds the current scenario's configuration.
-function downloadConfig(ev) {
-  const a = ev.currentTarget;
-  try {
-    URL.revokeObjectURL(a.href);
-    a.href = URL.createObjectURL(new Blob([wasm.export_config(JSON.stringify(S.topo))], { type: 'application/json' }));
-  } catch (e) { ev.preventDefault(); status($('config-status'), 'download failed — ' + e.message, false); }
-}
-
-function importConfig() {
-  const r = wasm.import_config($('config-text').value, JSON.stringify(S.topo));
-  if (!r.ok) return status($('config-status'), `invalid — ${r.field}: ${r.problem}`, false);
-  S.topo = JSON.parse(r.topology);
-  status($('config-status'), 'valid — applied' + (r.unmatched.length ? ` (no server named ${r.unmatched.join(', ')})` : ''), true);
-  live(); renderEditor();
 }
 
 // ---------- start ----------

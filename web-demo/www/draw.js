@@ -179,7 +179,7 @@ export function drawTopology(canvas, topo, snap, series, selected, now, running,
     ctx.textAlign = 'left'; ctx.fillStyle = '#5b6677'; font(12);
     ctx.fillText(`t = ${(snap.t_ms / 1000).toFixed(1)} s`, 10, 8 + 6 * zoom);
   }
-  return { zoom, minTextPx: smallest };
+  return { zoom, minTextPx: smallest, picked };
 }
 
 // Draws every bucket but the last (the open one) and returns what it plotted:

@@ -110,4 +110,22 @@ export async function roundTrip(t) {
   check('each export draws its own cookie key', keys[0] !== keys[1] && keys.every(k => /^[0-9a-f]{32}$/.test(k)), keys.join(' / '));
   check('export says which simulated method has no filter equivalent', /DNS with a TTL/.test(dnsNotes) && /no equivalent/.test(dnsNotes), dnsNotes);
   await page.selectOption('#method', 'proxy');
+
+  // Entered in the editor: exported as written; emptied again: a placeholder, said so.
+  await page.selectOption('#pick', 'server:0');
+  const edit = async (path, v) => {
+    const input = page.locator(`#editor input[data-path="${path}"]`);
+    await input.fill(v); await input.dispatchEvent('change');
+  };
+  await edit('address', '203.0.113.5:8443');
+  await edit('capacity', '12');
+  await page.click('#export-btn');
+  const typed = JSON.parse(await page.inputValue('#config-text')).backends[0];
+  await edit('address', '');
+  await page.click('#export-btn');
+  const emptied = JSON.parse(await page.inputValue('#config-text')).backends[0];
+  const placeholderNote = (await page.locator('#config-notes li').allInnerTexts()).some(n => n.includes(`${emptied.address} is a placeholder`));
+  check('an address and capacity typed in the editor are exported as written; an empty address is a placeholder, said so',
+    typed.address === '203.0.113.5:8443' && typed.capacity === 12 && emptied.address !== typed.address && placeholderNote,
+    `typed ${typed.address} / ${typed.capacity}; emptied ${emptied.address}`);
 }

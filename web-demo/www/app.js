@@ -220,7 +220,8 @@ function renderEditor() {
   for (const input of el.querySelectorAll('input')) {
     input.onchange = () => {
       const path = input.dataset.path;
-      const v = input.type === 'text' ? input.value.trim() : Number(input.value);
+      const empty = input.dataset.optional && input.value.trim() === ''; // an optional field left empty: not set
+      const v = empty ? undefined : input.type === 'text' ? input.value.trim() : Number(input.value);
       set(obj, path, v);
       if (path === 'name') rebuild('Not applied', true); else live();
     };

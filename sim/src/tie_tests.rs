@@ -155,4 +155,11 @@ fn why_names_the_step_that_decided() {
         "{}",
         why.explain
     );
+
+    // Another algorithm: its reason, its own scores, no RFWS step and no `A`.
+    let mut topo = two_nodes(3, [link(100.0, 1, 5.0), link(1000.0, 1, 20.0)]);
+    topo.algorithm = json!({"name": "least_connections"});
+    let why = Simulation::new(topo).unwrap().why();
+    assert_eq!((why.decided_by.as_str(), why.step), ("least_loaded", None));
+    assert!(why.nodes.iter().all(|n| n.a.is_none()) && why.band_from.is_none());
 }

@@ -35,8 +35,11 @@ pub struct WhyNode {
     pub v_fs: f64,
     /// Above the load threshold (RFWS step 3 leaves it out while others remain).
     pub over_threshold: bool,
-    /// `A` as the selector scored it, when it was scored for this pick.
+    /// `A` as RFWS scored it, when it was scored for this pick (RFWS only).
     pub a: Option<f64>,
+    /// The score another algorithm decided by ([`Decision::scores`]: e.g.
+    /// load per weight), when it has one for this node.
+    pub score: Option<f64>,
     /// Within the tie band of the best `A` (RFWS).
     pub in_band: bool,
     /// `D`, ms.
@@ -138,13 +141,15 @@ impl Simulation {
             .enumerate()
             .map(|(i, (b, s))| {
                 let v_fs = s.v_fs(b, now_ms);
+                let score = d.scores.iter().find(|x| x.0 == i).map(|x| x.1);
                 WhyNode {
                     name: b.name.clone(),
                     eligible: healthy[i],
                     v_net: b.link.bandwidth_mbps / f64::from(b.link.hops.max(1)),
                     v_fs,
                     over_threshold: threshold.is_some_and(|t| v_fs > t),
-                    a: d.scores.iter().find(|x| x.0 == i).map(|x| x.1),
+                    a: score.filter(|_| tol.is_some()),
+                    score: score.filter(|_| tol.is_none()),
                     in_band: false,
                     d_ms: s.delay_ms(b),
                     b_r_mbps: s.residual_mbps(b),

@@ -1,6 +1,7 @@
 // Browser checks for issue #13's "why this node?" view and the engineer's
 // configuration round trip. Each export takes the harness `t` from
 // browser.mjs: { page, context, base, check, runFor, artifacts }.
+import path from 'node:path';
 
 // The view's values (data-value of each cell) against Sim.why() for the same, paused, state.
 function viewAgainstCore() {
@@ -64,6 +65,9 @@ export async function whyView(t) {
   await settle(page);
   const hovered = await page.locator('[data-testid="why-far"]').getAttribute('class');
   check('why this node: hovering a node on the canvas brings its row forward', /focus/.test(hovered || ''), `row class "${hovered}"`);
+  const shot = path.join(t.artifacts, 'web-demo-why.png');
+  await page.locator('#why').screenshot({ path: shot });
+  console.log(`screenshot: ${shot}`);
   await page.mouse.move(box.x + 2, box.y + 2);
 }
 

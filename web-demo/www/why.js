@@ -26,6 +26,8 @@ export function renderWhy(el, why, focus) {
   if (!why) { el.innerHTML = ''; return; }
   el.dataset.decided = why.decided_by;
   el.dataset.choice = why.choice_name ?? '';
+  // RFWS scores by A; another algorithm by its own score (e.g. load per weight).
+  const cols = why.tie_tolerance === null ? COLS.map(c => (c[0] === 'a' ? ['score', 'score', 3] : c)) : COLS;
   const rows = why.nodes.map((n, i) => [n, i])
     .filter(([, i]) => why.nodes.length <= MAX_ROWS || i === why.choice || i === focus);
   const band = why.band_from === null ? '' :
@@ -33,14 +35,14 @@ export function renderWhy(el, why, focus) {
     ` (best ${fmt(why.best_a, 2)} × (1 − ${why.tie_tolerance})) · load threshold ${why.load_threshold}`;
   el.innerHTML = `<p class="why-head">Next request → <b data-testid="why-choice">${esc(why.choice_name ?? 'no node')}</b>,
     decided by <b data-testid="why-step">${esc(decidedText(why))}</b>${band}</p>
-    <div class="table-wrap"><table class="why"><thead><tr><th>node</th>${COLS.map(c => `<th>${c[1]}</th>`).join('')}<th>in band</th></tr></thead>
-    <tbody>${rows.map(([n, i]) => row(n, i, why.choice, focus)).join('')}</tbody></table></div>
+    <div class="table-wrap"><table class="why"><thead><tr><th>node</th>${cols.map(c => `<th>${c[1]}</th>`).join('')}<th>in band</th></tr></thead>
+    <tbody>${rows.map(([n, i]) => row(n, i, why.choice, focus, cols)).join('')}</tbody></table></div>
     <p class="help" data-testid="why-explain">${esc(why.explain)}</p>`;
 }
 
-function row(n, i, choice, focus) {
+function row(n, i, choice, focus, cols) {
   const cls = [i === choice ? 'picked' : '', i === focus ? 'focus' : '', n.eligible ? '' : 'out'].join(' ').trim();
-  const cells = COLS.map(([k, , d]) => `<td data-testid="why-${esc(n.name)}-${k}" data-value="${n[k] ?? ''}">${fmt(n[k], d)}</td>`).join('');
+  const cells = cols.map(([k, , d]) => `<td data-testid="why-${esc(n.name)}-${k}" data-value="${n[k] ?? ''}">${fmt(n[k], d)}</td>`).join('');
   const note = !n.eligible ? 'not eligible' : n.over_threshold ? 'over threshold' : n.in_band ? 'yes' : 'no';
   return `<tr class="${cls}" data-testid="why-${esc(n.name)}"><th scope="row">${i === choice ? '▶ ' : ''}${esc(n.name)}</th>${cells}<td>${note}</td></tr>`;
 }

@@ -1,17 +1,41 @@
-//! A topology as the core configuration document the filter reads, and an
-//! imported configuration applied back to a topology.
+//! A topology as the core configuration document the filter reads
+//! ([`Topology::config_json`] for the simulation, [`Topology::export`] for the
+//! engineer). The way back is in `import.rs`.
+//!
+//! The export keeps what the user entered: addresses, URLs, capacity,
+//! residual bandwidth, the cookie, fallbacks. Where the filter needs a value
+//! the user never gave (an address, a URL in redirect mode, a cookie key) it
+//! writes one and says so in [`Exported::notes`]; a cookie key is drawn fresh
+//! for every export, never the simulator's own [`SIM_COOKIE_KEY`].
 
-use crate::topology::{LinkSpec, Method, Server, Topology, SIM_COOKIE_KEY};
-use edgepick_core::config::raw::{
-    RawBackend, RawConfig, RawCookie, RawHealth, RawHeartbeat, RawLink,
-};
-use edgepick_core::config::{Config, ConfigError, Mode};
-use serde_json::Value;
+use crate::topology::{Method, Server, Topology, SIM_COOKIE_KEY};
+use edgepick_core::config::raw::{RawBackend, RawConfig, RawHealth, RawHeartbeat, RawLink};
+use edgepick_core::config::{Config, ConfigError};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// An exported configuration and what the reader should know about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exported {
+    /// The document, as the filter reads it.
+    pub config: Value,
+    /// Plain-language notes: placeholders written, methods the filter lacks.
+    pub notes: Vec<String>,
+}
+
+/// The placeholder address of server `i` (when the user gave none).
+pub fn placeholder_address(i: usize) -> String {
+    format!("10.1.{}.{}:80", i / 250, i % 250 + 1)
+}
 
 impl Topology {
-    /// The core configuration document for this topology (what the filter
-    /// reads), written through the core's typed raw structs.
+    /// The core configuration document the simulation runs (cookie keys,
+    /// when none were given, are [`SIM_COOKIE_KEY`]).
     pub fn config_json(&self) -> Value {
+        self.document(SIM_COOKIE_KEY)
+    }
+
+    fn document(&self, key: &str) -> Value {
         let mode = if self.method == Method::Redirect {
             "redirect"
         } else {
@@ -20,18 +44,28 @@ impl Topology {
         let raw = RawConfig {
             version: Some(1),
             mode: Some(mode.into()),
-            backends: self.servers.iter().enumerate().map(backend).collect(),
+            backends: self
+                .servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| backend(i, s, self.method == Method::Redirect))
+                .collect(),
             health: Some(self.raw_health()),
-            cookie: self.sticky.then(|| RawCookie {
-                name: Some("edgepick".into()),
-                keys: Some(vec![SIM_COOKIE_KEY.into()]),
-                max_age_s: Some(3600),
-                ..RawCookie::default()
-            }),
+            fallbacks: self.fallbacks,
             ..RawConfig::default()
         };
         let mut doc = serde_json::to_value(&raw).unwrap_or(Value::Null);
         doc["algorithm"] = self.algorithm.clone();
+        if self.sticky {
+            let mut c = self
+                .cookie
+                .clone()
+                .unwrap_or_else(|| json!({"name": "edgepick", "max_age_s": 3600}));
+            if c.get("keys").is_none() {
+                c["keys"] = json!([key]);
+            }
+            doc["cookie"] = c;
+        }
         doc
     }
 
@@ -46,113 +80,96 @@ impl Topology {
             }),
             max_fails: Some(h.max_fails),
             fail_timeout_ms: Some(h.fail_timeout_ms),
+            slow_start_ms: h.slow_start_ms,
             panic_threshold: Some(h.panic_threshold),
-            ..RawHealth::default()
         }
     }
 
-    /// The validated core [`Config`]; errors name the field in the exported document.
+    /// The validated core [`Config`] the simulation runs; errors name the
+    /// field in the document.
     pub fn to_config(&self) -> Result<Config, ConfigError> {
         Config::from_json(&self.config_json().to_string())
     }
 
-    /// Take algorithm, stickiness, fault detection, mode and per-backend
-    /// weight and link from an imported configuration. Backends are matched to
-    /// servers by name; returns the names that matched no server.
-    pub fn apply_config(&mut self, cfg: &Config) -> Vec<String> {
-        self.algorithm = cfg.algorithm.to_value();
-        self.sticky = cfg.cookie.is_some();
-        if cfg.mode == Mode::Redirect {
-            self.method = Method::Redirect;
-        } else if self.method == Method::Redirect {
-            self.method = Method::Proxy;
+    /// The configuration for the filter, signed with `fresh_key` when the
+    /// scenario has sticky sessions and no keys of its own. Every parameter
+    /// is written (the algorithm's `tie_tolerance` and `load_threshold`,
+    /// `fallbacks`, each backend's `capacity`), the user's addresses and URLs
+    /// as entered; the notes name every placeholder and a method the filter
+    /// does not have.
+    pub fn export(&self, fresh_key: &str) -> Result<Exported, ConfigError> {
+        let cfg = Config::from_json(&self.document(fresh_key).to_string())?;
+        let mut doc = self.document(fresh_key);
+        doc["algorithm"] = cfg.algorithm.to_value();
+        doc["fallbacks"] = json!(cfg.fallbacks);
+        let mut notes = Vec::new();
+        if let Some(m) = method_note(self.method) {
+            notes.push(m);
         }
-        if let Some(hb) = &cfg.health.heartbeat {
-            self.health.interval_ms = hb.interval_ms;
-            self.health.window_ms = hb.window_ms;
-            self.health.threshold = hb.threshold;
-        }
-        self.health.max_fails = cfg.health.max_fails;
-        self.health.fail_timeout_ms = cfg.health.fail_timeout_ms;
-        self.health.panic_threshold = cfg.health.panic_threshold;
-        let mut unmatched = Vec::new();
-        for b in &cfg.backends {
-            match self.servers.iter_mut().find(|s| s.name == b.name) {
-                Some(s) => {
-                    s.weight = b.weight;
-                    s.link = LinkSpec {
-                        bandwidth_mbps: b.link.bandwidth_mbps,
-                        delay_ms: b.link.delay_ms,
-                        hops: b.link.hops,
-                    };
-                }
-                None => unmatched.push(b.name.clone()),
+        for (i, s) in self.servers.iter().enumerate() {
+            if s.address.is_none() {
+                notes.push(format!(
+                    "{} has no address: {} is a placeholder, replace it with the node's ip:port.",
+                    s.name,
+                    placeholder_address(i)
+                ));
+            }
+            if s.url.is_none() && self.method == Method::Redirect {
+                notes.push(format!(
+                    "{} has no URL: {} is a placeholder for redirect mode.",
+                    s.name,
+                    placeholder_url(s)
+                ));
             }
         }
-        unmatched
+        let own_keys = self
+            .cookie
+            .as_ref()
+            .is_some_and(|c| c.get("keys").is_some());
+        if self.sticky && !own_keys {
+            notes.push("The cookie key is new, drawn at random for this export: keep it secret, and give every edge node the same one.".into());
+        }
+        Ok(Exported { config: doc, notes })
     }
 }
 
-/// Server `i` as a backend: a made-up address and URL, capacity from its
-/// workers and queue, its link with the whole bandwidth residual.
-fn backend((i, s): (usize, &Server)) -> RawBackend {
+/// What the filter does instead of a simulated method it does not have.
+fn method_note(m: Method) -> Option<String> {
+    let what = match m {
+        Method::Proxy | Method::Redirect => return None,
+        Method::Dns => "DNS with a TTL",
+        Method::Nat => "L4 NAT",
+        Method::Dr => "L4 direct routing",
+    };
+    Some(format!(
+        "The filter has no equivalent of the simulated method \"{what}\": this document says mode \"proxy\" (an HTTP reverse proxy)."
+    ))
+}
+
+fn placeholder_url(s: &Server) -> String {
+    format!("http://{}.example", s.name.to_ascii_lowercase())
+}
+
+/// Server `i` as a backend: its address, URL, capacity and residual
+/// bandwidth as entered, else a placeholder address, no URL (a placeholder in
+/// redirect mode, which needs one), capacity from its workers and queue and
+/// the whole bandwidth residual.
+fn backend(i: usize, s: &Server, redirect: bool) -> RawBackend {
     RawBackend {
         name: Some(s.name.clone()),
-        address: Some(format!("10.1.{}.{}:80", i / 250, i % 250 + 1)),
-        url: Some(format!("http://{}.example", s.name.to_ascii_lowercase())),
+        address: Some(s.address.clone().unwrap_or_else(|| placeholder_address(i))),
+        url: s
+            .url
+            .clone()
+            .or_else(|| redirect.then(|| placeholder_url(s))),
         weight: Some(s.weight),
-        capacity: Some((s.workers + s.queue).max(1)),
+        capacity: Some(s.capacity.unwrap_or((s.workers + s.queue).max(1))),
         link: Some(RawLink {
             bandwidth_mbps: Some(s.link.bandwidth_mbps),
             hops: Some(s.link.hops),
             delay_ms: Some(s.link.delay_ms),
-            residual_mbps: Some(s.link.bandwidth_mbps),
+            residual_mbps: Some(s.residual_mbps.unwrap_or(s.link.bandwidth_mbps)),
         }),
         down: None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn the_document_holds_exactly_what_the_topology_sets() {
-        let mut topo = Topology {
-            sticky: true,
-            ..Topology::default()
-        };
-        topo.servers[0].name = "WS1".into();
-        let (s, h) = (&topo.servers[0], &topo.health);
-        let expected = json!({
-            "version": 1,
-            "mode": "proxy",
-            "algorithm": {"name": "rfws"},
-            "backends": [{
-                "name": "WS1",
-                "address": "10.1.0.1:80",
-                "url": "http://ws1.example",
-                "weight": s.weight,
-                "capacity": (s.workers + s.queue).max(1),
-                "link": {
-                    "bandwidth_mbps": s.link.bandwidth_mbps,
-                    "hops": s.link.hops,
-                    "delay_ms": s.link.delay_ms,
-                    "residual_mbps": s.link.bandwidth_mbps,
-                },
-            }],
-            "health": {
-                "heartbeat": {"interval_ms": h.interval_ms, "window_ms": h.window_ms, "threshold": h.threshold},
-                "max_fails": h.max_fails,
-                "fail_timeout_ms": h.fail_timeout_ms,
-                "panic_threshold": h.panic_threshold,
-            },
-            "cookie": {"name": "edgepick", "keys": [SIM_COOKIE_KEY], "max_age_s": 3600},
-        });
-        assert_eq!(topo.config_json(), expected);
-        topo.sticky = false;
-        assert!(topo.config_json().get("cookie").is_none());
-        assert!(topo.to_config().is_ok());
     }
 }

@@ -29,12 +29,16 @@ mod edge;
 mod engine;
 mod export;
 mod flow;
+mod import;
 mod metrics;
 mod queue;
 mod topology;
 mod validate;
 mod view;
+mod why;
 
+#[cfg(test)]
+mod roundtrip_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -42,6 +46,8 @@ mod tie_tests;
 
 pub use compare::{catalogue, compare, CompareRow};
 pub use engine::Simulation;
+pub use export::{placeholder_address, Exported};
+pub use import::Imported;
 pub use metrics::{BucketView, End, Histogram, Metrics};
 pub use queue::{Ev, EventQueue, Micros};
 pub use topology::{
@@ -49,3 +55,4 @@ pub use topology::{
     Topology, SIM_COOKIE_KEY,
 };
 pub use view::{NodeView, Snapshot};
+pub use why::{Why, WhyNode};

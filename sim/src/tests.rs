@@ -296,7 +296,11 @@ fn topology_errors_name_the_field_and_config_round_trips() {
     let back = edgepick_core::Config::from_json(&cfg.to_json_pretty()).unwrap();
     assert_eq!(back, cfg);
     let mut t2 = topo(Method::Proxy, 3, 10.0);
-    assert!(t2.apply_config(&back).is_empty());
+    assert!(t2
+        .import(&cfg.to_json_pretty())
+        .unwrap()
+        .unmatched
+        .is_empty());
     assert_eq!(t2.method, Method::Redirect);
 }
 

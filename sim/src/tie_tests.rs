@@ -118,3 +118,48 @@ fn a_degraded_route_loses_the_tie_once_heartbeats_measure_it() {
     );
     assert!(after[1] > before[1]);
 }
+
+/// "Why this node?" names the step that decided, with the inputs the core read.
+#[test]
+fn why_names_the_step_that_decided() {
+    let sim = Simulation::new(two_nodes(3, [link(1000.0, 1, 5.0), link(1000.0, 1, 20.0)])).unwrap();
+    let why = sim.why();
+    assert_eq!((why.decided_by.as_str(), why.step), ("delay", Some(4)));
+    assert_eq!(why.choice_name.as_deref(), Some("ws1"));
+    let d: Vec<f64> = why.nodes.iter().map(|n| n.d_ms).collect();
+    assert_eq!(d, [5.0, 20.0]);
+    assert!(why.nodes.iter().all(|n| n.in_band && n.a == Some(1000.0)));
+    assert_eq!(why.band_from, Some(1000.0 * (1.0 - 0.05)));
+
+    // Equal V_net (200/2 = 100/1) and delay: the larger residual bandwidth.
+    let sim = Simulation::new(two_nodes(3, [link(100.0, 1, 5.0), link(200.0, 2, 5.0)])).unwrap();
+    let why = sim.why();
+    assert_eq!(
+        (why.decided_by.as_str(), why.step),
+        ("residual_bandwidth", Some(5))
+    );
+    assert_eq!(why.choice_name.as_deref(), Some("ws2"));
+    assert_eq!(why.nodes[1].b_r_mbps, 200.0);
+
+    // Outright: the step-3 score, the other node outside the band.
+    let sim = Simulation::new(two_nodes(3, [link(100.0, 1, 5.0), link(1000.0, 1, 20.0)])).unwrap();
+    let why = sim.why();
+    assert_eq!(
+        (why.decided_by.as_str(), why.step),
+        ("availability", Some(3))
+    );
+    assert_eq!(why.choice_name.as_deref(), Some("ws2"));
+    assert_eq!((why.nodes[0].v_net, why.nodes[0].in_band), (100.0, false));
+    assert!(
+        why.explain.starts_with("rfws choice=ws2"),
+        "{}",
+        why.explain
+    );
+
+    // Another algorithm: its reason, its own scores, no RFWS step and no `A`.
+    let mut topo = two_nodes(3, [link(100.0, 1, 5.0), link(1000.0, 1, 20.0)]);
+    topo.algorithm = json!({"name": "least_connections"});
+    let why = Simulation::new(topo).unwrap().why();
+    assert_eq!((why.decided_by.as_str(), why.step), ("least_loaded", None));
+    assert!(why.nodes.iter().all(|n| n.a.is_none()) && why.band_from.is_none());
+}

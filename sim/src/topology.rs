@@ -3,7 +3,7 @@
 //! scheduled faults. It is one JSON document (the browser page edits it and
 //! shares it in the URL; checked by [`Topology::validate`]) and maps onto the
 //! core [`Config`](edgepick_core::Config) the Envoy filter reads
-//! ([`Topology::to_config`], [`Topology::apply_config`], in `export.rs`).
+//! ([`Topology::to_config`] and [`Topology::export`] in `export.rs`, [`Topology::import`] in `import.rs`).
 
 use edgepick_core::config::names;
 use serde::{Deserialize, Serialize};
@@ -129,6 +129,20 @@ pub struct Server {
     pub weight: u32,
     /// The route from the edge to the node (shared by all its traffic).
     pub link: LinkSpec,
+    /// `ip:port` the filter connects to (exported as written; none: the
+    /// export writes a placeholder and says so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Public URL for redirect mode (exported as written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// In-flight requests at which the node counts as full (`V_FS = 1`);
+    /// none: workers + queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// Configured residual bandwidth `B_R`, Mbps; none: the link's bandwidth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub residual_mbps: Option<f64>,
 }
 
 impl Default for Server {
@@ -142,6 +156,10 @@ impl Default for Server {
             queue: 64,
             weight: 1,
             link: LinkSpec::default(),
+            address: None,
+            url: None,
+            capacity: None,
+            residual_mbps: None,
         }
     }
 }
@@ -199,6 +217,9 @@ pub struct HealthParams {
     pub fail_timeout_ms: u64,
     /// Below this healthy fraction every node is eligible (panic mode).
     pub panic_threshold: f64,
+    /// Slow start after recovery, ms (none: the core's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_start_ms: Option<u64>,
 }
 
 impl Default for HealthParams {
@@ -210,6 +231,7 @@ impl Default for HealthParams {
             max_fails: 5,
             fail_timeout_ms: 2000,
             panic_threshold: 0.3,
+            slow_start_ms: None,
         }
     }
 }
@@ -276,6 +298,15 @@ pub struct Topology {
     pub servers: Vec<Server>,
     /// Faults at given times.
     pub faults: Vec<ScheduledFault>,
+    /// The session cookie object as the core writes it (`name`, `keys`,
+    /// `max_age_s`, `path`, …); none: name `edgepick`, max-age 3600. Without
+    /// `keys` the simulation signs with [`SIM_COOKIE_KEY`] and each export
+    /// writes a fresh random key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<Value>,
+    /// Fallbacks after the choice in each ranked list (none: the core's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallbacks: Option<usize>,
 }
 
 impl Default for Topology {
@@ -292,6 +323,8 @@ impl Default for Topology {
             clients: vec![ClientGroup::default()],
             servers: vec![Server::default()],
             faults: Vec::new(),
+            cookie: None,
+            fallbacks: None,
         }
     }
 }

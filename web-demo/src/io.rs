@@ -1,7 +1,7 @@
 //! Configuration export and import between a topology and the core's document.
 
 use edgepick_core::{Config, ConfigError};
-use edgepick_sim::Topology;
+use edgepick_sim::{Exported, Topology};
 use serde::Serialize;
 
 /// What the core said about a configuration document.
@@ -17,6 +17,8 @@ pub struct Check {
     pub topology: Option<String>,
     /// Backends that matched no server (import only).
     pub unmatched: Vec<String>,
+    /// Fields the simulator cannot represent, each with the reason (import only).
+    pub not_represented: Vec<String>,
 }
 
 fn failed(e: ConfigError) -> Check {
@@ -26,14 +28,30 @@ fn failed(e: ConfigError) -> Check {
         problem: Some(crate::plain::plain(&e.problem)),
         topology: None,
         unmatched: Vec::new(),
+        not_represented: Vec::new(),
     }
 }
 
-/// The topology's configuration as the filter reads it (pretty JSON).
-pub fn export(topology_json: &str) -> Result<String, ConfigError> {
-    Ok(Topology::from_json(topology_json)?
-        .to_config()?
-        .to_json_pretty())
+/// A cookie key for one export: 32 hex digits (128 bits) from `fill`
+/// (the browser's random source).
+pub fn fresh_key(fill: impl FnOnce(&mut [u8]) -> bool) -> Result<String, ConfigError> {
+    let mut b = [0u8; 16];
+    if !fill(&mut b) {
+        return Err(ConfigError {
+            field: "cookie.keys".into(),
+            problem: "the browser gave no random numbers for a cookie key".into(),
+        });
+    }
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// The topology's configuration as the filter reads it, and the notes on it:
+/// `{config, notes}` with `config` pretty JSON text. `key` signs the cookie
+/// when the scenario has none of its own.
+pub fn export(topology_json: &str, key: &str) -> Result<(String, Vec<String>), ConfigError> {
+    let Exported { config, notes } = Topology::from_json(topology_json)?.export(key)?;
+    let text = serde_json::to_string_pretty(&config).unwrap_or_default();
+    Ok((text, notes))
 }
 
 /// Validate with the core.
@@ -45,6 +63,7 @@ pub fn check(config_json: &str) -> Check {
             problem: None,
             topology: None,
             unmatched: Vec::new(),
+            not_represented: Vec::new(),
         },
         Err(e) => failed(e),
     }
@@ -52,10 +71,6 @@ pub fn check(config_json: &str) -> Check {
 
 /// Validate, then apply to the topology.
 pub fn import(config_json: &str, topology_json: &str) -> Check {
-    let cfg = match Config::from_json(config_json) {
-        Ok(c) => c,
-        Err(e) => return failed(e),
-    };
     let mut topo = match Topology::from_json(topology_json) {
         Ok(t) => t,
         Err(e) => {
@@ -65,14 +80,16 @@ pub fn import(config_json: &str, topology_json: &str) -> Check {
             })
         }
     };
-    let unmatched = topo.apply_config(&cfg);
-    let text = serde_json::to_string(&topo).unwrap_or_default();
-    Check {
-        ok: true,
-        field: None,
-        problem: None,
-        topology: Some(text),
-        unmatched,
+    match topo.import(config_json) {
+        Ok(done) => Check {
+            ok: true,
+            field: None,
+            problem: None,
+            topology: Some(serde_json::to_string(&topo).unwrap_or_default()),
+            unmatched: done.unmatched,
+            not_represented: done.not_represented,
+        },
+        Err(e) => failed(e),
     }
 }
 
@@ -80,14 +97,46 @@ pub fn import(config_json: &str, topology_json: &str) -> Check {
 mod tests {
     use super::*;
 
+    const KEY: &str = "00112233445566778899aabbccddeeff";
+
     #[test]
-    fn export_then_import_is_valid() {
-        let topo = serde_json::to_string(&Topology::default()).unwrap();
-        let cfg = export(&topo).unwrap();
+    fn export_then_import_is_the_same_topology() {
+        let mut t = Topology {
+            sticky: true,
+            ..Topology::default()
+        };
+        t.servers[0].capacity = Some(10);
+        t.servers[0].address = Some("192.0.2.1:8080".into());
+        let topo = serde_json::to_string(&t).unwrap();
+        let (cfg, notes) = export(&topo, KEY).unwrap();
         assert!(check(&cfg).ok);
+        assert!(cfg.contains(KEY) && notes.iter().any(|n| n.contains("cookie key")));
         let back = import(&cfg, &topo);
         assert!(back.ok && back.unmatched.is_empty(), "{back:?}");
+        let again: Topology = serde_json::from_str(back.topology.as_deref().unwrap()).unwrap();
+        assert_eq!(again.servers[0].capacity, Some(10));
+        assert_eq!(again.servers[0].address.as_deref(), Some("192.0.2.1:8080"));
         let bad = check(r#"{"backends":[{"name":"a","address":"nope"}]}"#);
         assert_eq!(bad.field.as_deref(), Some("backends[0].address"));
+    }
+
+    #[test]
+    fn each_key_is_fresh_and_a_failed_source_is_said() {
+        let mut n = 0u8;
+        let mut draw = || {
+            fresh_key(|b| {
+                n += 1;
+                b.fill(n);
+                true
+            })
+            .unwrap()
+        };
+        let (a, b) = (draw(), draw());
+        assert_eq!(
+            (a.len(), a.as_str()),
+            (32, "01010101010101010101010101010101")
+        );
+        assert_ne!(a, b);
+        assert_eq!(fresh_key(|_| false).unwrap_err().field, "cookie.keys");
     }
 }

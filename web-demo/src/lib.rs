@@ -91,6 +91,13 @@ impl Sim {
         to_js(&self.inner.snapshot())
     }
 
+    /// "Why this node?": the router's decision for a request arriving now
+    /// (no cookie; the run is unchanged), what decided it and every node's
+    /// `V_net`, `V_FS`, `A`, `D` and `B_R` as the core reads them.
+    pub fn why(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.why())
+    }
+
     /// Width of a metric bucket, ms (bucket `i` covers `[i·w, (i+1)·w)`).
     pub fn bucket_ms(&self) -> f64 {
         self.inner.metrics.bucket_ms() as f64
@@ -122,10 +129,15 @@ pub fn compare(topology_json: &str, duration_ms: f64) -> Result<JsValue, JsError
     to_js(&sim::compare(&topo, duration_ms).map_err(js_err)?)
 }
 
-/// The filter's configuration document for this topology (pretty JSON).
+/// The filter's configuration for this topology: `{config, notes}`, the
+/// document as pretty JSON text and plain-language notes (placeholders
+/// written, simulated methods the filter has no equivalent of). A sticky
+/// scenario without keys of its own gets a cookie key drawn for this export.
 #[wasm_bindgen]
-pub fn export_config(topology_json: &str) -> Result<String, JsError> {
-    io::export(topology_json).map_err(js_err)
+pub fn export_config(topology_json: &str) -> Result<JsValue, JsError> {
+    let key = io::fresh_key(|b| getrandom::fill(b).is_ok()).map_err(js_err)?;
+    let (config, notes) = io::export(topology_json, &key).map_err(js_err)?;
+    to_js(&serde_json::json!({"config": config, "notes": notes}))
 }
 
 /// Validate a configuration document with the core: `{ok, field, problem}`.
@@ -135,7 +147,8 @@ pub fn check_config(config_json: &str) -> Result<JsValue, JsError> {
 }
 
 /// Validate a configuration and apply it to a topology:
-/// `{ok, field, problem, topology, unmatched}` (`topology` is JSON text).
+/// `{ok, field, problem, topology, unmatched, not_represented}` (`topology`
+/// is JSON text; `not_represented` names the fields the simulator cannot keep).
 #[wasm_bindgen]
 pub fn import_config(config_json: &str, topology_json: &str) -> Result<JsValue, JsError> {
     to_js(&io::import(config_json, topology_json))

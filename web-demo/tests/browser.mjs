@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../serve.mjs';
 import { liveViews, controls, layouts, links, contrast, download, restart, shared, compareResults } from './truth.mjs';
+import { whyView, roundTrip } from './why.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const demo = path.resolve(here, '..');
@@ -157,6 +158,8 @@ try {
   await step('restart keeps faults', () => restart(t));
   await step('shared link', () => shared(t));
   await step('compare results', () => compareResults(t));
+  await step('why this node', () => whyView(t));
+  await step('configuration round trip', () => roundTrip(t));
 
   await step('speed with 64 nodes', async () => {
     await page.selectOption('#preset', 'stress64');

@@ -8,6 +8,8 @@ import { runCompare, runGolden, runBench } from './panels.js';
 import { updateNodeTable, recentShare } from './nodes.js';
 import { editorHtml, set, pickOptions, pickValue, pickSelection } from './editor.js';
 import { linkHash, readLink, scenarioPart } from './link.js';
+import { renderWhy } from './why.js';
+import { exportConfig, downloadConfig, importConfig } from './config.js';
 
 const S = {
   topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
@@ -163,9 +165,9 @@ function wireControls() {
   };
   $('remove').onclick = removeSelected;
   $('compare-btn').onclick = () => runCompare(S);
-  $('export-btn').onclick = exportConfig;
-  $('import-btn').onclick = importConfig;
-  $('download').onclick = downloadConfig;
+  $('export-btn').onclick = () => exportConfig(S, wasm);
+  $('import-btn').onclick = () => importConfig(S, wasm, () => { live(); renderEditor(); });
+  $('download').onclick = ev => downloadConfig(S, wasm, ev);
   $('share-btn').onclick = () => {
     const url = location.href.split('#')[0] + '#' + currentLink();
     history.replaceState(null, '', url);
@@ -218,7 +220,8 @@ function renderEditor() {
   for (const input of el.querySelectorAll('input')) {
     input.onchange = () => {
       const path = input.dataset.path;
-      const v = input.type === 'text' ? input.value.trim() : Number(input.value);
+      const empty = input.dataset.optional && input.value.trim() === ''; // an optional field left empty: not set
+      const v = empty ? undefined : input.type === 'text' ? input.value.trim() : Number(input.value);
       set(obj, path, v);
       if (path === 'name') rebuild('Not applied', true); else live();
     };
@@ -263,10 +266,15 @@ function wireCanvas() {
       o.x = Math.max(20, Math.min(c.width - 20, p.x + S.drag.dx));
       o.y = Math.max(20, Math.min(c.height - 20, p.y + S.drag.dy));
       S.drag.moved = true; render();
-    } else c.style.cursor = hitTest(S.topo, p) ? 'pointer' : 'default';
+    } else {
+      const hit = hitTest(S.topo, p);
+      c.style.cursor = hit ? 'pointer' : 'default';
+      S.hover = hit?.kind === 'server' ? hit.i : null;
+    }
   });
   const drop = () => { if (S.drag?.moved) accept(); S.drag = null; };
   c.addEventListener('pointerup', drop);
+  c.addEventListener('pointerleave', () => { S.hover = null; });
   c.addEventListener('pointercancel', drop);
   c.addEventListener('dblclick', ev => {
     const hit = hitTest(S.topo, canvasPoint(ev));
@@ -325,14 +333,14 @@ function refreshSeries() {
 let lastTable = -Infinity; // the first render fills the table
 function render(now = performance.now()) {
   if (!S.topo) return;
-  S.topologyText = drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running);
+  S.topologyText = drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running, S.why?.choice);
   const win = S.series.slice(-120);
   S.plotted = {
     throughput: drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]),
     latency: drawLines($('chart-latency'), win, [{ key: 'p50', color: '#2f6fd6' }, { key: 'p95', color: '#e09b21' }, { key: 'p99', color: '#d2453b' }]),
     errors: drawLines($('chart-errors'), win, [{ key: 'failed', color: '#d2453b' }, { key: 'dropped', color: '#8a4fd6' }]),
   };
-  if (now - lastTable > 250) { lastTable = now; renderStats(); renderNodes(); }
+  if (now - lastTable > 250) { lastTable = now; renderStats(); renderNodes(); renderWhyView(); }
 }
 
 function renderStats() {
@@ -345,35 +353,15 @@ function renderStats() {
     ` · <span id="fps" data-testid="fps">${S.fps} fps</span> · <span id="simrate" data-testid="simrate">${Math.round(S.simRate).toLocaleString('en')} sim req/s</span>`;
 }
 
+// The core's pick for a request arriving now; the hovered (else selected) node brought forward.
+function renderWhyView() {
+  S.why = S.sim ? S.sim.why() : null;
+  const focus = S.hover ?? (S.selected?.kind === 'server' || S.selected?.kind === 'link' ? S.selected.i : null);
+  renderWhy($('why'), S.why, focus);
+}
+
 function renderNodes() {
   if (S.snapshot) updateNodeTable($('nodes'), S.snapshot, recentShare(S.series, S.topo.servers.length));
-}
-
-// ---------- configuration ----------
-function exportConfig() {
-  try {
-    const text = wasm.export_config(JSON.stringify(S.topo));
-    $('config-text').value = text;
-    const r = wasm.check_config(text);
-    status($('config-status'), r.ok ? 'exported — valid: the core accepts it' : `invalid: ${r.field}: ${r.problem}`, r.ok);
-  } catch (e) { status($('config-status'), 'export failed — ' + e.message, false); }
-}
-
-// The download link builds the file when pressed, so it always holds the current scenario's configuration.
-function downloadConfig(ev) {
-  const a = ev.currentTarget;
-  try {
-    URL.revokeObjectURL(a.href);
-    a.href = URL.createObjectURL(new Blob([wasm.export_config(JSON.stringify(S.topo))], { type: 'application/json' }));
-  } catch (e) { ev.preventDefault(); status($('config-status'), 'download failed — ' + e.message, false); }
-}
-
-function importConfig() {
-  const r = wasm.import_config($('config-text').value, JSON.stringify(S.topo));
-  if (!r.ok) return status($('config-status'), `invalid — ${r.field}: ${r.problem}`, false);
-  S.topo = JSON.parse(r.topology);
-  status($('config-status'), 'valid — applied' + (r.unmatched.length ? ` (no server named ${r.unmatched.join(', ')})` : ''), true);
-  live(); renderEditor();
 }
 
 // ---------- start ----------

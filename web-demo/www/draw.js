@@ -60,7 +60,7 @@ function nodeColor(n) {
   return '#2e9d5b';
 }
 
-export function drawTopology(canvas, topo, snap, series, selected, now, running) {
+export function drawTopology(canvas, topo, snap, series, selected, now, running, picked = null) {
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
@@ -154,6 +154,10 @@ export function drawTopology(canvas, topo, snap, series, selected, now, running)
     const n = snap?.nodes?.[i];
     const [w, h] = boxOf('server', topo);
     const x = s.x - w / 2, y = s.y - h / 2;
+    if (i === picked) { // the core's pick for the next request ("Why this node?")
+      roundRect(ctx, x - 5, y - 5, w + 10, h + 10, 9);
+      ctx.setLineDash([5, 3]); ctx.lineWidth = 2; ctx.strokeStyle = '#2f6fd6'; ctx.stroke(); ctx.setLineDash([]);
+    }
     roundRect(ctx, x, y, w, h, 6);
     ctx.fillStyle = '#fff'; ctx.fill();
     ctx.lineWidth = selected && selected.kind === 'server' && selected.i === i ? 3 : 2;
@@ -175,7 +179,7 @@ export function drawTopology(canvas, topo, snap, series, selected, now, running)
     ctx.textAlign = 'left'; ctx.fillStyle = '#5b6677'; font(12);
     ctx.fillText(`t = ${(snap.t_ms / 1000).toFixed(1)} s`, 10, 8 + 6 * zoom);
   }
-  return { zoom, minTextPx: smallest };
+  return { zoom, minTextPx: smallest, picked };
 }
 
 // Draws every bucket but the last (the open one) and returns what it plotted:

@@ -1,9 +1,11 @@
 // The "Selected" editor's form: the fields of a server, a client group or the edge.
 
-// [label, path, kind]: kind 'text', 'int' (a whole number, as the core wants) or a number by default.
+// [label, path, kind]: kind 'text', 'int' (a whole number, as the core wants) or a number by default;
+// 'opt' and 'optint' may be left empty (the export then writes a placeholder or the default, and says so).
 const FIELDS = {
   server: [['name', 'name', 'text'], ['performance req/s', 'rate'], ['workers', 'workers', 'int'], ['queue', 'queue', 'int'],
-    ['weight', 'weight', 'int'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms'], ['hops', 'link.hops', 'int']],
+    ['weight', 'weight', 'int'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms'], ['hops', 'link.hops', 'int'],
+    ['capacity (empty: workers + queue)', 'capacity', 'optint'], ['address ip:port (export)', 'address', 'opt'], ['URL (export, redirect)', 'url', 'opt']],
   client: [['name', 'name', 'text'], ['rate req/s', 'rate'], ['clients', 'clients', 'int'], ['session share 0–1', 'session_share'],
     ['request KB', 'request_kb'], ['response KB', 'response_kb'], ['bandwidth Mbps', 'link.bandwidth_mbps'], ['delay ms', 'link.delay_ms']],
   edge: [['bandwidth Mbps', 'bandwidth_mbps'], ['L7 overhead ms', 'l7_overhead_ms'], ['L4 overhead ms', 'l4_overhead_ms'],
@@ -18,9 +20,11 @@ const attr = v => String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;').repla
 export function editorHtml(sel, obj, node) {
   const kind = sel.kind === 'link' ? 'server' : sel.kind;
   const title = { server: 'Web server', client: 'Client group', edge: 'Edge (forwarding server)' }[kind];
-  const fields = FIELDS[kind].map(([label, path, type]) =>
-    `<label>${label}<input data-path="${path}" type="${type === 'text' ? 'text' : 'number'}" ${
-      type === 'int' ? 'step="1" min="0"' : type === 'text' ? '' : 'step="any"'} value="${attr(get(obj, path))}"></label>`).join('');
+  const fields = FIELDS[kind].map(([label, path, type]) => {
+    const text = type === 'text' || type === 'opt', opt = type === 'opt' || type === 'optint';
+    return `<label>${label}<input data-path="${path}" type="${text ? 'text' : 'number'}" ${
+      type === 'int' || type === 'optint' ? 'step="1" min="0"' : text ? '' : 'step="any"'}${opt ? ' data-optional="1"' : ''} value="${attr(get(obj, path) ?? '')}"></label>`;
+  }).join('');
   let actions = '';
   if (kind === 'server') {
     const n = node, alive = n ? n.alive : true;

@@ -39,6 +39,11 @@ pub trait Cluster {
     fn header_values(&self, name: &str) -> Vec<Cow<'_, str>> {
         self.header(name).map(Cow::Borrowed).into_iter().collect()
     }
+    /// Envoy's hash of what the `hash_policy` names (`tcp_proxy` with
+    /// `source_ip`: the connection's source address), when there is one.
+    fn hash_key(&self) -> Option<u64> {
+        None
+    }
     /// Envoy's retry predicates reject host `index` for this attempt.
     fn reject(&self, priority: u32, index: usize) -> bool;
 }

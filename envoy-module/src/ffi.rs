@@ -173,6 +173,16 @@ impl Cluster for Envoy {
         }
         out
     }
+    fn hash_key(&self) -> Option<u64> {
+        if self.ctx.is_null() {
+            return None;
+        }
+        let mut h = 0u64;
+        // SAFETY: `ctx` comes from the current choose_host call; `h` is a valid out-pointer.
+        let ok =
+            unsafe { envoy_dynamic_module_callback_lb_context_compute_hash_key(self.ctx, &mut h) };
+        ok.then_some(h)
+    }
     fn reject(&self, priority: u32, index: usize) -> bool {
         if self.ctx.is_null() {
             return false;

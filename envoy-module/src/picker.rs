@@ -212,6 +212,7 @@ impl Picker {
         let client = if needs.client {
             c.header("x-forwarded-for")
                 .and_then(|x| client_of(x, trusted))
+                .or_else(|| c.hash_key().map(hashed_client))
         } else {
             None
         };
@@ -286,6 +287,16 @@ pub fn client_of(xff: &str, trusted: usize) -> Option<IpAddr> {
         .parse()
         .ok()
         .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// Without headers (`tcp_proxy`) the source address never reaches the
+/// policy: Envoy 1.40's context gives only its own hash of it
+/// (`hash_policy: source_ip`, an xxHash64 of the address text). That hash
+/// stands in for the client as the IPv6 address `::<hash>`: the same source
+/// always gets the same backend, but not the backend nginx's `ip_hash` or
+/// `hash $remote_addr` would give it (those hash the address itself).
+pub fn hashed_client(hash: u64) -> IpAddr {
+    IpAddr::V6(std::net::Ipv6Addr::from(u128::from(hash)))
 }
 
 /// Host `i` (core order) as `(priority, index in the healthy list)`: hosts

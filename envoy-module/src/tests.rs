@@ -19,6 +19,8 @@ struct Fake {
     connect_fails: Vec<u64>,
     header_reads: Cell<usize>,
     active_reads: Cell<usize>,
+    /// Envoy's `hash_policy` hash (`tcp_proxy` with `source_ip`).
+    hash: Option<u64>,
 }
 
 impl Fake {
@@ -79,6 +81,9 @@ impl Cluster for Fake {
         assert!(!self.panic_on_header, "header read failed");
         self.header_reads.set(self.header_reads.get() + 1);
         self.headers.get(name).map(String::as_str)
+    }
+    fn hash_key(&self) -> Option<u64> {
+        self.hash
     }
     fn reject(&self, _: u32, i: usize) -> bool {
         self.rejected.contains(&i)
@@ -176,6 +181,28 @@ fn ip_hash_reads_the_client_from_envoys_x_forwarded_for() {
     let mut p = picker(r#"{"algorithm":{"name":"ip_hash"}}"#);
     // algorithms.md: 192.168.1.10 over three equal peers -> the second.
     assert_eq!(port(&pick(&mut p, &c, 0)), 9002);
+}
+
+#[test]
+fn without_headers_ip_hash_and_client_hashing_key_on_envoys_hash_key() {
+    for algo in [
+        r#"{"name":"ip_hash"}"#,
+        r#"{"name":"consistent_hash","key":"client_address"}"#,
+    ] {
+        let cfg = format!(r#"{{"algorithm":{algo}}}"#);
+        let mut c = Fake::new(5);
+        let mut p = picker(&cfg);
+        let mut seen = std::collections::BTreeSet::new();
+        for h in 0..64u64 {
+            c.hash = Some(h.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let first = pick(&mut p, &c, h);
+            // The same hash (the same source) keeps its host.
+            assert_eq!(pick(&mut p, &c, h), first, "{algo}");
+            seen.insert(first);
+        }
+        // Different sources spread (a missing key would pin them all to one host).
+        assert!(seen.len() >= 4, "{algo}: {seen:?}");
+    }
 }
 
 #[test]

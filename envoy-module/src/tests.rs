@@ -280,6 +280,22 @@ fn churn_keeps_the_state_of_hosts_that_stay() {
 }
 
 #[test]
+fn a_connect_failure_on_the_picked_host_is_read_before_the_next_scan() {
+    let mut c = Fake::new(3);
+    c.hash = Some(42);
+    let mut p = picker(
+        r#"{"algorithm":{"name":"consistent_hash","key":"client_address"},"health":{"max_fails":1,"fail_timeout_ms":10000}}"#,
+    );
+    let first = pick(&mut p, &c, 1_000);
+    assert_eq!(pick(&mut p, &c, 1_001), first, "hashing repeats the host");
+    // tcp_proxy's connect to it was refused; its retry comes 1 ms later,
+    // long before the next scan (SCAN_MS): another host.
+    let i = c.hosts.iter().position(|h| h.0 == first).unwrap();
+    c.connect_fails[i] += 1;
+    assert_ne!(pick(&mut p, &c, 1_002), first);
+}
+
+#[test]
 fn a_panic_is_caught_and_answered_with_a_healthy_host() {
     let mut c = Fake::new(2);
     c.panic_on_header = true;

@@ -226,10 +226,12 @@ fn kill_run(algo: &str) {
     // Envoy had completed the TCP handshake with b (its kernel's accept
     // queue) but b never accepted: its death resets them, after tcp_proxy's
     // connect succeeded, so no retry. Established to the killed backend: a
-    // reset before the greeting within 100 ms of the kill, counted apart.
+    // reset before the greeting within 1 s of the kill (a loaded machine delays
+    // its report), counted apart. A retried connect that meets the dead host
+    // again ends differently: tcp_proxy closes ("greeting: closed").
     let (queued, failed): (Vec<_>, Vec<_>) = failed.into_iter().partition(|(at, e)| {
         e.ends_with("greeting: Connection reset by peer (os error 104)")
-            && at.saturating_sub(killed_at) < Duration::from_millis(100)
+            && at.saturating_sub(killed_at) < Duration::from_secs(1)
             && *at >= killed_at
     });
     let ended: Vec<bool> = held.iter_mut().map(|c| c.echo().is_err()).collect();

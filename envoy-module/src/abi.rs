@@ -194,6 +194,13 @@ extern "C" {
         index: usize,
         optional_size: *mut usize,
     ) -> bool;
+    /// `envoy_dynamic_module_callback_lb_context_compute_hash_key`: Envoy's
+    /// hash of what the route's or `tcp_proxy`'s `hash_policy` names (e.g.
+    /// `source_ip`); false when there is none. Call once per attempt.
+    pub fn envoy_dynamic_module_callback_lb_context_compute_hash_key(
+        context: LbContextEnvoyPtr,
+        hash_out: *mut u64,
+    ) -> bool;
     /// `envoy_dynamic_module_callback_lb_context_should_select_another_host`
     pub fn envoy_dynamic_module_callback_lb_context_should_select_another_host(
         lb: LbEnvoyPtr,
@@ -221,4 +228,5 @@ pub const CALLBACKS: &[&str] = &[
     "envoy_dynamic_module_callback_lb_get_host_metadata_bool",
     "envoy_dynamic_module_callback_lb_context_get_downstream_header",
     "envoy_dynamic_module_callback_lb_context_should_select_another_host",
+    "envoy_dynamic_module_callback_lb_context_compute_hash_key",
 ];

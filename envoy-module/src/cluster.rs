@@ -25,6 +25,10 @@ pub trait Cluster {
     fn active_requests(&self, priority: u32, index: usize) -> u64;
     /// Host counters `(connect failures, request errors, request successes)`.
     fn outcomes(&self, priority: u32, index: usize) -> (u64, u64, u64);
+    /// Connect failures of host `index` (the first of [`Cluster::outcomes`]).
+    fn connect_failures(&self, priority: u32, index: usize) -> u64 {
+        self.outcomes(priority, index).0
+    }
     /// Endpoint metadata string `namespace.key` of host `index`.
     fn metadata_str(&self, priority: u32, index: usize, ns: &str, key: &str) -> Option<&str>;
     /// Endpoint metadata number.
@@ -38,6 +42,11 @@ pub trait Cluster {
     /// cookie); bytes that are not UTF-8 replaced, as the wasm filter reads them.
     fn header_values(&self, name: &str) -> Vec<Cow<'_, str>> {
         self.header(name).map(Cow::Borrowed).into_iter().collect()
+    }
+    /// Envoy's hash of what the `hash_policy` names (`tcp_proxy` with
+    /// `source_ip`: the connection's source address), when there is one.
+    fn hash_key(&self) -> Option<u64> {
+        None
     }
     /// Envoy's retry predicates reject host `index` for this attempt.
     fn reject(&self, priority: u32, index: usize) -> bool;

@@ -79,6 +79,17 @@ impl Cluster for Envoy {
             stat(STAT_RQ_SUCCESS),
         )
     }
+    fn connect_failures(&self, priority: u32, index: usize) -> u64 {
+        // SAFETY: as above.
+        unsafe {
+            envoy_dynamic_module_callback_lb_get_host_stat(
+                self.lb,
+                priority,
+                index,
+                STAT_CX_CONNECT_FAIL,
+            )
+        }
+    }
     fn metadata_str(&self, priority: u32, index: usize, ns: &str, key: &str) -> Option<&str> {
         let mut b = EnvoyBuffer::empty();
         // SAFETY: the module buffers outlive the call; `b` is a valid out-pointer.
@@ -172,6 +183,16 @@ impl Cluster for Envoy {
             }
         }
         out
+    }
+    fn hash_key(&self) -> Option<u64> {
+        if self.ctx.is_null() {
+            return None;
+        }
+        let mut h = 0u64;
+        // SAFETY: `ctx` comes from the current choose_host call; `h` is a valid out-pointer.
+        let ok =
+            unsafe { envoy_dynamic_module_callback_lb_context_compute_hash_key(self.ctx, &mut h) };
+        ok.then_some(h)
     }
     fn reject(&self, priority: u32, index: usize) -> bool {
         if self.ctx.is_null() {

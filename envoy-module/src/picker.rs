@@ -220,6 +220,7 @@ impl Picker {
         let client = if needs.client {
             c.header("x-forwarded-for")
                 .and_then(|x| client_of(x, trusted))
+                .or_else(|| c.hash_key().map(hashed_client))
         } else {
             None
         };
@@ -260,12 +261,30 @@ impl Picker {
             },
             headers,
         };
-        let ticket = pool.router.pick(&req, now_ms, &mut self.rng);
-        let chosen = ticket.ranked().iter().copied().find(|&i| {
-            pool.seen.envoy_ok(i) && !c.reject(pool.hosts[i].priority, pool.hosts[i].index)
-        });
-        // Envoy's own counts are the in-flight truth: release core's.
-        pool.router.abandon(ticket);
+        let mut chosen = rank(
+            &mut pool.router,
+            &pool.seen,
+            &pool.hosts,
+            c,
+            &req,
+            now_ms,
+            &mut self.rng,
+        );
+        if let Some(i) = chosen {
+            if sync::new_connect_failure(&pool.seen, c, &pool.hosts, i) {
+                // A failure the passive state has not seen yet: read it first.
+                sync::scan_now(&mut pool.router, &mut pool.seen, c, &pool.hosts, now_ms);
+                chosen = rank(
+                    &mut pool.router,
+                    &pool.seen,
+                    &pool.hosts,
+                    c,
+                    &req,
+                    now_ms,
+                    &mut self.rng,
+                );
+            }
+        }
         let chosen = chosen.or_else(|| {
             let n = pool.hosts.len();
             (0..n)
@@ -294,6 +313,38 @@ pub fn client_of(xff: &str, trusted: usize) -> Option<IpAddr> {
         .parse()
         .ok()
         .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// Core's ranked list, the first host Envoy counts healthy and its retry
+/// predicates accept.
+fn rank(
+    router: &mut Router,
+    seen: &Seen,
+    hosts: &[Host],
+    c: &dyn Cluster,
+    req: &Request<'_>,
+    now_ms: u64,
+    rng: &mut SplitMix64,
+) -> Option<usize> {
+    let ticket = router.pick(req, now_ms, rng);
+    let chosen = ticket
+        .ranked()
+        .iter()
+        .copied()
+        .find(|&i| seen.envoy_ok(i) && !c.reject(hosts[i].priority, hosts[i].index));
+    // Envoy's own counts are the in-flight truth: release core's.
+    router.abandon(ticket);
+    chosen
+}
+
+/// Without headers (`tcp_proxy`) the source address never reaches the
+/// policy: Envoy 1.40's context gives only its own hash of it
+/// (`hash_policy: source_ip`, an xxHash64 of the address text). That hash
+/// stands in for the client as the IPv6 address `::<hash>`: the same source
+/// always gets the same backend, but not the backend nginx's `ip_hash` or
+/// `hash $remote_addr` would give it (those hash the address itself).
+pub fn hashed_client(hash: u64) -> IpAddr {
+    IpAddr::V6(std::net::Ipv6Addr::from(u128::from(hash)))
 }
 
 /// Host `i` (core order) as `(priority, index in the healthy list)`: hosts

@@ -117,6 +117,27 @@ pub fn health(
     }
 }
 
+/// Host `i` (core order) has connect failures the last scan has not seen:
+/// one stat read. A connect that failed is retried at once (`tcp_proxy`'s
+/// `max_connect_attempts`, a route's `connect-failure` retry), sooner than
+/// the next scan, and would meet the same host again.
+pub fn new_connect_failure(seen: &Seen, c: &dyn Cluster, hosts: &[Host], i: usize) -> bool {
+    let h = hosts[i];
+    c.connect_failures(h.priority, h.index) > seen.outcomes[i].0
+}
+
+/// Scan the hosts' counters now (see [`new_connect_failure`]).
+pub fn scan_now(
+    router: &mut Router,
+    seen: &mut Seen,
+    c: &dyn Cluster,
+    hosts: &[Host],
+    now_ms: u64,
+) {
+    seen.next_scan_ms = 0;
+    health(router, seen, c, hosts, now_ms, false);
+}
+
 /// A host's mean response time by Little's law (L = λW): `inflight`
 /// requests in flight now, `completions` answered in the last `elapsed_ms`.
 /// Without completions a host still holding requests has kept them at least

@@ -19,6 +19,8 @@ struct Fake {
     connect_fails: Vec<u64>,
     header_reads: Cell<usize>,
     active_reads: Cell<usize>,
+    /// Envoy's `hash_policy` hash (`tcp_proxy` with `source_ip`).
+    hash: Option<u64>,
 }
 
 impl Fake {
@@ -79,6 +81,9 @@ impl Cluster for Fake {
         assert!(!self.panic_on_header, "header read failed");
         self.header_reads.set(self.header_reads.get() + 1);
         self.headers.get(name).map(String::as_str)
+    }
+    fn hash_key(&self) -> Option<u64> {
+        self.hash
     }
     fn reject(&self, _: u32, i: usize) -> bool {
         self.rejected.contains(&i)
@@ -179,6 +184,28 @@ fn ip_hash_reads_the_client_from_envoys_x_forwarded_for() {
 }
 
 #[test]
+fn without_headers_ip_hash_and_client_hashing_key_on_envoys_hash_key() {
+    for algo in [
+        r#"{"name":"ip_hash"}"#,
+        r#"{"name":"consistent_hash","key":"client_address"}"#,
+    ] {
+        let cfg = format!(r#"{{"algorithm":{algo}}}"#);
+        let mut c = Fake::new(5);
+        let mut p = picker(&cfg);
+        let mut seen = std::collections::BTreeSet::new();
+        for h in 0..64u64 {
+            c.hash = Some(h.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let first = pick(&mut p, &c, h);
+            // The same hash (the same source) keeps its host.
+            assert_eq!(pick(&mut p, &c, h), first, "{algo}");
+            seen.insert(first);
+        }
+        // Different sources spread (a missing key would pin them all to one host).
+        assert!(seen.len() >= 4, "{algo}: {seen:?}");
+    }
+}
+
+#[test]
 fn least_connections_reads_envoys_active_requests() {
     let mut c = Fake::new(3);
     c.hosts[0].3 = 9;
@@ -269,6 +296,22 @@ fn churn_keeps_the_state_of_hosts_that_stay() {
     }
     assert_eq!(out(&p), 1);
     assert_eq!(p.router().unwrap().config().backends.len(), 3);
+}
+
+#[test]
+fn a_connect_failure_on_the_picked_host_is_read_before_the_next_scan() {
+    let mut c = Fake::new(3);
+    c.hash = Some(42);
+    let mut p = picker(
+        r#"{"algorithm":{"name":"consistent_hash","key":"client_address"},"health":{"max_fails":1,"fail_timeout_ms":10000}}"#,
+    );
+    let first = pick(&mut p, &c, 1_000);
+    assert_eq!(pick(&mut p, &c, 1_001), first, "hashing repeats the host");
+    // tcp_proxy's connect to it was refused; its retry comes 1 ms later,
+    // long before the next scan (SCAN_MS): another host.
+    let i = c.hosts.iter().position(|h| h.0 == first).unwrap();
+    c.connect_fails[i] += 1;
+    assert_ne!(pick(&mut p, &c, 1_002), first);
 }
 
 #[test]

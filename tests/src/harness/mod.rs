@@ -25,6 +25,7 @@ pub mod capture;
 pub mod envoy;
 mod envoy_instance;
 pub mod http;
+pub mod l4;
 pub mod native;
 pub mod promql;
 pub mod stats;

@@ -103,7 +103,14 @@ impl Topology {
         doc["algorithm"] = cfg.algorithm.to_value();
         doc["fallbacks"] = json!(cfg.fallbacks);
         let mut notes = Vec::new();
-        if let Some(m) = method_note(self.method) {
+        if self.method == Method::Dns {
+            doc["dns"] = json!({
+                "zone": DNS_ZONE,
+                "names": [DNS_NAME],
+                "ttl_s": self.dns_ttl_s(),
+            });
+        }
+        if let Some(m) = self.method_note() {
             notes.push(m);
         }
         for (i, s) in self.servers.iter().enumerate() {
@@ -133,17 +140,47 @@ impl Topology {
     }
 }
 
-/// What the filter does instead of a simulated method it does not have.
-fn method_note(m: Method) -> Option<String> {
-    let what = match m {
-        Method::Proxy | Method::Redirect => return None,
-        Method::Dns => "DNS with a TTL",
-        Method::Nat => "L4 NAT",
-        Method::Dr => "L4 direct routing",
-    };
-    Some(format!(
-        "The filter has no equivalent of the simulated method \"{what}\": this document says mode \"proxy\" (an HTTP reverse proxy)."
-    ))
+/// The zone and name an exported DNS scenario serves (placeholders).
+pub const DNS_ZONE: &str = "example.test";
+/// See [`DNS_ZONE`].
+pub const DNS_NAME: &str = "www";
+
+impl Topology {
+    /// The simulated DNS answer lifetime in whole seconds (at least 1), as
+    /// `edgepick-dns` takes it.
+    pub fn dns_ttl_s(&self) -> u64 {
+        self.dns_ttl_ms.div_ceil(1000).max(1)
+    }
+
+    /// Which real target runs a simulated method other than the reverse
+    /// proxy and redirect, and how.
+    fn method_note(&self) -> Option<String> {
+        Some(match self.method {
+            Method::Proxy | Method::Redirect => return None,
+            Method::Dns => format!(
+                "DNS with a TTL is edgepick-dns (`edgepick-dns --config FILE`): this \
+                 document's \"dns\" section serves {DNS_NAME}.{DNS_ZONE} (placeholders: \
+                 put your zone and name) with the simulated TTL of {} s. The filter and \
+                 the native policy read the same file and skip the section.",
+                self.dns_ttl_s()
+            ),
+            Method::Nat | Method::Dr => format!(
+                "{} is the native load-balancing policy behind Envoy's tcp_proxy: load \
+                 this document as the cluster's policy in deploy/envoy-l4.yaml.{}",
+                if self.method == Method::Nat {
+                    "L4 NAT"
+                } else {
+                    "L4 direct routing"
+                },
+                if self.method == Method::Dr {
+                    " Envoy carries the replies too, as NAT does: direct routing's \
+                     return path past the balancer has no Envoy equivalent."
+                } else {
+                    ""
+                }
+            ),
+        })
+    }
 }
 
 fn placeholder_url(s: &Server) -> String {

@@ -43,7 +43,7 @@ fn not_represented(cfg: &Config, doc: &Value, keys_env: bool) -> Vec<String> {
     note(
         doc.get("dns").is_some(),
         "dns",
-        "the DNS server's settings; the simulated DNS method uses the page's TTL",
+        "the DNS server's zone, names and other settings (the method and its TTL are kept)",
     );
     note(
         cfg.trusted_hops != base.trusted_hops,
@@ -142,6 +142,12 @@ impl Topology {
         self.cookie = cookie_value(&cfg, keys_env);
         if cfg.mode == Mode::Redirect {
             self.method = Method::Redirect;
+        } else if let Some(dns) = doc.get("dns") {
+            // edgepick-dns's document: the simulated DNS method, its TTL
+            // (edgepick-dns's default, 5 s, when the section gives none).
+            self.method = Method::Dns;
+            let ttl_s = dns.get("ttl_s").and_then(Value::as_u64).unwrap_or(5);
+            self.dns_ttl_ms = ttl_s.max(1).saturating_mul(1000);
         } else if self.method == Method::Redirect {
             self.method = Method::Proxy;
         }

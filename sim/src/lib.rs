@@ -46,7 +46,7 @@ mod tie_tests;
 
 pub use compare::{catalogue, compare, CompareRow};
 pub use engine::Simulation;
-pub use export::{placeholder_address, Exported};
+pub use export::{placeholder_address, Exported, DNS_NAME, DNS_ZONE};
 pub use import::Imported;
 pub use metrics::{BucketView, End, Histogram, Metrics};
 pub use queue::{Ev, EventQueue, Micros};

@@ -3,6 +3,7 @@
 //! what the user wrote; what cannot be represented is named.
 
 use super::*;
+use edgepick_core::Config;
 use serde_json::{json, Value};
 
 /// A topology with every exported field set to something other than its default.
@@ -138,29 +139,53 @@ fn each_export_draws_its_own_cookie_key() {
 }
 
 #[test]
-fn export_says_which_methods_the_filter_lacks() {
-    for (m, what) in [
-        (Method::Dns, "DNS with a TTL"),
-        (Method::Nat, "L4 NAT"),
-        (Method::Dr, "L4 direct routing"),
-    ] {
+fn export_maps_dns_and_l4_to_the_real_targets() {
+    // DNS with a TTL: edgepick-dns's section, the TTL in whole seconds.
+    let dns = Topology {
+        method: Method::Dns,
+        dns_ttl_ms: 2500,
+        ..Topology::default()
+    };
+    let (doc, notes) = exported(&dns);
+    assert_eq!(doc["mode"], "proxy");
+    assert_eq!(
+        doc["dns"],
+        json!({"zone": DNS_ZONE, "names": [DNS_NAME], "ttl_s": 3})
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("edgepick-dns") && n.contains("3 s")),
+        "{notes:?}"
+    );
+    // The core (so the filter and the native policy) reads the same file.
+    Config::from_json(&doc.to_string()).expect("one document for every front end");
+    // And it comes back as the DNS method with its TTL.
+    let mut back = Topology::default();
+    back.import(&doc.to_string()).unwrap();
+    assert_eq!((back.method, back.dns_ttl_ms), (Method::Dns, 3000));
+    // L4: the native policy behind tcp_proxy.
+    for (m, what) in [(Method::Nat, "L4 NAT"), (Method::Dr, "L4 direct routing")] {
         let (doc, notes) = exported(&Topology {
             method: m,
             ..Topology::default()
         });
-        assert_eq!(doc["mode"], "proxy");
+        assert!(doc.get("dns").is_none());
         assert!(
-            notes
-                .iter()
-                .any(|n| n.contains(what) && n.contains("no equivalent")),
+            notes.iter().any(|n| n.contains(what)
+                && n.contains("tcp_proxy")
+                && n.contains("envoy-l4.yaml")),
             "{m:?}: {notes:?}"
         );
     }
-    let (_, notes) = exported(&Topology {
+    let (doc, notes) = exported(&Topology {
         method: Method::Proxy,
         ..Topology::default()
     });
-    assert!(notes.iter().all(|n| !n.contains("no equivalent")));
+    assert!(doc.get("dns").is_none());
+    assert!(notes
+        .iter()
+        .all(|n| !n.contains("tcp_proxy") && !n.contains("edgepick-dns")));
 }
 
 #[test]

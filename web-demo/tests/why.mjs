@@ -101,7 +101,7 @@ export async function roundTrip(t) {
   check('export after import keeps every field (capacity, addresses, URLs, cookie, fallbacks, tie_tolerance, load_threshold)',
     !lost.length, lost.length ? `lost: ${lost.join(', ')}; algorithm ${JSON.stringify(back.algorithm)}` : `capacity ${back.backends.map(b => b.capacity).join(',')}`);
 
-  // A sticky scenario without keys of its own: a fresh key per export, and DNS said to have no filter equivalent.
+  // A sticky scenario without keys of its own: a fresh key per export; DNS exported for edgepick-dns.
   await page.selectOption('#preset', 'homogeneous');
   await page.selectOption('#method', 'dns');
   await page.evaluate(() => { window.edgepick.topo.sticky = true; });
@@ -111,8 +111,10 @@ export async function roundTrip(t) {
     keys.push(JSON.parse(await page.inputValue('#config-text')).cookie.keys[0]);
   }
   const dnsNotes = (await page.locator('#config-notes li').allInnerTexts()).join(' | ');
+  const dnsDoc = JSON.parse(await page.inputValue('#config-text'));
   check('each export draws its own cookie key', keys[0] !== keys[1] && keys.every(k => /^[0-9a-f]{32}$/.test(k)), keys.join(' / '));
-  check('export says which simulated method has no filter equivalent', /DNS with a TTL/.test(dnsNotes) && /no equivalent/.test(dnsNotes), dnsNotes);
+  check('DNS with a TTL exports as edgepick-dns (its dns section, the TTL in seconds) and says so',
+    /edgepick-dns/.test(dnsNotes) && dnsDoc.dns?.ttl_s >= 1 && Array.isArray(dnsDoc.dns?.names), `${dnsNotes} ${JSON.stringify(dnsDoc.dns)}`);
   await page.selectOption('#method', 'proxy');
 
   // Entered in the editor: exported as written; emptied again: a placeholder, said so.

@@ -102,9 +102,16 @@ impl BackendState {
     /// `link.delay_ms`. Request latency (service time included) is not part
     /// of it: that is load, and it does not decay while a node is idle.
     pub fn delay_ms(&self, b: &Backend) -> f64 {
+        self.delay_or(b.link.delay_ms)
+    }
+
+    /// [`BackendState::delay_ms`] with the configured delay given (for
+    /// callers that keep it elsewhere).
+    #[inline]
+    pub fn delay_or(&self, configured_ms: f64) -> f64 {
         match self.health.link_delay_us {
             Some(us) => f64::from(us) / 1000.0,
-            None => b.link.delay_ms,
+            None => configured_ms,
         }
     }
 

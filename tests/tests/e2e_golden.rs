@@ -12,11 +12,10 @@
 
 mod common;
 
-use common::{backend, setup};
+use common::{golden_backends, setup};
 use edgepick_core::vectors::{self, Case};
-use edgepick_tests::harness::{request_once, BackendOptions, EnvoyBuilder};
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use edgepick_tests::harness::{request_once, EnvoyBuilder};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 fn cases() -> Vec<Case> {
@@ -78,31 +77,7 @@ fn real_envoy_reproduces_every_deterministic_golden_vector() {
     let wasm = setup();
     let cases = cases();
     assert!(cases.len() >= 8, "only {} deterministic cases", cases.len());
-    // One test backend per configured address (names as configured), so the
-    // requests are answered; all cases name the same loopback ports.
-    let mut addresses: BTreeMap<SocketAddr, String> = BTreeMap::new();
-    for c in &cases {
-        for b in c.config["backends"].as_array().expect("backends") {
-            let a: SocketAddr = b["address"].as_str().unwrap().parse().unwrap();
-            addresses.insert(a, b["name"].as_str().unwrap().to_string());
-        }
-    }
-    let _backends: Vec<_> = addresses
-        .iter()
-        .map(|(a, name)| {
-            assert!(
-                a.ip().is_loopback(),
-                "golden backend {a} is not on loopback"
-            );
-            backend(
-                name,
-                BackendOptions {
-                    port: a.port(),
-                    ..BackendOptions::default()
-                },
-            )
-        })
-        .collect();
+    let _backends = golden_backends(&cases);
     let adapted: Vec<_> = cases.iter().map(adapt).collect();
     let mut builder = EnvoyBuilder::new(&wasm, &adapted[0].0);
     for (cfg, _) in &adapted[1..] {

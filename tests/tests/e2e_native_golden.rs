@@ -12,12 +12,11 @@
 
 mod common;
 
-use common::backend;
+use common::{golden_addresses, golden_backends};
 use edgepick_core::vectors::{self, Case};
 use edgepick_tests::harness::native::{native_module, Endpoint, NativeBuilder};
-use edgepick_tests::harness::{self, request_once, BackendOptions};
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use edgepick_tests::harness::{self, request_once};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 fn cases() -> Vec<Case> {
@@ -31,44 +30,13 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-fn addresses(case: &Case) -> Vec<(SocketAddr, String)> {
-    case.config["backends"]
-        .as_array()
-        .expect("backends")
-        .iter()
-        .map(|b| {
-            let a = b["address"].as_str().unwrap().parse().unwrap();
-            (a, b["name"].as_str().unwrap().to_string())
-        })
-        .collect()
-}
-
 #[test]
 fn the_native_policy_reproduces_every_deterministic_golden_first_choice() {
     harness::set_backend_binary(env!("CARGO_BIN_EXE_edgepick-backend"));
     let _ = native_module();
     let cases = cases();
     assert!(cases.len() >= 8, "only {} deterministic cases", cases.len());
-    let mut all: BTreeMap<SocketAddr, String> = BTreeMap::new();
-    for c in &cases {
-        all.extend(addresses(c));
-    }
-    let _backends: Vec<_> = all
-        .iter()
-        .map(|(a, name)| {
-            assert!(
-                a.ip().is_loopback(),
-                "golden backend {a} is not on loopback"
-            );
-            backend(
-                name,
-                BackendOptions {
-                    port: a.port(),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
+    let _backends = golden_backends(&cases);
     let adapted: Vec<(String, Vec<Endpoint>)> = cases
         .iter()
         .map(|c| {
@@ -76,7 +44,7 @@ fn the_native_policy_reproduces_every_deterministic_golden_first_choice() {
             if cfg["client"]["trusted_hops"].as_u64().unwrap_or(0) == 0 {
                 cfg["client"] = serde_json::json!({ "trusted_hops": 1 });
             }
-            let eps = addresses(c)
+            let eps = golden_addresses(c)
                 .into_iter()
                 .map(|(a, _)| Endpoint::from(a))
                 .collect();

@@ -6,7 +6,7 @@ pub mod target;
 
 use edgepick_tests::harness::{self, Backend, BackendOptions, Envoy, Response, Stats};
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 /// Point the harness at this package's backend binary; return the filter path
@@ -118,4 +118,39 @@ pub fn send_until(
             cl.disconnect();
         }
     }
+}
+
+/// The `(address, name)` of each backend a golden case configures.
+pub fn golden_addresses(case: &edgepick_core::vectors::Case) -> Vec<(SocketAddr, String)> {
+    case.config["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .map(|b| {
+            let a = b["address"].as_str().unwrap().parse().unwrap();
+            (a, b["name"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// One test backend on every address the golden `cases` configure, named as
+/// configured, so every case's requests are answered (the cases share
+/// loopback ports). Kept running while the returned list lives.
+pub fn golden_backends(cases: &[edgepick_core::vectors::Case]) -> Vec<Backend> {
+    let all: BTreeMap<SocketAddr, String> = cases.iter().flat_map(golden_addresses).collect();
+    all.iter()
+        .map(|(a, name)| {
+            assert!(
+                a.ip().is_loopback(),
+                "golden backend {a} is not on loopback"
+            );
+            backend(
+                name,
+                BackendOptions {
+                    port: a.port(),
+                    ..BackendOptions::default()
+                },
+            )
+        })
+        .collect()
 }

@@ -186,10 +186,7 @@ fn delay(c: &Candidates<'_>, i: usize) -> f64 {
 /// [`delay`] for a node in the band, with the configured delay read from its
 /// (compact) route rather than the backend: the same value.
 fn route_delay(c: &Candidates<'_>, r: &Route, i: usize) -> f64 {
-    match c.states[i].health.link_delay_us {
-        Some(us) => f64::from(us) / 1000.0,
-        None => r.delay,
-    }
+    c.states[i].delay_or(r.delay)
 }
 
 fn residual(c: &Candidates<'_>, i: usize) -> f64 {

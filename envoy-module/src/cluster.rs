@@ -37,11 +37,12 @@ pub trait Cluster {
     fn metadata_bool(&self, priority: u32, index: usize, ns: &str, key: &str) -> Option<bool>;
     /// First value of request header `name` (lower case).
     fn header(&self, name: &str) -> Option<&str>;
-    /// Every value of request header `name` (lower case), in order (HTTP/1.1
-    /// clients may send several `Cookie` lines, HTTP/2 clients one per
-    /// cookie); bytes that are not UTF-8 replaced, as the wasm filter reads them.
-    fn header_values(&self, name: &str) -> Vec<Cow<'_, str>> {
-        self.header(name).map(Cow::Borrowed).into_iter().collect()
+    /// Every value of request header `name` (lower case), in order, joined
+    /// with `"; "` (HTTP/1.1 clients may send several `Cookie` lines, HTTP/2
+    /// clients one per cookie); bytes that are not UTF-8 replaced, as the
+    /// wasm filter reads them. Borrowed when there is one valid line.
+    fn joined_header(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.header(name).map(Cow::Borrowed)
     }
     /// Envoy's hash of what the `hash_policy` names (`tcp_proxy` with
     /// `source_ip`: the connection's source address), when there is one.
@@ -50,4 +51,14 @@ pub trait Cluster {
     }
     /// Envoy's retry predicates reject host `index` for this attempt.
     fn reject(&self, priority: u32, index: usize) -> bool;
+}
+
+/// `bytes` as text, bytes that are not UTF-8 replaced: borrowed, and checked
+/// by the standard library's word-at-a-time validation, when they are valid
+/// (`String::from_utf8_lossy` walks them a byte at a time to find out).
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match core::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }

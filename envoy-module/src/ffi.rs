@@ -153,36 +153,41 @@ impl Cluster for Envoy {
         };
         text(ok, b)
     }
-    fn header_values(&self, name: &str) -> Vec<Cow<'_, str>> {
+    fn joined_header(&self, name: &str) -> Option<Cow<'_, str>> {
         if self.ctx.is_null() {
-            return Vec::new();
+            return None;
         }
-        let mut out = Vec::new();
-        let mut count = 0usize;
-        let mut index = 0;
-        loop {
+        let read = |index: usize, count: &mut usize| {
             let mut b = EnvoyBuffer::empty();
-            // SAFETY: as in `header`; `count` is a valid out-pointer.
+            // SAFETY: as in `header`; `count` is a valid out-pointer. The
+            // value lives as long as the request's headers.
             let ok = unsafe {
                 envoy_dynamic_module_callback_lb_context_get_downstream_header(
                     self.ctx,
                     ModuleBuffer::of(name),
                     &mut b,
                     index,
-                    &mut count,
+                    count,
                 )
             };
-            if !ok {
-                break;
-            }
-            // SAFETY: Envoy filled `b`; the value lives as long as the request's headers.
-            out.push(String::from_utf8_lossy(unsafe { b.bytes() }));
-            index += 1;
-            if index >= count {
-                break;
+            // SAFETY: Envoy filled `b` when `ok`.
+            ok.then(|| crate::cluster::lossy(unsafe { b.bytes() }))
+        };
+        let mut count = 0usize;
+        let first = read(0, &mut count)?;
+        if count <= 1 {
+            return Some(first);
+        }
+        // Several lines (rare: HTTP/1.1 clients send one): joined.
+        let mut all = first.into_owned();
+        let lines = count;
+        for index in 1..lines {
+            if let Some(v) = read(index, &mut count) {
+                all.push_str("; ");
+                all.push_str(&v);
             }
         }
-        out
+        Some(Cow::Owned(all))
     }
     fn hash_key(&self) -> Option<u64> {
         if self.ctx.is_null() {

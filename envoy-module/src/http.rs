@@ -10,15 +10,17 @@ use crate::abi::{EnvoyBuffer, LogLevel, ModuleBuffer};
 use crate::abi_http::*;
 use crate::ffi::{log, now_ms};
 use crate::hosts::METADATA_NS;
-use crate::session::{Role, Served, Session};
+use crate::session::{Held, Role, Served, Session};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 /// One stream: its configuration and the request's cookie.
 struct Stream {
     session: Arc<Session>,
-    /// The request's `Cookie` lines joined (role [`Role::SetCookie`]).
-    cookie: Option<String>,
+    /// What the request's cookie said (role [`Role::SetCookie`]).
+    held: Held,
+    /// When the request's headers came, Unix ms (role [`Role::SetCookie`]).
+    at_ms: u64,
 }
 
 /// Envoy-owned bytes (valid until the current hook returns).
@@ -93,17 +95,16 @@ fn host_name<'a>(f: HttpFilterEnvoyPtr) -> Option<&'a str> {
 
 fn on_request(f: HttpFilterEnvoyPtr, s: &mut Stream) {
     let lines = header_values(f, REQUEST_HEADER, "cookie");
+    if lines.is_empty() {
+        return;
+    }
     match s.session.role {
         Role::SetCookie => {
-            let joined: Vec<String> = lines
-                .iter()
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .collect();
-            s.cookie = (!joined.is_empty()).then(|| joined.join("; "));
+            s.at_ms = now_ms();
+            s.held = s.session.read_request(&lines, s.at_ms);
         }
         Role::Strip => {
-            let owned: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
-            if let Some(kept) = s.session.strip(&owned) {
+            if let Some(kept) = s.session.strip(&lines) {
                 replace_cookie_lines(f, &kept);
             }
         }
@@ -137,9 +138,6 @@ fn on_response(f: HttpFilterEnvoyPtr, s: &Stream) {
     if s.session.role != Role::SetCookie {
         return;
     }
-    let status = header_values(f, RESPONSE_HEADER, ":status")
-        .first()
-        .and_then(|v| text(v)?.parse().ok());
     let served = upstream_address(f).map(|address| Served {
         address,
         metadata_name: if s.session.names_by_metadata(address) {
@@ -148,10 +146,13 @@ fn on_response(f: HttpFilterEnvoyPtr, s: &Stream) {
             None
         },
     });
-    if let Some(h) = s
-        .session
-        .set_cookie(s.cookie.as_deref(), served, status, now_ms())
-    {
+    let status = || {
+        header_values(f, RESPONSE_HEADER, ":status")
+            .first()
+            .and_then(|v| text(v)?.parse().ok())
+    };
+    let now = if s.at_ms == 0 { now_ms() } else { s.at_ms };
+    if let Some(h) = s.session.set_cookie(&s.held, served, status, now) {
         // SAFETY: as above.
         unsafe {
             envoy_dynamic_module_callback_http_add_header(
@@ -229,7 +230,8 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
     let session = unsafe { &*(config as *const Arc<Session>) }.clone();
     let stream = Stream {
         session,
-        cookie: None,
+        held: Held::Absent,
+        at_ms: 0,
     };
     Box::into_raw(Box::new(stream)) as HttpFilterModulePtr
 }

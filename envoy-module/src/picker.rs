@@ -236,24 +236,11 @@ impl Picker {
             }
             None => &[],
         };
-        let cookie_lines = if needs.cookie {
-            c.header_values("cookie")
-        } else {
-            Vec::new()
-        };
-        let joined;
-        let cookie = match cookie_lines.as_slice() {
-            [] => None,
-            [one] => Some(one.as_ref()),
-            many => {
-                joined = many.join("; ");
-                Some(joined.as_str())
-            }
-        };
+        let cookie_line = needs.cookie.then(|| c.joined_header("cookie")).flatten();
         let req = Request {
             peer: client,
             forwarded_for: None,
-            cookie,
+            cookie: cookie_line.as_deref(),
             path: if needs.path {
                 c.header(":path").unwrap_or("/")
             } else {

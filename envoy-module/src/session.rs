@@ -24,9 +24,8 @@ use edgepick_core::config::Cookie;
 use edgepick_core::cookie::{self, lines, Signer};
 use edgepick_core::cookie_memo::CookieMemo;
 use edgepick_core::ticket::cookie_to_send;
-use edgepick_core::CookieVerdict;
+use edgepick_core::{CookieVerdict, Rejection};
 use std::cell::RefCell;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `filter_name` of the role that sets the cookie.
@@ -37,25 +36,48 @@ pub const STRIP_FILTER: &str = "edgepick_strip";
 /// Configurations whose memos one worker thread keeps (older ones are dropped).
 const MEMOS_PER_THREAD: usize = 8;
 
-/// A worker's remembered verifications for one configuration: core's memo
-/// over backend names interned in `names`.
+/// A worker's remembered verifications for one configuration: core's memo,
+/// whose backend numbers are [`Named::memo_index`]es (listed backends by
+/// their index, other names interned in `others` after them).
 struct WorkerMemo {
     /// [`Session::id`] of the configuration (never reused, unlike an address).
     config: u64,
     memo: CookieMemo,
-    names: Vec<String>,
+    others: Vec<Box<str>>,
 }
 
 impl WorkerMemo {
+    /// `name`'s place in `others`, added if new.
     fn intern(&mut self, name: &str) -> usize {
-        self.names
+        self.others
             .iter()
-            .position(|n| n == name)
+            .position(|n| &**n == name)
             .unwrap_or_else(|| {
-                self.names.push(name.to_string());
-                self.names.len() - 1
+                self.others.push(name.into());
+                self.others.len() - 1
             })
     }
+}
+
+/// A backend as the cookie and the served host name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Named {
+    /// The document's backend at this index.
+    Listed(usize),
+    /// A host the document does not list (named by metadata or address).
+    Other(Box<str>),
+}
+
+/// What the request's cookie said, kept for its response.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Held {
+    /// No balancer cookie.
+    #[default]
+    Absent,
+    /// One that is not usable.
+    Invalid(Rejection),
+    /// A valid one naming `backend`; `stale_key`: signed with an older key.
+    Valid { backend: Named, stale_key: bool },
 }
 
 thread_local! {
@@ -81,6 +103,9 @@ pub struct Session {
     settings: Settings,
     cookie: Cookie,
     signer: Signer,
+    /// The listed backends' addresses as Envoy writes `upstream.address`
+    /// (`127.0.0.1:80`, `[::1]:80`), sorted, with their indexes.
+    by_address: Vec<(Box<str>, usize)>,
 }
 
 /// Who served a response, as Envoy tells the filter.
@@ -122,6 +147,11 @@ impl Session {
             ));
         }
         let signer = Signer::new(&cookie);
+        let mut by_address: Vec<(Box<str>, usize)> = (settings.template.backends.iter())
+            .enumerate()
+            .map(|(i, b)| (b.address.to_string().into(), i))
+            .collect();
+        by_address.sort();
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(Session {
             role,
@@ -129,6 +159,7 @@ impl Session {
             settings,
             cookie,
             signer,
+            by_address,
         })
     }
 
@@ -136,9 +167,25 @@ impl Session {
     /// metadata (the document does not list it): only then is the metadata
     /// worth reading.
     pub fn names_by_metadata(&self, address: &str) -> bool {
-        address
-            .parse()
-            .map_or(true, |a| self.settings.backend_at(&a).is_none())
+        self.listed_at(address).is_none()
+    }
+
+    /// The listed backend at `address` (`upstream.address`'s text).
+    fn listed_at(&self, address: &str) -> Option<usize> {
+        match self
+            .by_address
+            .binary_search_by(|(a, _)| (**a).cmp(address))
+        {
+            Ok(at) => Some(self.by_address[at].1),
+            // Written another way (`[::ffff:…]`, leading zeros): parsed.
+            Err(_) => address.parse().ok().and_then(|a| {
+                self.settings
+                    .template
+                    .backends
+                    .iter()
+                    .position(|b| b.address == a)
+            }),
+        }
     }
 
     /// The cookie's name.
@@ -146,52 +193,103 @@ impl Session {
         &self.cookie.name
     }
 
-    /// The `Set-Cookie` value for a response, or `None` to send none.
-    /// `request_cookie`: the request's `Cookie` lines joined; `served`: who
-    /// answered (`None`: no upstream, e.g. a local reply); `status`: the
-    /// response's status; `now_ms`: Unix milliseconds.
-    pub fn set_cookie(
-        &self,
-        request_cookie: Option<&str>,
-        served: Option<Served<'_>>,
-        status: Option<u16>,
-        now_ms: u64,
-    ) -> Option<String> {
-        let served = served?;
-        let address: SocketAddr = served.address.parse().ok()?;
-        let name = hosts::backend_name(&self.settings, &address, served.metadata_name);
-        let (verdict, stale_key) = self.verdict(request_cookie, &name, now_ms);
-        // Backend indexes in a space of two: 0 is the server, 1 any other.
-        cookie_to_send(verdict, stale_key, Some(0), status)?;
-        let value = self.signer.sign(&name, now_ms);
-        Some(self.signer.set_cookie(&value))
-    }
-
-    /// What the request's cookie says about backend `served` (index 0).
+    /// What the request's `Cookie` lines say (the first line carrying the
+    /// balancer's cookie decides, as in the joined header core reads).
     /// Valid values signed with the newest key are remembered per worker
     /// (core's [`CookieMemo`]): a client holding its cookie costs one HMAC.
-    fn verdict(&self, header: Option<&str>, served: &str, now_ms: u64) -> (CookieVerdict, bool) {
-        let Some(value) = header.and_then(|h| cookie::find(h, &self.cookie.name)) else {
-            return (CookieVerdict::Absent, false);
-        };
-        let same = |name: &str| CookieVerdict::Valid(usize::from(name != served));
-        let now_s = now_ms / 1000;
-        let known = self.with_memo(|m| m.memo.valid(value, now_s).map(|i| same(&m.names[i])));
-        if let Some(v) = known {
-            return (v, false);
+    pub fn read_request(&self, lines: &[&[u8]], now_ms: u64) -> Held {
+        for line in lines {
+            if let Some(value) = cookie::find(&crate::cluster::lossy(line), &self.cookie.name) {
+                return self.verdict(value, now_ms);
+            }
+        }
+        Held::Absent
+    }
+
+    fn verdict(&self, value: &str, now_ms: u64) -> Held {
+        let listed = self.settings.template.backends.len();
+        let known = self.with_memo(|m| {
+            let i = m.memo.valid(value, now_ms / 1000)?;
+            Some(match i.checked_sub(listed) {
+                None => Named::Listed(i),
+                Some(k) => Named::Other(m.others.get(k)?.clone()),
+            })
+        });
+        if let Some(backend) = known {
+            return Held::Valid {
+                backend,
+                stale_key: false,
+            };
         }
         match self.signer.verify_with_key(value, now_ms) {
             Ok((name, expiry, key)) => {
+                let backend = match self
+                    .settings
+                    .template
+                    .backends
+                    .iter()
+                    .position(|b| b.name == name)
+                {
+                    Some(i) => Named::Listed(i),
+                    None => Named::Other(name.into()),
+                };
                 if key == 0 {
                     self.with_memo(|m| {
-                        let i = m.intern(&name);
+                        let i = match &backend {
+                            Named::Listed(i) => *i,
+                            Named::Other(n) => listed + m.intern(n),
+                        };
                         m.memo.remember_valid(value, i, expiry);
                     });
                 }
-                (same(&name), key > 0)
+                Held::Valid {
+                    backend,
+                    stale_key: key > 0,
+                }
             }
-            Err(r) => (CookieVerdict::Invalid(r), false),
+            Err(r) => Held::Invalid(r),
         }
+    }
+
+    /// The `Set-Cookie` value for a response, or `None` to send none.
+    /// `held`: what the request's cookie said; `served`: who answered
+    /// (`None`: no upstream, e.g. a local reply); `status`: reads the
+    /// response's status, asked only when a cookie would otherwise be sent
+    /// (core's rule: a 5xx answer never pins); `now_ms`: Unix milliseconds.
+    pub fn set_cookie(
+        &self,
+        held: &Held,
+        served: Option<Served<'_>>,
+        status: impl FnOnce() -> Option<u16>,
+        now_ms: u64,
+    ) -> Option<String> {
+        let served = served?;
+        let server = match self.listed_at(served.address) {
+            Some(i) => Named::Listed(i),
+            None => {
+                let address = served.address.parse().ok()?;
+                Named::Other(
+                    hosts::backend_name(&self.settings, &address, served.metadata_name).into(),
+                )
+            }
+        };
+        // Backend indexes in a space of two: 0 is the server, 1 any other.
+        let (verdict, stale_key) = match held {
+            Held::Absent => (CookieVerdict::Absent, false),
+            Held::Invalid(r) => (CookieVerdict::Invalid(*r), false),
+            Held::Valid { backend, stale_key } => (
+                CookieVerdict::Valid(usize::from(*backend != server)),
+                *stale_key,
+            ),
+        };
+        cookie_to_send(verdict, stale_key, Some(0), None)?;
+        cookie_to_send(verdict, stale_key, Some(0), status())?;
+        let name = match &server {
+            Named::Listed(i) => &self.settings.template.backends[*i].name,
+            Named::Other(n) => &**n,
+        };
+        let value = self.signer.sign(name, now_ms);
+        Some(self.signer.set_cookie(&value))
     }
 
     /// Run `f` on this configuration's memo on the calling worker thread.
@@ -207,7 +305,7 @@ impl Session {
                     memos.push(WorkerMemo {
                         config: self.id,
                         memo: CookieMemo::default(),
-                        names: Vec::new(),
+                        others: Vec::new(),
                     });
                     memos.len() - 1
                 }
@@ -218,121 +316,11 @@ impl Session {
 
     /// The request's `Cookie` lines without the balancer's cookie, or `None`
     /// when no line carries it.
-    pub fn strip(&self, lines: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    pub fn strip<L: AsRef<[u8]>>(&self, lines: &[L]) -> Option<Vec<Vec<u8>>> {
         lines::without(lines, &self.cookie.name)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DOC: &str = r#"{"algorithm":{"name":"round_robin"},
-        "backends":[{"name":"a","address":"127.0.0.1:81"}],
-        "cookie":{"name":"ep","keys":["new-key-0123456789abcdef","old-key-0123456789abcdef"],"strip":true}}"#;
-    const NOW: u64 = 1_800_000_000_000;
-
-    fn session(name: &str, doc: &str) -> Result<Session, String> {
-        Session::configure(name.as_bytes(), doc.as_bytes())
-    }
-
-    fn at(address: &str) -> Option<Served<'_>> {
-        Some(Served {
-            address,
-            metadata_name: None,
-        })
-    }
-
-    /// The cookie header a client holds after a `Set-Cookie`.
-    fn held(set_cookie: &str) -> String {
-        set_cookie.split(';').next().unwrap().to_string()
-    }
-
-    #[test]
-    fn a_cookie_is_set_only_when_it_must_change() {
-        let s = session(COOKIE_FILTER, DOC).unwrap();
-        let first = s
-            .set_cookie(None, at("127.0.0.1:81"), Some(200), NOW)
-            .unwrap();
-        assert!(first.starts_with("ep=v1."), "{first}");
-        let cookie = held(&first);
-        // Held and naming the server: nothing to send.
-        assert_eq!(
-            s.set_cookie(Some(&cookie), at("127.0.0.1:81"), Some(200), NOW),
-            None
-        );
-        // Another server (failover): re-pinned, by the name the policy uses
-        // (an unlisted host is named by its address).
-        let moved = s.set_cookie(Some(&cookie), at("127.0.0.1:82"), Some(200), NOW);
-        let v = cookie::find(&held(&moved.unwrap()), "ep")
-            .unwrap()
-            .to_string();
-        assert_eq!(s.signer.verify(&v, NOW).unwrap(), "127.0.0.1:82");
-        // Never pinned to a 5xx, nothing without a server.
-        assert_eq!(s.set_cookie(None, at("127.0.0.1:81"), Some(503), NOW), None);
-        assert_eq!(s.set_cookie(None, None, Some(200), NOW), None);
-        // Tampered or expired: replaced.
-        let tampered = cookie.replace("v1.", "v1.x");
-        assert!(s
-            .set_cookie(Some(&tampered), at("127.0.0.1:81"), Some(200), NOW)
-            .is_some());
-        let later = NOW + 86_400_000 * 400;
-        assert!(s
-            .set_cookie(Some(&cookie), at("127.0.0.1:81"), Some(200), later)
-            .is_some());
-    }
-
-    #[test]
-    fn the_same_value_as_the_wasm_filter_and_re_signed_under_the_newest_key() {
-        let s = session(COOKIE_FILTER, DOC).unwrap();
-        let cfg = s.cookie.clone();
-        let set = s
-            .set_cookie(None, at("127.0.0.1:81"), Some(200), NOW)
-            .unwrap();
-        let core = Signer::new(&cfg);
-        assert_eq!(set, core.set_cookie(&core.sign("a", NOW)));
-        let mut old = cfg.clone();
-        old.keys.remove(0);
-        let by_old = format!("ep={}", Signer::new(&old).sign("a", NOW));
-        assert!(s
-            .set_cookie(Some(&by_old), at("127.0.0.1:81"), Some(200), NOW)
-            .is_some());
-    }
-
-    #[test]
-    fn metadata_names_the_unlisted_hosts() {
-        let s = session(COOKIE_FILTER, DOC).unwrap();
-        let served = Some(Served {
-            address: "127.0.0.1:83",
-            metadata_name: Some("c"),
-        });
-        let set = s.set_cookie(None, served, Some(200), NOW).unwrap();
-        let v = cookie::find(&held(&set), "ep").unwrap().to_string();
-        assert_eq!(s.signer.verify(&v, NOW).unwrap(), "c");
-    }
-
-    #[test]
-    fn bad_configurations_name_what_is_wrong() {
-        let e = session("nope", DOC).unwrap_err();
-        assert!(e.contains("filter_name \"nope\""), "{e}");
-        let e = session(COOKIE_FILTER, r#"{"algorithm":{"name":"round_robin"}}"#).unwrap_err();
-        assert!(e.contains("cookie:"), "{e}");
-        let no_strip = DOC.replace(r#""strip":true"#, r#""strip":false"#);
-        assert!(session(COOKIE_FILTER, &no_strip).is_ok());
-        let e = session(STRIP_FILTER, &no_strip).unwrap_err();
-        assert!(e.contains("cookie.strip"), "{e}");
-        let e = session(COOKIE_FILTER, r#"{"cookie":{"name":"ep","max_age_s":-1}}"#).unwrap_err();
-        assert!(e.contains("cookie."), "{e}");
-    }
-
-    #[test]
-    fn stripping_removes_only_the_balancers_cookie() {
-        let s = session(STRIP_FILTER, DOC).unwrap();
-        let lines = vec![b"a=1; ep=v1.x".to_vec(), b"b=2".to_vec()];
-        assert_eq!(
-            s.strip(&lines).unwrap(),
-            vec![b"a=1".to_vec(), b"b=2".to_vec()]
-        );
-        assert_eq!(s.strip(&[b"b=2".to_vec()]), None);
-    }
-}
+#[path = "session_tests.rs"]
+mod tests;

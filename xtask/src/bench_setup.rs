@@ -175,6 +175,22 @@ pub(crate) fn envoy_yaml(setup: &Setup, backends: usize) -> String {
         _ => None,
     };
     let mut http_filters = Vec::new();
+    if matches!(setup, Setup::Native("stateful_session")) {
+        // Envoy's own sticky sessions: the host's address in a cookie.
+        http_filters.push(json!({
+            "name": "envoy.filters.http.stateful_session",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.stateful_session.v3.StatefulSession",
+                "session_state": {
+                    "name": "envoy.http.stateful_session.cookie",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.http.stateful_session.cookie.v3.CookieBasedSessionState",
+                        "cookie": { "name": "envoy-session", "path": "/", "ttl": "3600s" }
+                    }
+                }
+            }
+        }));
+    }
     if let Some((wasm, cfg)) = filter {
         http_filters.push(json!({
             "name": "envoy.filters.http.wasm",
@@ -288,4 +304,19 @@ pub(crate) fn edgepick_config(algorithm: &str, cookie: bool, n: usize) -> String
         "{{\"algorithm\":{{\"name\":\"{algorithm}\"}}{cookie},\"health\":{{\"panic_threshold\":0}},\"backends\":[{}]}}",
         backends.join(",")
     )
+}
+
+/// A `Cookie` header as a client of edgepick's sticky sessions sends it
+/// (the bench document's cookie, signed for `n0`): for the rows that carry
+/// the same bytes through Envoy without edgepick reading them.
+pub(crate) fn session_cookie_header() -> String {
+    let cfg = edgepick_core::config::Config::from_json(&edgepick_config("rfws", true, FEW))
+        .expect("the bench document is valid");
+    let cookie = cfg.cookie.expect("the bench document has a cookie");
+    let signer = edgepick_core::cookie::Signer::new(&cookie);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let set = signer.set_cookie(&signer.sign("n0", now_ms));
+    format!("cookie: {}", set.split(';').next().unwrap_or_default())
 }

@@ -3,8 +3,8 @@
 //! edgepick's algorithms at 3 and 64 backends and the cost of its options.
 
 use crate::bench::{
-    edgepick_config, endpoints, endpoints_of, Client, ModuleFilters, Setup, Signal, Variant,
-    BACKENDS, FEW, MANY,
+    edgepick_config, endpoints, endpoints_of, session_cookie_header, Client, ModuleFilters, Setup,
+    Signal, Variant, BACKENDS, FEW, MANY,
 };
 use std::path::Path;
 
@@ -159,6 +159,21 @@ pub(crate) fn variants(filter: &Path, minimal: &Path) -> Vec<Variant> {
             },
         });
     }
+    // What carrying a held cookie costs Envoy when nothing reads it, and
+    // what Envoy's own sticky sessions cost with their cookie held: the
+    // peers of the held-cookie rows.
+    v.push(Variant {
+        name: "native round_robin, a session cookie sent (nothing reads it)",
+        backends: FEW,
+        setup: Setup::Native("round_robin"),
+        client: Client::Header(session_cookie_header()),
+    });
+    v.push(Variant {
+        name: "Envoy's stateful_session cookie (held), native round_robin",
+        backends: FEW,
+        setup: Setup::Native("stateful_session"),
+        client: Client::HeldCookie,
+    });
     // What the module's stripping filter costs: the same, cookie not stripped.
     v.push(Variant {
         name: "module rfws + sticky (held), cookie not stripped",

@@ -38,22 +38,20 @@ pub fn strip_cookie(line: &[u8], name: &str) -> Option<Vec<u8>> {
 /// A request's `Cookie` lines with cookie `name` removed, or `None` when no
 /// line carries it (nothing to rewrite). Lines left empty are dropped; the
 /// others keep their bytes except the removed pairs and their separator.
-pub fn without(lines: &[Vec<u8>], name: &str) -> Option<Vec<Vec<u8>>> {
-    if !lines.iter().any(|l| has_cookie(l, name)) {
-        return None;
+pub fn without<L: AsRef<[u8]>>(lines: &[L], name: &str) -> Option<Vec<Vec<u8>>> {
+    let first = lines.iter().position(|l| has_cookie(l.as_ref(), name))?;
+    let mut out = Vec::with_capacity(lines.len());
+    out.extend(lines[..first].iter().map(|l| l.as_ref().to_vec()));
+    out.extend(strip_cookie(lines[first].as_ref(), name));
+    for l in &lines[first + 1..] {
+        let l = l.as_ref();
+        if has_cookie(l, name) {
+            out.extend(strip_cookie(l, name));
+        } else {
+            out.push(l.to_vec());
+        }
     }
-    Some(
-        lines
-            .iter()
-            .filter_map(|l| {
-                if has_cookie(l, name) {
-                    strip_cookie(l, name)
-                } else {
-                    Some(l.clone())
-                }
-            })
-            .collect(),
-    )
+    Some(out)
 }
 
 #[cfg(test)]

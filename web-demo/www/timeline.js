@@ -4,8 +4,8 @@
 // injected by hand is recorded here at the time it happened.
 import { $, status } from './ui.js';
 
-const ACTIONS = [['kill', 'kill'], ['revive', 'revive'], ['overload', 'overload ×'], ['relieve', 'end overload'],
-  ['degrade', 'degrade link ×'], ['restore', 'restore link']];
+const ACTIONS = [['kill', 'kill'], ['revive', 'revive'], ['overload', 'overload'], ['relieve', 'end overload'],
+  ['degrade', 'degrade link'], ['restore', 'restore link']];
 const HAS_FACTOR = new Set(['overload', 'degrade']);
 /** The factor a new fault of this kind starts with (the node buttons use the same). */
 export const defaultFactor = action => (action === 'overload' ? 4 : action === 'degrade' ? 5 : 1);

@@ -79,10 +79,12 @@ pub struct CompareRow {
     pub share: Vec<f64>,
     /// Simulation events processed.
     pub events: u64,
+    /// Faults of the topology's timeline applied during the run.
+    pub faults_replayed: u32,
 }
 
-/// Run `topo` for `duration_ms` under each catalogue algorithm (faults included),
-/// then let requests in flight end.
+/// Run `topo` for `duration_ms` under each catalogue algorithm, its fault
+/// timeline replayed in each run, then let requests in flight end.
 pub fn compare(topo: &Topology, duration_ms: f64) -> Result<Vec<CompareRow>, ConfigError> {
     catalogue()
         .into_iter()
@@ -126,5 +128,6 @@ fn run_one(
             })
             .collect(),
         events: sim.events(),
+        faults_replayed: sim.faults_applied(),
     })
 }

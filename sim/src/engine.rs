@@ -5,7 +5,7 @@
 
 use super::metrics::Metrics;
 use super::queue::{Ev, EventQueue, Micros};
-use super::topology::{FaultAction, Topology};
+use super::topology::Topology;
 use edgepick_core::backend::LoadSample;
 use edgepick_core::config::ConfigError;
 use edgepick_core::rng::SplitMix64;
@@ -93,6 +93,10 @@ pub struct Simulation {
     pub(super) rng: SplitMix64,
     pub(super) arrivals_open: bool,
     pub(super) events: u64,
+    /// The fault timeline's epoch (see [`Ev::Fault`]).
+    pub(super) fault_epoch: u32,
+    /// Scheduled faults applied so far.
+    pub(super) faults_applied: u32,
     /// Metrics so far.
     pub metrics: Metrics,
 }
@@ -151,6 +155,8 @@ impl Simulation {
             rng: SplitMix64::new(seed ^ 0x0EDC_E000),
             arrivals_open: true,
             events: 0,
+            fault_epoch: 0,
+            faults_applied: 0,
             metrics: Metrics::new(topo.bucket_ms, topo.servers.len()),
             topo,
         };
@@ -164,10 +170,7 @@ impl Simulation {
         );
         sim.queue
             .push(sim.topo.bucket_ms.saturating_mul(1000), Ev::Bucket);
-        for (k, f) in sim.topo.faults.iter().enumerate() {
-            sim.queue
-                .push(f.at_ms.saturating_mul(1000), Ev::Fault(k as u32));
-        }
+        sim.schedule_faults(true);
         Ok(sim)
     }
 
@@ -236,39 +239,13 @@ impl Simulation {
             Ev::DrDone { req, status } => self.on_dr_done(req, status),
             Ev::Heartbeat => self.on_heartbeat(),
             Ev::Bucket => self.on_bucket(),
-            Ev::Fault(k) => {
-                if let Some(f) = self.topo.faults.get(k as usize).cloned() {
-                    if let Some(i) = self.server_index(&f.target) {
-                        self.apply(f.action, i, f.factor);
-                    }
-                }
-            }
+            Ev::Fault { k, epoch } => self.on_fault(k as usize, epoch),
         }
     }
 
     /// Index of the server called `name`.
     pub fn server_index(&self, name: &str) -> Option<usize> {
         self.topo.servers.iter().position(|s| s.name == name)
-    }
-
-    /// Apply a fault or repair to server `i` now.
-    pub fn apply(&mut self, action: FaultAction, i: usize, factor: f64) {
-        if i >= self.servers.len() {
-            return;
-        }
-        let factor = if factor.is_finite() {
-            factor.max(1.0)
-        } else {
-            1.0
-        };
-        match action {
-            FaultAction::Kill => self.kill(i),
-            FaultAction::Revive => self.servers[i].alive = true,
-            FaultAction::Degrade => self.servers[i].link = factor,
-            FaultAction::Restore => self.servers[i].link = 1.0,
-            FaultAction::Overload => self.servers[i].slow = factor,
-            FaultAction::Relieve => self.servers[i].slow = 1.0,
-        }
     }
 
     fn on_heartbeat(&mut self) {
@@ -319,8 +296,11 @@ impl Simulation {
     }
 
     /// Replace the scenario's parameters live (algorithm, method, stickiness,
-    /// fault detection, rates, links). The servers and client groups must keep
-    /// their number and names; otherwise start a new simulation.
+    /// fault detection, rates, links, the fault timeline). The servers and
+    /// client groups must keep their number and names; otherwise start a new
+    /// simulation. A changed timeline applies from now on: its faults after
+    /// the clock are scheduled, those at or before it are not applied (a
+    /// fault injected by hand and recorded at its time stays applied once).
     pub fn reconfigure(&mut self, topo: Topology) -> Result<(), ConfigError> {
         topo.validate()?;
         let same_servers = topo.servers.len() == self.topo.servers.len()
@@ -359,7 +339,11 @@ impl Simulation {
                 };
             }
         }
+        let timeline_changed = topo.faults != self.topo.faults;
         self.topo = topo;
+        if timeline_changed {
+            self.reschedule_faults();
+        }
         Ok(())
     }
 }

@@ -32,6 +32,7 @@ mod flow;
 mod import;
 mod metrics;
 mod queue;
+mod timeline;
 mod topology;
 mod validate;
 mod view;
@@ -43,6 +44,8 @@ mod roundtrip_tests;
 mod tests;
 #[cfg(test)]
 mod tie_tests;
+#[cfg(test)]
+mod timeline_tests;
 
 pub use compare::{catalogue, compare, CompareRow};
 pub use engine::Simulation;

@@ -27,8 +27,9 @@ pub enum Ev {
     Heartbeat,
     /// Close a metrics bucket (sample in-flight and health).
     Bucket,
-    /// The i-th scheduled fault.
-    Fault(u32),
+    /// The `k`-th scheduled fault of timeline epoch `epoch` (a live
+    /// change of the timeline starts a new epoch; older events are void).
+    Fault { k: u32, epoch: u32 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

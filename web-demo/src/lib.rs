@@ -86,6 +86,15 @@ impl Sim {
         self.inner.reconfigure(topo).map_err(js_err)
     }
 
+    /// Take the fault timeline (`faults`) of this topology document: its
+    /// faults after the clock apply in this run, earlier ones from the next
+    /// start (one injected by hand and recorded at its time is not applied
+    /// twice). The rest of the document is checked and left unused.
+    pub fn set_timeline(&mut self, topology_json: &str) -> Result<(), JsError> {
+        let topo = Topology::from_json(topology_json).map_err(js_err)?;
+        self.inner.set_faults(topo.faults).map_err(js_err)
+    }
+
     /// Nodes, totals and time now.
     pub fn snapshot(&self) -> Result<JsValue, JsError> {
         to_js(&self.inner.snapshot())

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '../serve.mjs';
 import { liveViews, controls, layouts, links, contrast, download, restart, shared, compareResults } from './truth.mjs';
 import { whyView, roundTrip } from './why.mjs';
+import { timelineLive, compareTimeline, handRecorded, badRows, linkTimeline } from './timeline.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const demo = path.resolve(here, '..');
@@ -158,6 +159,11 @@ try {
   await step('restart keeps faults', () => restart(t));
   await step('shared link', () => shared(t));
   await step('compare results', () => compareResults(t));
+  await step('fault timeline: live run', () => timelineLive(t));
+  await step('fault timeline: compare', () => compareTimeline(t));
+  await step('fault timeline: faults by hand', () => handRecorded(t));
+  await step('fault timeline: bad rows', () => badRows(t));
+  await step('fault timeline: link', () => linkTimeline(t));
   await step('why this node', () => whyView(t));
   await step('configuration round trip', () => roundTrip(t));
 

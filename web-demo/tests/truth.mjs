@@ -5,11 +5,12 @@
 // { page, context, base, check, step, runFor, artifacts }.
 import path from 'node:path';
 
-// Restart `preset` with `algorithm`, `method` and `speed`, and run it for `ms` simulated.
-async function runScenario(t, { preset, algorithm, method, speed, ms }) {
+// Load `preset` afresh (its empty fault timeline, even when it is the one shown), restart it with
+// `algorithm`, `method` and `speed`, and run it for `ms` simulated.
+export async function runScenario(t, { preset, algorithm, method, speed, ms }) {
   const { page } = t;
   if (await page.evaluate(() => window.edgepick.running)) await page.click('#play');
-  await page.selectOption('#preset', preset);
+  await page.evaluate(p => { const e = document.getElementById('preset'); e.value = p; e.dispatchEvent(new Event('change')); }, preset);
   await page.selectOption('#algorithm', algorithm);
   await page.selectOption('#method', method);
   await page.selectOption('#speed', speed);
@@ -308,26 +309,38 @@ export async function download(t) {
     `first: ${first.algorithm?.name}, ${first.backends?.length} backends; after choosing least connections: ${second.algorithm?.name}`);
 }
 
-/** Adding or removing a server says the run restarted and keeps the faults injected by hand. */
+const nodeStates = page => page.evaluate(() => window.edgepick.snapshot.nodes
+  .map(n => `${n.name}${n.alive ? '' : ' dead'}${n.overload > 1 ? ' ×' + n.overload : ''}`).join());
+const runPast = (page, ms) => page.waitForFunction(t => window.edgepick.snapshot.t_ms > t, ms, { timeout: 30000 });
+
+/** Adding or removing a server restarts the run from 0 s and replays the fault timeline, a kill done by hand included. */
 export async function restart(t) {
   const { page, check } = t;
   await runScenario(t, { preset: 'figure2', algorithm: 'round_robin', method: 'proxy', speed: '4', ms: 1000 });
-  await page.getByRole('button', { name: 'kill WS2', exact: true }).click();
-  await page.click('#add-server');
-  await t.runFor(1000);
-  const added = await page.evaluate(() => [document.getElementById('status').textContent,
-    window.edgepick.snapshot.nodes.map(n => `${n.name}${n.alive ? '' : ' dead'}`).join()]);
-  await page.click('#remove'); // the new server is selected
-  const removed = await page.evaluate(() => [document.getElementById('status').textContent,
-    window.edgepick.snapshot.nodes.map(n => `${n.name}${n.alive ? '' : ' dead'}`).join()]);
   await page.click('#play'); // pause
-  check('adding a server says the run restarted and keeps a killed node dead',
-    /restarted from 0 s because the nodes changed.*faults kept: WS2 killed/.test(added[0]) && added[1] === 'WS1,WS2 dead,WS3,WS4,ws5',
-    `"${added[0]}"; nodes ${added[1]}`);
-  check('removing it again does the same', /restarted.*WS2 killed/.test(removed[0]) && removed[1] === 'WS1,WS2 dead,WS3,WS4', `nodes ${removed[1]}`);
+  await page.getByRole('button', { name: 'kill WS2', exact: true }).click();
+  const killAt = await page.evaluate(() => window.edgepick.topo.faults.find(f => f.action === 'kill' && f.target === 'WS2')?.at_ms);
+  await page.click('#add-server');
+  const added = [await page.textContent('#status'), await nodeStates(page)];
+  await page.click('#play');
+  await runPast(page, killAt);
+  const later = await nodeStates(page);
+  await page.click('#play');
+  await page.click('#remove'); // the new server is selected
+  const removed = [await page.textContent('#status'), await nodeStates(page)];
+  await page.click('#play');
+  await runPast(page, killAt);
+  const removedLater = await nodeStates(page);
+  await page.click('#play'); // pause
+  check('adding a server restarts from 0 s and the timeline replays the kill done by hand at its time',
+    killAt >= 1000 && /restarted from 0 s because the nodes changed.*timeline replays 1 fault/.test(added[0]) &&
+      added[1] === 'WS1,WS2,WS3,WS4,ws5' && later === 'WS1,WS2 dead,WS3,WS4,ws5',
+    `"${added[0]}"; at 0 s ${added[1]}; after ${(killAt / 1000).toFixed(2)} s ${later}`);
+  check('removing it again does the same', /restarted.*replays 1 fault/.test(removed[0]) && removed[1] === 'WS1,WS2,WS3,WS4' &&
+    removedLater === 'WS1,WS2 dead,WS3,WS4', `at 0 s ${removed[1]}; later ${removedLater}`);
 }
 
-/** A shared link restores the preset, the speed and the faults in effect. */
+/** A shared link restores the preset, the speed and the fault timeline (faults done by hand included), replayed from 0 s. */
 export async function shared(t) {
   const { page, context, check } = t;
   await runScenario(t, { preset: 'homogeneous', algorithm: 'least_connections', method: 'nat', speed: '16', ms: 1000 });
@@ -336,15 +349,21 @@ export async function shared(t) {
   await page.getByRole('button', { name: 'edit ws3', exact: true }).click();
   await page.getByRole('button', { name: 'Overload ×4' }).click();
   await page.waitForTimeout(500);
+  const mine = await page.evaluate(() => JSON.stringify(window.edgepick.topo.faults));
   const other = await context.newPage();
   await other.goto(page.url());
   await other.waitForSelector('body[data-ready="1"]');
   const got = await other.evaluate(() => [document.getElementById('preset').value, document.getElementById('speed').value,
-    window.edgepick.topo.method, window.edgepick.topo.algorithm.name,
-    window.edgepick.snapshot.nodes.map(n => `${n.name}${n.alive ? '' : ' dead'}${n.overload > 1 ? ' ×' + n.overload : ''}`).join()]);
+    window.edgepick.topo.method, window.edgepick.topo.algorithm.name]);
+  const [faults, atStart] = [await other.evaluate(() => JSON.stringify(window.edgepick.topo.faults)), await nodeStates(other)];
+  await other.click('#play');
+  await runPast(other, Math.max(...JSON.parse(mine).map(f => f.at_ms)));
+  const after = await nodeStates(other);
   await other.close();
-  check('a shared link restores preset, speed, method, algorithm and faults',
-    got.join('|') === 'homogeneous|16|nat|least_connections|ws1,ws2 dead,ws3 ×4,ws4', got.join(' | '));
+  check('a shared link restores preset, speed, method and algorithm', got.join('|') === 'homogeneous|16|nat|least_connections', got.join(' | '));
+  check('a shared link carries the faults done by hand as the timeline, replayed at their times',
+    faults === mine && JSON.parse(mine).length === 2 && atStart === 'ws1,ws2,ws3,ws4' && after === 'ws1,ws2 dead,ws3 ×4,ws4',
+    `timeline ${faults}; at 0 s ${atStart}; later ${after}`);
 }
 
 /** Compare draws latency on a log axis and offers its results as CSV and JSON. */

@@ -9,6 +9,7 @@ import { updateNodeTable, recentShare } from './nodes.js';
 import { editorHtml, set, pickOptions, pickValue, pickSelection } from './editor.js';
 import { linkHash, readLink, scenarioPart } from './link.js';
 import { renderWhy } from './why.js';
+import { renderTimeline, wireTimeline, recordFault, defaultFactor, describe } from './timeline.js';
 import { exportConfig, downloadConfig, importConfig } from './config.js';
 
 const S = {
@@ -23,7 +24,7 @@ function saveHash() {
   clearTimeout(hashTimer);
   hashTimer = setTimeout(() => history.replaceState(null, '', '#' + currentLink()), 300);
 }
-const currentLink = () => linkHash(S.topo, $('preset').value, $('speed').value, S.snapshot);
+const currentLink = () => linkHash(S.topo, $('preset').value, $('speed').value);
 
 // S.good is the last scenario the core accepted (JSON text). Only it reaches
 // the URL; an edit or a link the core rejects is reported and S.good kept.
@@ -34,23 +35,23 @@ function reject(what, e) {
   status($('status'), `${what}: ${e.message}. The last valid scenario is kept.`, false);
 }
 
-// A shared link: load its scenario, preset, speed and faults, or say why not and keep the current one.
+// A shared link: load its scenario (with its fault timeline), preset and speed, or say why not and keep the
+// current one. An older link's faults in effect (`faults=`) become timeline rows at 0 s.
 function loadLink(hash) {
   let link;
   try { link = readLink(hash); } catch (e) { return reject('This link was not loaded', e); }
+  const names = Array.isArray(link.topo.servers) ? link.topo.servers.map(s => s?.name) : [], bad = [];
+  const old = link.faults.filter(([, name]) => names.includes(name) || !bad.push(name));
+  const rows = Array.isArray(link.topo.faults) ? link.topo.faults : [];
+  if (old.length) link.topo.faults = [...old.map(([action, target, factor]) => ({ at_ms: 0, action, target, factor })), ...rows];
   S.topo = link.topo; S.selected = null;
   const before = S.sim;
   rebuild('This link was not loaded');
   if (S.sim === before) return;
   if (link.preset in PRESETS) $('preset').value = link.preset;
   if ([...$('speed').options].some(o => o.value === link.speed)) $('speed').value = link.speed;
-  const bad = [];
-  for (const [action, name, factor] of link.faults) {
-    try { S.sim.fault(action, name, factor); } catch { bad.push(name); }
-  }
-  S.snapshot = S.sim.snapshot();
   if (link.faults.length) {
-    status($('status'), `loaded the link: ${link.faults.length - bad.length} fault(s) restored` + (bad.length ? `; no node named ${bad.join(', ')}` : ''), !bad.length);
+    status($('status'), `loaded the link: ${old.length} fault(s) in effect at 0 s` + (bad.length ? `; no node named ${bad.join(', ')}` : ''), !bad.length);
   }
 }
 
@@ -63,36 +64,34 @@ function algoId(alg) {
   return alg.name;
 }
 
-// A new simulation of S.topo from time 0; if the core rejects S.topo, the
-// current simulation and the last valid scenario stay. With `carry` (the set
-// of servers or clients changed), faults injected by hand move to the new run
-// by node name, and the status says the run restarted.
-function rebuild(what = 'Not applied', carry = false) {
+// A new simulation of S.topo from time 0, its fault timeline replayed (faults
+// at 0 s are in effect at once); if the core rejects S.topo, the current
+// simulation and the last valid scenario stay. With `restarted` (the set of
+// servers or clients changed), the status says the run restarted.
+function rebuild(what = 'Not applied', restarted = false) {
+  S.topo.faults ??= [];
   let sim;
   try { sim = new wasm.Sim(JSON.stringify(S.topo)); } catch (e) { reject(what, e); }
   if (sim) {
-    const kept = carry ? carryFaults(S.snapshot, sim) : [];
     S.sim?.free();
     S.sim = sim;
+    S.sim.run_until(0);
     S.simT = 0; S.series = []; S.seriesFinal = 0; S.snapshot = S.sim.snapshot();
     accept();
     const shape = `${S.topo.servers.length} servers, ${S.topo.clients.length} client groups`;
-    status($('status'), carry ? `restarted from 0 s because the nodes changed (${shape})` +
-      (kept.length ? `; faults kept: ${kept.join(', ')}` : '') : `ready: ${shape}`, true);
+    const n = S.topo.faults?.length || 0, replay = n ? `; the fault timeline replays ${n} fault(s)` : '';
+    status($('status'), (restarted ? `restarted from 0 s because the nodes changed (${shape})` : `ready: ${shape}`) + replay, true);
   }
-  syncControls(); renderEditor(); render();
+  syncControls(); renderEditor(); renderTimeline(S); render();
 }
 
-// Re-apply `old` snapshot's kills, overloads and degraded links to `sim`, by node name.
-function carryFaults(old, sim) {
-  const kept = [];
-  for (const n of old?.nodes || []) {
-    if (!S.topo.servers.some(s => s.name === n.name)) continue;
-    if (!n.alive) { sim.fault('kill', n.name, 1); kept.push(`${n.name} killed`); }
-    if (n.overload > 1) { sim.fault('overload', n.name, n.overload); kept.push(`${n.name} overloaded ×${n.overload}`); }
-    if (n.degrade > 1) { sim.fault('degrade', n.name, n.degrade); kept.push(`${n.name} link ×${n.degrade}`); }
-  }
-  return kept;
+// Give the scenario and the run the timeline `faults`: null, or the core's reason for refusing it.
+function commitTimeline(faults) {
+  const before = S.topo.faults;
+  S.topo.faults = faults;
+  try { S.sim?.set_timeline(JSON.stringify(S.topo)); } catch (e) { S.topo.faults = before; return e.message; }
+  accept();
+  return null;
 }
 
 // Parameters changed: keep the run going when the shape is the same.
@@ -166,7 +165,7 @@ function wireControls() {
   $('remove').onclick = removeSelected;
   $('compare-btn').onclick = () => runCompare(S);
   $('export-btn').onclick = () => exportConfig(S, wasm);
-  $('import-btn').onclick = () => importConfig(S, wasm, () => { live(); renderEditor(); });
+  $('import-btn').onclick = () => importConfig(S, wasm, () => { live(); renderEditor(); renderTimeline(S); });
   $('download').onclick = ev => downloadConfig(S, wasm, ev);
   $('share-btn').onclick = () => {
     const url = location.href.split('#')[0] + '#' + currentLink();
@@ -222,8 +221,12 @@ function renderEditor() {
       const path = input.dataset.path;
       const empty = input.dataset.optional && input.value.trim() === ''; // an optional field left empty: not set
       const v = empty ? undefined : input.type === 'text' ? input.value.trim() : Number(input.value);
+      const was = obj[path];
       set(obj, path, v);
-      if (path === 'name') rebuild('Not applied', true); else live();
+      if (path !== 'name') return live();
+      // A renamed server keeps its faults in the timeline.
+      if (sel.kind !== 'client' && sel.kind !== 'edge') for (const f of S.topo.faults) if (f.target === was) f.target = v;
+      rebuild('Not applied', true);
     };
   }
   // The form is redrawn after a fault; focus returns to the same button (its label flips, e.g. Kill → Revive).
@@ -232,13 +235,16 @@ function renderEditor() {
   });
 }
 
+// A fault by hand: applied to the run now and recorded in the fault timeline at this simulated time.
 function fault(action, name) {
   if (!S.sim) return;
-  const factor = action === 'overload' ? 4 : action === 'degrade' ? 5 : 1;
+  const factor = defaultFactor(action);
   S.sim.fault(action, name, factor);
+  const row = recordFault(S, commitTimeline, action, name, factor);
   S.snapshot = S.sim.snapshot();
-  renderNodes(); saveHash();
-  status($('status'), `${action} ${name} at ${(S.sim.now_ms() / 1000).toFixed(1)} s`, true);
+  renderNodes();
+  const f = { action, target: name, factor, at_ms: S.sim.now_ms() };
+  status($('status'), `${describe(f)}` + (row ? ` — recorded as fault ${row} of the timeline` : ''), true);
   render();
 }
 
@@ -368,7 +374,7 @@ function renderNodes() {
 async function main() {
   await init();
   S.algorithms = wasm.algorithms();
-  wireControls(); wireCanvas(); placeEditor();
+  wireControls(); wireCanvas(); placeEditor(); wireTimeline(S, commitTimeline);
   loadPreset('figure2');
   if (location.hash.length > 1) loadLink(location.hash);
   addEventListener('hashchange', () => {

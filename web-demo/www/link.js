@@ -1,6 +1,8 @@
-// A shared link's hash: `#t=<scenario>&preset=<id>&speed=<x>&faults=[[action, node, factor], …]`.
-// The scenario is its JSON in base64url; the rest restores what the page
-// shows beside it: the preset chosen, the speed, and the faults in effect.
+// A shared link's hash: `#t=<scenario>&preset=<id>&speed=<x>`. The scenario is
+// its JSON in base64url, fault timeline (`faults`) included; the rest restores
+// what the page shows beside it: the preset chosen and the speed. Older links
+// also carry the faults in effect, `&faults=[[action, node, factor], …]`;
+// they are still read (the page makes them timeline rows at 0 s).
 
 function encode(t) {
   const bytes = new TextEncoder().encode(JSON.stringify(t));
@@ -12,16 +14,9 @@ function decode(h) {
   return JSON.parse(new TextDecoder().decode(Uint8Array.from(s, c => c.charCodeAt(0))));
 }
 
-/** The hash (without `#`) for `topo`, `preset`, `speed` and the faults in `snapshot`. */
-export function linkHash(topo, preset, speed, snapshot) {
-  const q = new URLSearchParams({ t: encode(topo), preset, speed });
-  const faults = (snapshot?.nodes || []).flatMap(n => [
-    ...(n.alive ? [] : [['kill', n.name, 1]]),
-    ...(n.overload > 1 ? [['overload', n.name, n.overload]] : []),
-    ...(n.degrade > 1 ? [['degrade', n.name, n.degrade]] : []),
-  ]);
-  if (faults.length) q.set('faults', JSON.stringify(faults));
-  return q.toString();
+/** The hash (without `#`) for `topo` (with its fault timeline), `preset` and `speed`. */
+export function linkHash(topo, preset, speed) {
+  return new URLSearchParams({ t: encode(topo), preset, speed }).toString();
 }
 
 /** The scenario's part of a hash (to tell whether it changed), or null. */

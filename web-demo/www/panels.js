@@ -2,6 +2,7 @@
 import * as wasm from './pkg/edgepick_web.js';
 import { drawCompare, COLORS } from './draw.js';
 import { $, status } from './ui.js';
+import { describe } from './timeline.js';
 
 /** Run every algorithm on `S.topo` (Compare button) and show the table and chart. */
 export function runCompare(S) {
@@ -10,7 +11,10 @@ export function runCompare(S) {
   setTimeout(() => {
     try {
       const t0 = performance.now();
+      const faults = S.topo.faults || [];
       const rows = wasm.compare(JSON.stringify(S.topo), secs * 1000);
+      const replayed = Math.min(...rows.map(r => r.faults_replayed));
+      $('compare-faults').textContent = faultsLine(faults, replayed, secs);
       const names = S.topo.servers.map(s => s.name);
       $('compare-out').hidden = false;
       S.comparePlot = drawCompare($('compare-chart'), rows);
@@ -24,20 +28,31 @@ export function runCompare(S) {
         <td><span class="shares" title="${r.share.map((s, i) => `${names[i]} ${(s * 100).toFixed(1)}%`).join(', ')}">${
           r.share.map((s, i) => `<i style="width:${s * 100}%;background:${COLORS.node(i)}"></i>`).join('')}</span></td></tr>`).join('') +
         `<tr><td colspan="6"></td><td class="help">${names.slice(0, 16).map((n, i) => `<i class="swatch" style="background:${COLORS.node(i)}"></i> ${n}`).join(' ')}</td></tr>`;
-      status($('status'), `compared ${rows.length} algorithms over ${secs} s simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`, true);
-      offerResults($('compare-csv'), $('compare-json'), rows, names, secs);
+      status($('status'), `compared ${rows.length} algorithms over ${secs} s simulated in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+        `faults replayed: ${replayed}`, true);
+      offerResults($('compare-csv'), $('compare-json'), rows, names, secs, faults);
       $('compare-out').scrollIntoView({ behavior: 'smooth' });
     } catch (e) { status($('status'), 'compare failed — ' + e.message, false); }
   }, 10);
 }
 
-// The comparison as files: CSV (one row per algorithm, a share column per node) and JSON (the rows as the simulator gave them).
-function offerResults(csvLink, jsonLink, rows, names, secs) {
-  const cols = ['id', 'label', 'generated', 'ok', 'errors', 'mean_ms', 'p50_ms', 'p95_ms', 'p99_ms'];
+// What Compare says about the fault timeline it replayed (`replayed`: faults the core applied in every run).
+function faultsLine(faults, replayed, secs) {
+  if (!faults.length) return 'Fault timeline: empty — every run is without faults.';
+  const later = faults.length - replayed;
+  return `Faults replayed: ${replayed} of the timeline's ${faults.length}, at the same times in every run: ` +
+    faults.slice(0, 8).map(describe).join('; ') + (faults.length > 8 ? '; …' : '') +
+    (later > 0 ? `. ${later} fall after the ${secs} s compared.` : '.');
+}
+
+// The comparison as files: CSV (one row per algorithm, a share column per node) and JSON (the rows as the
+// simulator gave them, and the fault timeline replayed).
+function offerResults(csvLink, jsonLink, rows, names, secs, faults) {
+  const cols = ['id', 'label', 'generated', 'ok', 'errors', 'mean_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'faults_replayed'];
   const cell = v => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
   const csv = [[...cols, ...names.map(n => `share_${n}`)].map(cell).join(','),
     ...rows.map(r => [...cols.map(c => r[c]), ...r.share].map(cell).join(','))].join('\n') + '\n';
-  const json = JSON.stringify({ simulated_s: secs, nodes: names, rows }, null, 2);
+  const json = JSON.stringify({ simulated_s: secs, nodes: names, faults, rows }, null, 2);
   for (const [a, text, type] of [[csvLink, csv, 'text/csv'], [jsonLink, json, 'application/json']]) {
     URL.revokeObjectURL(a.href);
     a.href = URL.createObjectURL(new Blob([text], { type }));

@@ -21,6 +21,16 @@ pub enum End {
     Failed,
 }
 
+/// The bin of latency `ms`.
+fn bin(ms: f64) -> usize {
+    let k = if ms <= BASE_MS {
+        0
+    } else {
+        ((ms / BASE_MS).ln() / RATIO.ln()) as usize
+    };
+    k.min(BINS - 1)
+}
+
 /// A latency histogram.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
@@ -42,12 +52,12 @@ impl Default for Histogram {
 impl Histogram {
     /// Add one latency.
     pub fn add(&mut self, ms: f64) {
-        let k = if ms <= BASE_MS {
-            0
-        } else {
-            ((ms / BASE_MS).ln() / RATIO.ln()) as usize
-        };
-        self.bins[k.min(BINS - 1)] += 1;
+        self.add_in(bin(ms), ms);
+    }
+
+    /// Add latency `ms`, whose bin is `k`.
+    fn add_in(&mut self, k: usize, ms: f64) {
+        self.bins[k] += 1;
         self.count += 1;
         self.sum_ms += ms;
     }
@@ -196,10 +206,12 @@ impl Metrics {
         match end {
             End::Ok => {
                 self.ok += 1;
-                self.total_latency.add(ms);
+                // One logarithm for both histograms.
+                let k = bin(ms);
+                self.total_latency.add_in(k, ms);
                 let b = self.bucket(at);
                 b.ok += 1;
-                b.latency.add(ms);
+                b.latency.add_in(k, ms);
             }
             End::Dropped => {
                 self.dropped += 1;

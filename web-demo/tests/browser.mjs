@@ -173,12 +173,22 @@ try {
     await page.click('#play');
     await page.waitForTimeout(4000);
     const [fps, simRate] = await page.evaluate(() => [window.edgepick.fps, window.edgepick.simRate]);
-    // 16×: frames/s and how fast simulated time runs against the wall clock.
-    await page.selectOption('#speed', '16');
-    const [sim0, wall0] = await page.evaluate(() => [window.edgepick.sim.now_ms(), performance.now()]);
-    await page.waitForTimeout(4000);
-    const [fps16, sim1, wall1] = await page.evaluate(() => [window.edgepick.fps, window.edgepick.sim.now_ms(), performance.now()]);
-    console.log(`figure: 64 nodes at 16×: ${fps16} frames/s, simulated time at ${((sim1 - sim0) / (wall1 - wall0)).toFixed(1)}× real time`);
+    // 4× and 16×: frames/s and how fast simulated time runs against the wall clock.
+    const speed = async x => {
+      await page.selectOption('#speed', x);
+      await page.waitForTimeout(1000);
+      const [sim0, wall0] = await page.evaluate(() => [window.edgepick.sim.now_ms(), performance.now()]);
+      await page.waitForTimeout(4000);
+      const [f, sim1, wall1] = await page.evaluate(() => [window.edgepick.fps, window.edgepick.sim.now_ms(), performance.now()]);
+      const ratio = (sim1 - sim0) / (wall1 - wall0);
+      console.log(`figure: 64 nodes at ${x}×: ${f} frames/s, simulated time at ${ratio.toFixed(1)}× real time`);
+      return [f, ratio];
+    };
+    const [fps4, ratio4] = await speed('4');
+    const [fps16, ratio16] = await speed('16');
+    // Issue #13's target is a figure of this machine, not a pass/fail check.
+    const met = fps16 >= 30 && ratio16 >= 14;
+    console.log(`figure: issue #13 target at 16× (≥ 30 frames/s, ≥ 14× real time): ${met ? 'met' : 'not met'} on this machine`);
     await page.click('#play');
     await page.evaluate(() => { document.querySelector('details').open = true; });
     await page.click('#bench-btn');
@@ -190,6 +200,10 @@ try {
     const rate4 = Number(await page.locator('#bench-result').getAttribute('data-rate'));
     console.log(`figure: browser simulator speed (4 nodes, round robin): ${rate4.toLocaleString('en')} simulated requests/s`);
     check('64 nodes animate smoothly', fps >= 20, `${fps} fps`);
+    // Loose: frames keep coming while the simulator is the bottleneck, and it
+    // runs well past 4× (the figures above are the measurement).
+    check('64 nodes at 16× keep drawing and run faster than at 4×', fps16 >= 20 && fps4 >= 20 && ratio16 > ratio4,
+      `${fps16} fps, ${ratio16.toFixed(1)}× at 16×; ${fps4} fps, ${ratio4.toFixed(1)}× at 4×`);
     check('simulator speed measured', rate > 0 && rate4 > 0);
   });
 

@@ -10,11 +10,12 @@ import { editorHtml, set, pickOptions, pickValue, pickSelection } from './editor
 import { linkHash, readLink, scenarioPart } from './link.js';
 import { renderWhy } from './why.js';
 import { renderTimeline, wireTimeline, recordFault, defaultFactor, describe } from './timeline.js';
+import { advance, behind } from './loop.js';
 import { exportConfig, downloadConfig, importConfig } from './config.js';
 
 const S = {
   topo: null, sim: null, running: false, simT: 0, lastFrame: 0, series: [], seriesFinal: 0, selected: null, drag: null,
-  algorithms: [], frames: [], fps: 0, simRate: 0, rateWindow: [], snapshot: null,
+  algorithms: [], frames: [], lastDraw: 0, fps: 0, simRate: 0, rateWindow: [], snapshot: null,
 };
 window.edgepick = S; // for the browser test and the curious
 
@@ -300,25 +301,24 @@ function placeEditor() {
 ONE_COLUMN.addEventListener('change', placeEditor);
 
 // ---------- live loop ----------
+// The simulator runs between frames (loop.js). While it lags behind the
+// wall clock, the page draws every other frame (about 30 a second) and leaves
+// it the rest.
 function frame(now) {
   const dt = Math.min(now - S.lastFrame, 100);
   S.lastFrame = now;
-  S.frames.push(now);
-  while (S.frames.length && S.frames[0] < now - 1000) S.frames.shift();
-  S.fps = S.frames.length;
-  if (S.running && S.sim) {
-    const before = S.sim.generated(), t0 = performance.now();
-    S.simT += dt * Number($('speed').value);
-    S.sim.run_until(S.simT);
-    const wall = performance.now() - t0;
-    S.rateWindow.push([wall, S.sim.generated() - before]);
-    if (S.rateWindow.length > 60) S.rateWindow.shift();
-    const [w, n] = S.rateWindow.reduce(([a, b], [c, d]) => [a + c, b + d], [0, 0]);
-    S.simRate = w > 0 ? n / w * 1000 : 0;
-    S.snapshot = S.sim.snapshot();
-    refreshSeries();
+  if (S.running && S.sim) advance(S, dt, Number($('speed').value));
+  if (!behind(S) || now - S.lastDraw > 25) {
+    S.lastDraw = now;
+    S.frames.push(now);
+    while (S.frames.length && S.frames[0] < now - 1000) S.frames.shift();
+    S.fps = S.frames.length;
+    if (S.sim && S.snapshot?.t_ms !== S.sim.now_ms()) {
+      S.snapshot = S.sim.snapshot();
+      refreshSeries();
+    }
+    render(now);
   }
-  render(now);
   requestAnimationFrame(frame);
 }
 
@@ -341,12 +341,21 @@ function render(now = performance.now()) {
   if (!S.topo) return;
   S.topologyText = drawTopology($('topology'), S.topo, S.snapshot, S.series, S.selected, now, S.running, S.why?.choice);
   const win = S.series.slice(-120);
+  // The charts show closed buckets only: redrawn when one closes, not every frame.
+  const closed = win[win.length - 2];
+  if (S.plotted && win.length === S.chartLen && closed === S.chartLast) return renderSlow(now);
+  S.chartLen = win.length; S.chartLast = closed;
   S.plotted = {
     throughput: drawLines($('chart-throughput'), win, [{ key: 'throughput', color: COLORS.accent }]),
     latency: drawLines($('chart-latency'), win, [{ key: 'p50', color: '#2f6fd6' }, { key: 'p95', color: '#e09b21' }, { key: 'p99', color: '#d2453b' }]),
     errors: drawLines($('chart-errors'), win, [{ key: 'failed', color: '#d2453b' }, { key: 'dropped', color: '#8a4fd6' }]),
   };
-  if (now - lastTable > 250) { lastTable = now; renderStats(); renderNodes(); renderWhyView(); }
+  renderSlow(now);
+}
+
+// The table, stats and "why": 4 times a second, once while the simulator lags.
+function renderSlow(now) {
+  if (now - lastTable > (behind(S) ? 1000 : 250)) { lastTable = now; renderStats(); renderNodes(); renderWhyView(); }
 }
 
 function renderStats() {

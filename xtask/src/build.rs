@@ -58,7 +58,8 @@ pub fn build_native() -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Build the browser package into `web-demo/www/pkg`. wasm-opt runs before
+/// Build the browser package into `web-demo/www/pkg`, optimised for speed
+/// (profile `wasm` and `wasm-opt -O3`; see the profile). wasm-opt runs before
 /// wasm-bindgen: binaryen 108 run on wasm-bindgen's output breaks its table
 /// set-up ("WebAssembly.Table.set(): Argument 1 is invalid"). `strip=false`
 /// keeps the target-features section wasm-bindgen and wasm-opt read.
@@ -83,7 +84,7 @@ pub fn build_web() -> Result<PathBuf> {
     std::fs::create_dir_all(artifacts())?;
     let opt = artifacts().join("edgepick_web.wasm");
     let status = Command::new("wasm-opt")
-        .args(["-Oz", "--strip-debug", "--strip-producers"])
+        .args(["-O3", "--strip-debug", "--strip-producers"])
         .arg(&built)
         .arg("-o")
         .arg(&opt)

@@ -49,6 +49,16 @@ fn over_key(n: &Node) -> (u64, u64, usize) {
     (ordered(n.v_fs), !ordered(n.a), n.i)
 }
 
+/// Both slots put the backend at the same place in the sets.
+fn same_place(a: &Slot, b: &Slot) -> bool {
+    match (a, b) {
+        (Slot::Out, Slot::Out) => true,
+        (Slot::Open(x), Slot::Open(y)) => open_key(x) == open_key(y),
+        (Slot::Over(x), Slot::Over(y)) => over_key(x) == over_key(y),
+        _ => false,
+    }
+}
+
 /// Where a backend is.
 #[derive(Debug, Clone, Copy, Default)]
 enum Slot {
@@ -146,6 +156,13 @@ impl Index {
             self.changes.mark(i);
         }
         while let Some(i) = self.changes.next() {
+            let slot = self.score(c, routes, i, threshold);
+            if same_place(&self.slots[i], &slot) {
+                // Back where it was (an in-flight count up and down again):
+                // the sets stay as they are.
+                self.slots[i] = slot;
+                continue;
+            }
             match self.slots[i] {
                 Slot::Out => {}
                 Slot::Open(n) => {
@@ -155,7 +172,6 @@ impl Index {
                     self.over.remove(&over_key(&n));
                 }
             }
-            let slot = self.score(c, routes, i, threshold);
             match slot {
                 Slot::Out => {}
                 Slot::Open(n) => {

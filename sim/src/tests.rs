@@ -384,3 +384,11 @@ fn sim_speed() {
     }
     timed("stress64 (64 nodes, rfws)", stress64(), 20_000.0);
 }
+
+/// `stress64` alone, for profiling:
+/// `cargo test -p edgepick-sim --release stress64_speed -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn stress64_speed() {
+    timed("stress64 (64 nodes, rfws)", stress64(), 20_000.0);
+}

@@ -56,6 +56,7 @@ mod ketama;
 mod least_conn;
 mod least_response_time;
 mod maglev;
+mod ordered_set;
 mod random;
 mod rank;
 mod rfws;

@@ -36,8 +36,9 @@ use super::{offer, open_before, Candidates, Node, Route};
 use crate::backend::LOAD_REPORT_TTL_MS;
 use crate::float::ordered;
 use crate::select::changes::Changes;
+use crate::select::ordered_set::OrderedSet;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BinaryHeap;
 
 /// Place in `open`: `A` descending, then index.
 fn open_key(n: &Node) -> (u64, usize) {
@@ -77,8 +78,8 @@ const NEVER: u64 = u64::MAX;
 /// The ordered sets and what must be re-scored before the next pick.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Index {
-    open: BTreeSet<(u64, usize)>,
-    over: BTreeSet<(u64, u64, usize)>,
+    open: OrderedSet<(u64, usize)>,
+    over: OrderedSet<(u64, u64, usize)>,
     /// Each backend's place, as scored last.
     slots: Vec<Slot>,
     /// What to re-score at the next pick.

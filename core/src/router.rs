@@ -65,6 +65,8 @@ pub struct Router {
     eligible: Vec<bool>,
     weights: Vec<f64>,
     cache: EligibilityCache,
+    /// Decisions carry their scores ([`Router::record_scores`]).
+    scores: bool,
 }
 
 /// When the eligibility and weights computed last are still right: nothing
@@ -105,6 +107,7 @@ impl Router {
                 dirty: true,
                 ..Default::default()
             },
+            scores: true,
             config,
         }
     }
@@ -162,7 +165,10 @@ impl Router {
             }
             _ => None,
         };
-        let sel = self.selector.select(&c, &key, rng, limit);
+        let mut sel = self.selector.select(&c, &key, rng, limit);
+        if !self.scores {
+            sel.scores = Vec::new();
+        }
         let decision = match sticky {
             Some(i) => {
                 let mut ranked = Vec::with_capacity(limit);
@@ -344,6 +350,16 @@ impl Router {
     #[doc(hidden)]
     pub fn use_reference_selector(&mut self) {
         self.selector = select::build_reference(&self.config.algorithm, &self.config.backends);
+        self.selector.record_scores(self.scores);
+    }
+
+    /// Whether decisions carry [`Decision::scores`] (on at first). A front
+    /// end that never reads them (the simulator's own router: its "why" view
+    /// asks a fresh router) turns them off: every pick is then spared
+    /// building the list, and picks the same. Off, `scores` is always empty.
+    pub fn record_scores(&mut self, on: bool) {
+        self.scores = on;
+        self.selector.record_scores(on);
     }
 
     /// The `Set-Cookie` value pinning a client to backend `i`, if cookies are

@@ -131,7 +131,9 @@ impl Simulation {
     /// A simulation at time 0 with every node up; errors name the bad field.
     pub fn new(topo: Topology) -> Result<Simulation, ConfigError> {
         topo.validate()?;
-        let router = Router::new(topo.to_config()?);
+        let mut router = Router::new(topo.to_config()?);
+        // Nothing reads the run's scores ("why" asks a fresh router).
+        router.record_scores(false);
         let seed = topo.seed;
         let mut sim = Simulation {
             router,
@@ -316,6 +318,7 @@ impl Simulation {
             });
         }
         let mut router = Router::new(topo.to_config()?);
+        router.record_scores(false);
         router.states_mut().clone_from_slice(self.router.states());
         self.router = router;
         for (g, c) in topo.clients.iter().enumerate() {

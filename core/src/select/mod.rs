@@ -167,6 +167,12 @@ pub trait Selector: Send {
     /// selectors rebuild at the next pick, O(n log n). The default ignores it.
     fn resync(&mut self) {}
 
+    /// Whether [`Selection::scores`] is filled (`true` at first). A front end
+    /// that never reads the scores turns them off to spare each pick building
+    /// them; the ranking is the same either way. The default ignores it (such
+    /// selectors fill them regardless).
+    fn record_scores(&mut self, _on: bool) {}
+
     /// Rank up to `limit` distinct eligible backends, best first. Must return an
     /// empty list only when no backend is eligible, and must never return an
     /// ineligible backend.

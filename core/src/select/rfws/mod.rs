@@ -59,7 +59,8 @@
 //! memoised per backend on their exact inputs, so scoring the same inputs
 //! twice gives bit-for-bit the same `A`. All working memory lives in the
 //! struct and is reused: a pick allocates only its result (`ranked` and
-//! `scores`).
+//! `scores`; `scores` not at all when turned off with
+//! [`Selector::record_scores`]).
 //!
 //! [`BackendState::delay_ms`]: crate::backend::BackendState::delay_ms
 //! [`BackendState::residual_mbps`]: crate::backend::BackendState::residual_mbps
@@ -172,6 +173,8 @@ pub struct Rfws {
     top: Vec<Node>,
     /// The trees; `None` for the reference scan.
     index: Option<Box<Index>>,
+    /// Fill [`Selection::scores`] ([`Selector::record_scores`]).
+    scores: bool,
 }
 
 /// `A = B · (1 − V_FS) / h` (before the slow-start ramp).
@@ -257,6 +260,7 @@ impl Rfws {
             tied: Vec::new(),
             top: Vec::new(),
             index: None,
+            scores: true,
         }
     }
 
@@ -322,6 +326,10 @@ impl Rfws {
 impl Selector for Rfws {
     super::forward_to_index!();
 
+    fn record_scores(&mut self, on: bool) {
+        self.scores = on;
+    }
+
     fn select(
         &mut self,
         c: &Candidates<'_>,
@@ -339,11 +347,18 @@ impl Selector for Rfws {
         let mut ranked = Vec::with_capacity(limit.min(c.len()));
         // The scores that decided, by index: the step-3 band (in index order
         // already), then every ranked node.
-        let mut scores = Vec::with_capacity(self.tied.len() + limit.min(c.len()));
+        // (None at all when no one reads them: `Selector::record_scores`.)
+        let record = self.scores;
+        let mut scores = match record {
+            true => Vec::with_capacity(self.tied.len() + limit.min(c.len())),
+            false => Vec::new(),
+        };
         let tie = if self.top.is_empty() {
             TieBreak::None
         } else {
-            scores.extend_from_slice(&self.tied);
+            if record {
+                scores.extend_from_slice(&self.tied);
+            }
             let (chosen, tie) = match self.tied[..] {
                 [(i, _)] => (i, TieBreak::None),
                 _ => self.choose(c, rng),
@@ -351,7 +366,9 @@ impl Selector for Rfws {
             ranked.push(chosen);
             for n in self.top.iter().filter(|n| n.i != chosen).take(limit - 1) {
                 ranked.push(n.i);
-                note(&mut scores, n.i, n.a);
+                if record {
+                    note(&mut scores, n.i, n.a);
+                }
             }
             tie
         };
@@ -360,7 +377,9 @@ impl Selector for Rfws {
             self.overloaded(limit - ranked.len());
             for n in &self.top {
                 ranked.push(n.i);
-                note(&mut scores, n.i, n.a);
+                if record {
+                    note(&mut scores, n.i, n.a);
+                }
             }
         }
         debug_assert!(scores.windows(2).all(|w| w[0].0 < w[1].0));

@@ -132,6 +132,9 @@ const HEALTH: [&str; 3] = [
 struct Pair {
     r: [Router; 2],
     open: [Vec<Ticket>; 2],
+    /// The indexed router records scores (`Router::record_scores`); when not,
+    /// its decisions must equal the reference's but for the scores.
+    scores: bool,
 }
 
 /// Apply `op` to both routers; on a pick, compare.
@@ -184,12 +187,13 @@ fn step(
                     .zip(rng.iter_mut())
                     .map(|(r, g)| r.pick(&Request::default(), *now, g))
                     .collect();
-            prop_assert_eq!(
-                t[0].decision(),
-                t[1].decision(),
-                "indexed vs reference at {}",
-                *now
-            );
+            let (mut indexed, mut reference) = (t[0].decision().clone(), t[1].decision().clone());
+            if !p.scores {
+                prop_assert!(indexed.scores.is_empty());
+                reference.scores.clear();
+                indexed.scores.clear();
+            }
+            prop_assert_eq!(indexed, reference, "indexed vs reference at {}", *now);
             prop_assert_eq!(rng[0], rng[1], "different random draws at {}", *now);
             for ((r, open), t) in p.r.iter_mut().zip(p.open.iter_mut()).zip(t) {
                 if start {
@@ -213,6 +217,7 @@ proptest! {
         mut nodes in prop::collection::vec(node(), 1..40),
         fallbacks in prop::sample::select(vec![0usize, 1, 2, 5, 16]),
         seed in any::<u64>(),
+        scores in any::<bool>(),
         ops in prop::collection::vec(op(), 1..150),
     ) {
         if nodes.iter().all(|n| n.weight == 0) {
@@ -221,7 +226,9 @@ proptest! {
         let cfg = config(ALGORITHMS[alg], &nodes, fallbacks, HEALTH[health]);
         let mut reference = Router::new(cfg.clone());
         reference.use_reference_selector();
-        let mut p = Pair { r: [Router::new(cfg), reference], open: [Vec::new(), Vec::new()] };
+        let mut indexed = Router::new(cfg);
+        indexed.record_scores(scores);
+        let mut p = Pair { r: [indexed, reference], open: [Vec::new(), Vec::new()], scores };
         let mut rng = [SplitMix64::new(seed); 2];
         let mut now = 1_000;
         for op in &ops {

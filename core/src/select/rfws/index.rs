@@ -249,14 +249,15 @@ impl Index {
         }
     }
 
-    /// The band (index order) into `tied` and the best `limit >= 1` open
-    /// nodes in fallback order into `top`; returns whether any node is over
-    /// the threshold.
+    /// The band into `tied` (in index order when `index_order`, else in
+    /// `open`'s order) and the best `limit >= 1` open nodes in fallback order
+    /// into `top`; returns whether any node is over the threshold.
     pub fn rank(
         &mut self,
         c: &Candidates<'_>,
         keep: f64,
         limit: usize,
+        index_order: bool,
         tied: &mut Vec<(usize, f64)>,
         top: &mut Vec<Node>,
     ) -> bool {
@@ -271,18 +272,20 @@ impl Index {
         // exactly when `ordered(a) >= ordered(band)`, the keys holding
         // `!ordered(a)`), then in index order.
         let below = !ordered(band);
-        for &(key, i) in &self.open {
-            if key > below {
-                break;
+        let band = self.open.iter().take_while(|&&(key, _)| key <= below);
+        if index_order {
+            for &(_, i) in band {
+                self.order.insert(i);
             }
-            self.order.insert(i);
+            let slots = &self.slots;
+            self.order.drain(|i| {
+                if let Slot::Open(n) = slots[i] {
+                    tied.push((i, n.a));
+                }
+            });
+        } else {
+            tied.extend(band.map(|key| (key.1, self.open_node(key).a)));
         }
-        let slots = &self.slots;
-        self.order.drain(|i| {
-            if let Slot::Open(n) = slots[i] {
-                tied.push((i, n.a));
-            }
-        });
         // The `limit` highest `A`, and every node whose `A` equals the
         // `limit`-th exactly: `D`, `B_R` and index order those.
         let mut last = f64::NAN;

@@ -264,7 +264,8 @@ impl Rfws {
         }
     }
 
-    /// Step 3 into `tied` (the band, index order) and `top` (the best `limit`
+    /// Step 3 into `tied` (the band: in index order when the scores are
+    /// recorded, else in any order) and `top` (the best `limit`
     /// in fallback order); returns whether any node is above the threshold.
     fn rank(&mut self, c: &Candidates<'_>, limit: usize) -> bool {
         if self.nodes.len() != c.len() {
@@ -275,7 +276,9 @@ impl Rfws {
             None => self.scan(c, limit),
             Some(ix) => {
                 ix.update(c, &mut self.nodes, self.load_threshold);
-                ix.rank(c, keep, limit, &mut self.tied, &mut self.top)
+                // The band in index order only for the scores: `choose`
+                // orders what is left of it before drawing (step 6).
+                ix.rank(c, keep, limit, self.scores, &mut self.tied, &mut self.top)
             }
         }
     }
@@ -293,7 +296,9 @@ impl Rfws {
         }
     }
 
-    /// Steps 4–6 over `self.tied`, the nodes in the step-3 band (two or more).
+    /// Steps 4–6 over `self.tied`, the nodes in the step-3 band (two or more,
+    /// in any order: steps 4 and 5 keep a subset whatever the order, and step
+    /// 6 draws from it in index order).
     fn choose(&mut self, c: &Candidates<'_>, rng: &mut dyn Rng) -> (usize, TieBreak) {
         let keep = 1.0 - self.tie_tolerance;
         // Step 4: smallest delay.
@@ -317,7 +322,10 @@ impl Rfws {
         if let [(i, _)] = self.tied[..] {
             return (i, TieBreak::ResidualBandwidth);
         }
-        // Step 6: at random.
+        // Step 6: at random, among the still-tied in index order.
+        if !self.tied.is_sorted_by_key(|t| t.0) {
+            self.tied.sort_unstable_by_key(|t| t.0);
+        }
         let r = rng.below(self.tied.len() as u64) as usize;
         (self.tied[r].0, TieBreak::Random)
     }

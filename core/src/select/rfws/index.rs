@@ -164,22 +164,33 @@ impl Index {
                 self.slots[i] = slot;
                 continue;
             }
-            match self.slots[i] {
-                Slot::Out => {}
-                Slot::Open(n) => {
-                    self.open.remove(&open_key(&n));
+            match (self.slots[i], slot) {
+                // Moved within a set (an in-flight count up or down).
+                (Slot::Open(old), Slot::Open(new)) => {
+                    self.open.replace(&open_key(&old), open_key(&new));
                 }
-                Slot::Over(n) => {
-                    self.over.remove(&over_key(&n));
+                (Slot::Over(old), Slot::Over(new)) => {
+                    self.over.replace(&over_key(&old), over_key(&new));
                 }
-            }
-            match slot {
-                Slot::Out => {}
-                Slot::Open(n) => {
-                    self.open.insert(open_key(&n));
-                }
-                Slot::Over(n) => {
-                    self.over.insert(over_key(&n));
+                (old, new) => {
+                    match old {
+                        Slot::Out => {}
+                        Slot::Open(n) => {
+                            self.open.remove(&open_key(&n));
+                        }
+                        Slot::Over(n) => {
+                            self.over.remove(&over_key(&n));
+                        }
+                    }
+                    match new {
+                        Slot::Out => {}
+                        Slot::Open(n) => {
+                            self.open.insert(open_key(&n));
+                        }
+                        Slot::Over(n) => {
+                            self.over.insert(over_key(&n));
+                        }
+                    }
                 }
             }
             self.slots[i] = slot;

@@ -75,18 +75,9 @@ pub fn backends(s: &Settings, c: &dyn Cluster, hosts: &[Host]) -> (Vec<Host>, Ve
     (order, entries)
 }
 
-/// The backend name of the host at `address`, as the policy names it (the
-/// name its session cookie carries): the configuration's entry for that
-/// address, else `metadata_name` (endpoint metadata `edgepick.name`), else
-/// the address itself.
-pub fn backend_name(s: &Settings, address: &SocketAddr, metadata_name: Option<&str>) -> String {
-    match s.backend_at(address) {
-        Some(b) => b.name.clone(),
-        None => unlisted_name(address, metadata_name),
-    }
-}
-
-fn unlisted_name(address: &SocketAddr, metadata_name: Option<&str>) -> String {
+/// The name of a host the document does not list: `metadata_name`
+/// (endpoint metadata `edgepick.name`), else the address itself.
+pub fn unlisted_name(address: &SocketAddr, metadata_name: Option<&str>) -> String {
     metadata_name.map_or_else(|| address.to_string(), str::to_string)
 }
 

@@ -10,7 +10,7 @@ use crate::abi::{EnvoyBuffer, LogLevel, ModuleBuffer};
 use crate::abi_http::*;
 use crate::ffi::{log, now_ms};
 use crate::hosts::METADATA_NS;
-use crate::session::{Held, Role, Served, Session};
+use crate::session::{Held, Role, Session};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -138,21 +138,14 @@ fn on_response(f: HttpFilterEnvoyPtr, s: &Stream) {
     if s.session.role != Role::SetCookie {
         return;
     }
-    let served = upstream_address(f).map(|address| Served {
-        address,
-        metadata_name: if s.session.names_by_metadata(address) {
-            host_name(f)
-        } else {
-            None
-        },
-    });
+    let server = upstream_address(f).and_then(|address| s.session.server(address, || host_name(f)));
     let status = || {
         header_values(f, RESPONSE_HEADER, ":status")
             .first()
             .and_then(|v| text(v)?.parse().ok())
     };
     let now = if s.at_ms == 0 { now_ms() } else { s.at_ms };
-    if let Some(h) = s.session.set_cookie(&s.held, served, status, now) {
+    if let Some(h) = s.session.set_cookie(&s.held, server, status, now) {
         // SAFETY: as above.
         unsafe {
             envoy_dynamic_module_callback_http_add_header(

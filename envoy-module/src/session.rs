@@ -26,6 +26,7 @@ use edgepick_core::cookie_memo::CookieMemo;
 use edgepick_core::ticket::cookie_to_send;
 use edgepick_core::{CookieVerdict, Rejection};
 use std::cell::RefCell;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `filter_name` of the role that sets the cookie.
@@ -108,15 +109,6 @@ pub struct Session {
     by_address: Vec<(Box<str>, usize)>,
 }
 
-/// Who served a response, as Envoy tells the filter.
-#[derive(Debug, Clone, Copy)]
-pub struct Served<'a> {
-    /// The upstream host's `ip:port` (`upstream.address`).
-    pub address: &'a str,
-    /// Its endpoint metadata `edgepick.name`, if any.
-    pub metadata_name: Option<&'a str>,
-}
-
 impl Session {
     /// Read a filter's configuration: `Err` carries the line to log.
     pub fn configure(name: &[u8], config: &[u8]) -> Result<Self, String> {
@@ -163,29 +155,28 @@ impl Session {
         })
     }
 
-    /// Whether the name of the host at `address` comes from its endpoint
-    /// metadata (the document does not list it): only then is the metadata
-    /// worth reading.
-    pub fn names_by_metadata(&self, address: &str) -> bool {
-        self.listed_at(address).is_none()
-    }
-
-    /// The listed backend at `address` (`upstream.address`'s text).
-    fn listed_at(&self, address: &str) -> Option<usize> {
-        match self
+    /// The backend that served, from `upstream.address`'s text: a listed
+    /// one (looked up by text, or parsed when written another way, e.g.
+    /// `[::ffff:…]`), else the name `metadata_name` reads (endpoint metadata
+    /// `edgepick.name`, asked only for hosts the document does not list),
+    /// else the address. `None`: not an address.
+    pub fn server<'a>(
+        &self,
+        address: &str,
+        metadata_name: impl FnOnce() -> Option<&'a str>,
+    ) -> Option<Named> {
+        if let Ok(at) = self
             .by_address
             .binary_search_by(|(a, _)| (**a).cmp(address))
         {
-            Ok(at) => Some(self.by_address[at].1),
-            // Written another way (`[::ffff:…]`, leading zeros): parsed.
-            Err(_) => address.parse().ok().and_then(|a| {
-                self.settings
-                    .template
-                    .backends
-                    .iter()
-                    .position(|b| b.address == a)
-            }),
+            return Some(Named::Listed(self.by_address[at].1));
         }
+        let address: SocketAddr = address.parse().ok()?;
+        let backends = &self.settings.template.backends;
+        Some(match backends.iter().position(|b| b.address == address) {
+            Some(i) => Named::Listed(i),
+            None => Named::Other(hosts::unlisted_name(&address, metadata_name()).into()),
+        })
     }
 
     /// The cookie's name.
@@ -252,27 +243,19 @@ impl Session {
     }
 
     /// The `Set-Cookie` value for a response, or `None` to send none.
-    /// `held`: what the request's cookie said; `served`: who answered
-    /// (`None`: no upstream, e.g. a local reply); `status`: reads the
-    /// response's status, asked only when a cookie would otherwise be sent
-    /// (core's rule: a 5xx answer never pins); `now_ms`: Unix milliseconds.
+    /// `held`: what the request's cookie said; `server`: who answered
+    /// ([`Session::server`]; `None`: no upstream, e.g. a local reply);
+    /// `status`: reads the response's status, asked only when a cookie would
+    /// otherwise be sent (core's rule: a 5xx answer never pins); `now_ms`:
+    /// Unix milliseconds.
     pub fn set_cookie(
         &self,
         held: &Held,
-        served: Option<Served<'_>>,
+        server: Option<Named>,
         status: impl FnOnce() -> Option<u16>,
         now_ms: u64,
     ) -> Option<String> {
-        let served = served?;
-        let server = match self.listed_at(served.address) {
-            Some(i) => Named::Listed(i),
-            None => {
-                let address = served.address.parse().ok()?;
-                Named::Other(
-                    hosts::backend_name(&self.settings, &address, served.metadata_name).into(),
-                )
-            }
-        };
+        let server = server?;
         // Backend indexes in a space of two: 0 is the server, 1 any other.
         let (verdict, stale_key) = match held {
             Held::Absent => (CookieVerdict::Absent, false),

@@ -10,6 +10,18 @@ fn session(name: &str, doc: &str) -> Result<Session, String> {
     Session::configure(name.as_bytes(), doc.as_bytes())
 }
 
+/// Who served a response, as Envoy tells the filter.
+#[derive(Debug, Clone, Copy)]
+struct Served<'a> {
+    address: &'a str,
+    metadata_name: Option<&'a str>,
+}
+
+/// The backend `served` names, as the filter resolves it.
+fn on(s: &Session, served: Option<Served<'_>>) -> Option<Named> {
+    served.and_then(|v| s.server(v.address, || v.metadata_name))
+}
+
 fn at(address: &str) -> Option<Served<'_>> {
     Some(Served {
         address,
@@ -28,7 +40,7 @@ fn answer(
 ) -> Option<String> {
     let lines: Vec<&[u8]> = cookie.iter().map(|c| c.as_bytes()).collect();
     let held = s.read_request(&lines, now);
-    s.set_cookie(&held, served, || status, now)
+    s.set_cookie(&held, on(s, served), || status, now)
 }
 
 /// The cookie header a client holds after a `Set-Cookie`.
@@ -102,7 +114,10 @@ fn a_held_cookie_is_read_once_and_the_status_only_when_a_cookie_would_go() {
             stale_key: false,
         };
         assert_eq!(h, pinned);
-        assert_eq!(s.set_cookie(&h, at("127.0.0.1:81"), no_status, NOW), None);
+        assert_eq!(
+            s.set_cookie(&h, on(&s, at("127.0.0.1:81")), no_status, NOW),
+            None
+        );
     }
     // A host the document does not list, named by metadata: remembered too.
     let c = Some(Served {
@@ -112,9 +127,9 @@ fn a_held_cookie_is_read_once_and_the_status_only_when_a_cookie_would_go() {
     let cookie = held(&answer(&s, None, c, Some(200), NOW).unwrap());
     for _ in 0..2 {
         let h = s.read_request(&[cookie.as_bytes()], NOW);
-        assert_eq!(s.set_cookie(&h, c, no_status, NOW), None);
+        assert_eq!(s.set_cookie(&h, on(&s, c), no_status, NOW), None);
         assert!(s
-            .set_cookie(&h, at("127.0.0.1:81"), || Some(200), NOW)
+            .set_cookie(&h, on(&s, at("127.0.0.1:81")), || Some(200), NOW)
             .is_some());
     }
 }

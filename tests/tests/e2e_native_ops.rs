@@ -100,8 +100,10 @@ fn endpoints_added_and_removed_through_eds_under_traffic_fail_no_request() {
             });
         }
         std::thread::sleep(Duration::from_millis(800));
-        set_endpoints(&envoy, &eps, 1).expect("add c");
+        // Taken before the file is written: c cannot serve earlier, while
+        // a time taken after the write may come after c's first answer.
         let added_at = t0.elapsed();
+        set_endpoints(&envoy, &eps, 1).expect("add c");
         let c = bs[2].name().to_string();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline && !seen.lock().unwrap().iter().any(|(_, w)| *w == c) {
